@@ -1,0 +1,364 @@
+import logging
+import secrets
+import threading
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..providers import PROVIDERS, ProviderConfig, ProviderError, get_provider_class
+
+_logger = logging.getLogger(__name__)
+
+# One HTTP session per account and process: keeps connections to the provider alive.
+_SESSIONS = {}
+_SESSIONS_LOCK = threading.Lock()
+
+DEFAULT_BASE_URLS = {
+    "twilio": "https://api.twilio.com",
+    "vonage": "https://rest.nexmo.com",
+    "lusosms": "https://www.lusosms.com",
+    "sandbox": "http://127.0.0.1:8070",
+}
+
+
+def _provider_selection(self):
+    return [(code, cls.label or code) for code, cls in PROVIDERS.items()]
+
+
+class CgsmsAccount(models.Model):
+    _name = "cgsms.account"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _description = "SMS provider account"
+    _order = "company_id, id"
+
+    name = fields.Char(
+        compute="_compute_name", store=True, readonly=False, required=True, precompute=True
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    active = fields.Boolean(
+        default=True,
+        tracking=True,
+        help="Only an active account sends SMS. One active account per company.",
+    )
+    provider = fields.Selection(
+        _provider_selection, required=True, default="sandbox", tracking=True
+    )
+    sender = fields.Char(
+        "Sender name",
+        tracking=True,
+        help="What the recipient sees as the sender: up to 11 letters and digits, or a phone "
+        "number in international format, as your provider allows.",
+    )
+    username = fields.Char(
+        "Username / API key",
+        tracking=True,
+        groups="cgsms.group_cgsms_manager",
+        help="Twilio: Account SID. Vonage: API key. LusoSMS: username. Sandbox: not used.",
+    )
+    password = fields.Char(
+        "Password / token",
+        groups="cgsms.group_cgsms_manager",
+        copy=False,
+        help="Twilio: Auth Token. Vonage: API secret. LusoSMS: password. Sandbox: token.",
+    )
+    webhook_secret = fields.Char(
+        "Delivery report secret",
+        groups="cgsms.group_cgsms_manager",
+        copy=False,
+        default=lambda self: secrets.token_hex(16),
+        help="Secret used to sign delivery reports (Vonage signature secret, LusoSMS and "
+        "sandbox HMAC key). Twilio signs with the Auth Token.",
+    )
+    base_url = fields.Char(
+        "API URL",
+        compute="_compute_base_url",
+        store=True,
+        precompute=True,
+        readonly=False,
+        help="Address of the provider's API. Change it only for a self-hosted gateway.",
+    )
+    cost_per_segment = fields.Float(
+        "Credits per SMS",
+        digits=(12, 4),
+        default=1.44,
+        required=True,
+        help="Credits consumed by each SMS segment (160 plain characters, or 70 with accents "
+        "or emoji).",
+    )
+    low_balance_threshold = fields.Float(
+        "Low-balance alert",
+        digits=(12, 4),
+        default=50.0,
+        help="When the available credits fall below this, the SMS managers get an activity.",
+    )
+    low_balance_notified = fields.Boolean(copy=False, readonly=True)
+    refund_undelivered = fields.Boolean(
+        "Refund undelivered SMS",
+        help="Give the credits back when the provider reports an SMS as undelivered (only if "
+        "your provider refunds them too).",
+    )
+    credit_available = fields.Float(
+        "Available credits", digits=(12, 4), compute="_compute_credit_available"
+    )
+    credit_line_ids = fields.One2many("cgsms.credit.line", "account_id", "Credit movements")
+    state = fields.Selection(
+        [("not_checked", "Not checked"), ("ok", "Connected"), ("error", "Error")],
+        default="not_checked",
+        readonly=True,
+        copy=False,
+        tracking=True,
+    )
+    last_check_date = fields.Datetime(readonly=True, copy=False)
+    last_check_message = fields.Char(readonly=True, copy=False)
+    provider_balance = fields.Float(readonly=True, copy=False, digits=(12, 4))
+    provider_currency = fields.Char(readonly=True, copy=False)
+
+    _sql_constraints = [
+        (
+            "cost_positive",
+            "CHECK(cost_per_segment >= 0)",
+            "The credits per SMS cannot be negative.",
+        ),
+    ]
+
+    @api.constrains("active", "company_id")
+    def _check_one_active_per_company(self):
+        for account in self.filtered("active"):
+            others = self.sudo().search_count(
+                [
+                    ("company_id", "=", account.company_id.id),
+                    ("active", "=", True),
+                    ("id", "!=", account.id),
+                ]
+            )
+            if others:
+                raise ValidationError(
+                    _(
+                        "The company %(company)s already has an active SMS account. "
+                        "Archive it before activating another one.",
+                        company=account.company_id.display_name,
+                    )
+                )
+
+    @api.constrains("provider", "sender")
+    def _check_sender(self):
+        for account in self:
+            if not account.sender:
+                continue
+            error = get_provider_class(account.provider)(ProviderConfig(base_url="")).validate_sender(
+                account.sender
+            )
+            if error:
+                raise ValidationError(
+                    _("Invalid sender name %(sender)r: %(error)s", sender=account.sender, error=error)
+                )
+
+    @api.depends("provider", "company_id")
+    def _compute_name(self):
+        labels = dict(_provider_selection(self))
+        for account in self:
+            account.name = f"{labels.get(account.provider, '')} - {account.company_id.name or ''}"
+
+    @api.depends("provider")
+    def _compute_base_url(self):
+        for account in self:
+            account.base_url = DEFAULT_BASE_URLS.get(account.provider, "")
+
+    def _compute_credit_available(self):
+        balances = self._credit_balances()
+        for account in self:
+            account.credit_available = balances.get(account.id, 0.0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        accounts._check_one_active_per_company()
+        return accounts
+
+    def write(self, vals):
+        if {"provider", "username", "password", "base_url"} & set(vals):
+            vals.setdefault("state", "not_checked")
+        return super().write(vals)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            balance = self._provider().check_credentials()
+        except ProviderError as exc:
+            message = self._error_message(exc)
+            self.sudo().write(
+                {
+                    "state": "error",
+                    "last_check_date": fields.Datetime.now(),
+                    "last_check_message": message,
+                }
+            )
+            return self._notify(_("Connection failed"), message, "danger")
+        vals = {
+            "state": "ok",
+            "last_check_date": fields.Datetime.now(),
+            "last_check_message": _("Connected"),
+        }
+        if balance is not None:
+            vals.update(provider_balance=balance.amount, provider_currency=balance.currency)
+            message = _(
+                "Connected to %(provider)s. Balance at the provider: %(amount)s %(currency)s",
+                provider=dict(_provider_selection(self))[self.provider],
+                amount=round(balance.amount, 4),
+                currency=balance.currency or "",
+            )
+        else:
+            message = _("Connected to %(provider)s.", provider=self.provider)
+        self.sudo().write(vals)
+        return self._notify(_("Connection successful"), message, "success")
+
+    def action_add_credits(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Add credits"),
+            "res_model": "cgsms.credit.line",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id, "default_kind": "topup"},
+        }
+
+    def action_view_credit_lines(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("cgsms.cgsms_credit_line_action")
+        action["domain"] = [("account_id", "=", self.id)]
+        action["context"] = {"default_account_id": self.id}
+        return action
+
+    # ------------------------------------------------------------------ helpers
+
+    @api.model
+    def _get_active(self, company=None):
+        """The active account of ``company`` (default: the current company), or an empty set."""
+        company = company or self.env.company
+        return self.sudo().search(
+            [("company_id", "=", company.id), ("active", "=", True)], limit=1
+        )
+
+    @api.model
+    def _get_active_by_company(self, company_ids):
+        accounts = self.sudo().search([("company_id", "in", list(company_ids)), ("active", "=", True)])
+        return {account.company_id.id: account for account in accounts}
+
+    def _callback_url(self):
+        self.ensure_one()
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        return f"{base.rstrip('/')}/cgsms/dlr/{self.provider}/{self.id}"
+
+    def _provider_config(self):
+        self.ensure_one()
+        account = self.sudo()
+        return ProviderConfig(
+            base_url=account.base_url or DEFAULT_BASE_URLS.get(account.provider, ""),
+            username=account.username or "",
+            password=account.password or "",
+            sender=account.sender or "",
+            callback_url=account._callback_url(),
+            webhook_secret=account.webhook_secret or "",
+        )
+
+    def _provider(self):
+        self.ensure_one()
+        key = (self.env.cr.dbname, self.id)
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(key)
+            if session is None:
+                import requests
+
+                session = _SESSIONS[key] = requests.Session()
+        return get_provider_class(self.provider)(self._provider_config(), session=session)
+
+    def _credit_balances(self):
+        if not self.ids:
+            return {}
+        self.env["cgsms.credit.line"].flush_model(["account_id", "amount"])
+        self.env.cr.execute(
+            "SELECT account_id, COALESCE(SUM(amount), 0) FROM cgsms_credit_line "
+            "WHERE account_id IN %s GROUP BY account_id",
+            [tuple(self.ids)],
+        )
+        return dict(self.env.cr.fetchall())
+
+    def _lock(self):
+        """Lock the account row until the end of the transaction: credit reservations of
+        concurrent sends are serialised, so the balance can never go below zero."""
+        self.env.cr.execute(
+            "SELECT id FROM cgsms_account WHERE id IN %s FOR NO KEY UPDATE", [tuple(self.ids)]
+        )
+
+    def _check_low_balance(self):
+        for account in self.sudo():
+            available = account._credit_balances().get(account.id, 0.0)
+            if available < account.low_balance_threshold and not account.low_balance_notified:
+                account.low_balance_notified = True
+                managers = self.env.ref("cgsms.group_cgsms_manager").users.filtered(
+                    lambda u, c=account.company_id: c in u.company_ids and not u.share
+                )
+                for user in managers:
+                    account.activity_schedule(
+                        "cgsms.mail_activity_type_low_balance",
+                        user_id=user.id,
+                        summary=_("SMS credits running low"),
+                        note=_(
+                            "Only %(available)s SMS credits left for %(company)s. Buy a pack "
+                            "to keep sending.",
+                            available=round(available, 2),
+                            company=account.company_id.name,
+                        ),
+                    )
+            elif available >= account.low_balance_threshold and account.low_balance_notified:
+                account.low_balance_notified = False
+
+    def _error_message(self, exc):
+        """A translated sentence for a provider error: what happened and what to do."""
+        messages = {
+            "auth": _(
+                "The provider refused the credentials. Check the username and password "
+                "(or token) in the SMS settings."
+            ),
+            "insufficient_credit": _(
+                "Your account at the provider has no credit left. Top it up at the provider."
+            ),
+            "invalid_number": _("The provider considers the number invalid."),
+            "rate_limited": _("The provider is limiting the sending rate. Try again in a minute."),
+            "temporary": _(
+                "The provider could not be reached or had a temporary failure. Try again later."
+            ),
+            "rejected": _("The provider rejected the message."),
+            "unknown": _("The provider returned an unexpected answer."),
+        }
+        text = messages.get(exc.error_class, messages["unknown"])
+        detail = " ".join(p for p in (exc.provider_code, exc.provider_text) if p)
+        return f"{text} ({detail})" if detail else text
+
+    def _notify(self, title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": kind == "danger",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _ensure_usable(self):
+        """Raise a clear error when this account cannot send."""
+        if not self:
+            raise UserError(
+                _(
+                    "No active SMS account for this company. Configure one in Settings > SMS "
+                    "(provider, sender name, username and password)."
+                )
+            )

@@ -1,0 +1,97 @@
+from odoo import api, fields, models
+
+from .cgsms_account import _provider_selection
+
+# settings field -> account field
+_ACCOUNT_FIELDS = {
+    "cgsms_provider": "provider",
+    "cgsms_sender": "sender",
+    "cgsms_username": "username",
+    "cgsms_password": "password",
+    "cgsms_base_url": "base_url",
+    "cgsms_cost_per_segment": "cost_per_segment",
+    "cgsms_low_balance_threshold": "low_balance_threshold",
+}
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    cgsms_active = fields.Boolean("Send SMS through my provider")
+    cgsms_provider = fields.Selection(_provider_selection, "SMS provider", default="sandbox")
+    cgsms_sender = fields.Char("Sender name")
+    cgsms_username = fields.Char("Username / API key")
+    cgsms_password = fields.Char("Password / token")
+    cgsms_base_url = fields.Char("API URL")
+    cgsms_cost_per_segment = fields.Float("Credits per SMS", digits=(12, 4), default=1.44)
+    cgsms_low_balance_threshold = fields.Float("Low-balance alert", digits=(12, 4), default=50.0)
+    cgsms_account_id = fields.Many2one("cgsms.account", readonly=True)
+    cgsms_state = fields.Selection(related="cgsms_account_id.state")
+    cgsms_credit_available = fields.Float(related="cgsms_account_id.credit_available", digits=(12, 4))
+    cgsms_last_check_message = fields.Char(related="cgsms_account_id.last_check_message")
+
+    def _cgsms_account(self, company=None):
+        company = company or self.env.company
+        return (
+            self.env["cgsms.account"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("company_id", "=", company.id)], order="active desc, id desc", limit=1)
+        )
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        if not self.env.user.has_group("cgsms.group_cgsms_manager"):
+            return res
+        account = self._cgsms_account()
+        res["cgsms_account_id"] = account.id
+        res["cgsms_active"] = bool(account.active)
+        for setting, fname in _ACCOUNT_FIELDS.items():
+            if account:
+                res[setting] = account[fname]
+        return res
+
+    def set_values(self):
+        super().set_values()
+        if not self.env.user.has_group("cgsms.group_cgsms_manager"):
+            return
+        account = self._cgsms_account(self.company_id)
+        vals = {fname: self[setting] or False for setting, fname in _ACCOUNT_FIELDS.items()}
+        vals["cost_per_segment"] = self.cgsms_cost_per_segment
+        vals["low_balance_threshold"] = self.cgsms_low_balance_threshold
+        if not vals.get("base_url"):
+            vals.pop("base_url")
+        if account:
+            changed = {k: v for k, v in vals.items() if account[k] != v}
+            if changed:
+                account.write(changed)
+            if account.active != self.cgsms_active:
+                account.active = self.cgsms_active
+        elif self.cgsms_active:
+            self.env["cgsms.account"].sudo().create(
+                dict(vals, company_id=self.company_id.id, active=True)
+            )
+
+    def action_cgsms_test_connection(self):
+        self.set_values()
+        account = self._cgsms_account(self.company_id)
+        if not account:
+            account = self.env["cgsms.account"].sudo().create(
+                {
+                    "company_id": self.company_id.id,
+                    "active": False,
+                    **{fname: self[s] or False for s, fname in _ACCOUNT_FIELDS.items() if self[s]},
+                }
+            )
+        return account.action_test_connection()
+
+    def action_cgsms_open_account(self):
+        self.set_values()
+        account = self._cgsms_account(self.company_id)
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "cgsms.account",
+            "res_id": account.id,
+            "view_mode": "form",
+        }

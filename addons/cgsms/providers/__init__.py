@@ -1,0 +1,40 @@
+"""SMS provider adapters (pure Python, no Odoo import).
+
+Each module speaks one provider's documented HTTP protocol behind the ``BaseProvider``
+interface; ``fake_gateway`` serves all of them locally for tests and demos.
+"""
+
+from . import lusosms, sandbox, twilio, vonage
+from .base import (
+    ERROR_CLASSES,
+    PROVIDERS,
+    Balance,
+    BaseProvider,
+    DeliveryReport,
+    OutgoingSms,
+    ProviderConfig,
+    ProviderError,
+    SendResult,
+    WebhookRequest,
+    get_provider_class,
+    provider_selection,
+)
+
+__all__ = [
+    "ERROR_CLASSES",
+    "PROVIDERS",
+    "Balance",
+    "BaseProvider",
+    "DeliveryReport",
+    "OutgoingSms",
+    "ProviderConfig",
+    "ProviderError",
+    "SendResult",
+    "WebhookRequest",
+    "get_provider_class",
+    "provider_selection",
+    "lusosms",
+    "sandbox",
+    "twilio",
+    "vonage",
+]

@@ -1,0 +1,480 @@
+"""Provider interface shared by every SMS adapter.
+
+Pure Python (no Odoo import) so that adapters can be tested without a database. An adapter turns
+one provider's HTTP protocol into the small vocabulary below: ``SendResult`` per message,
+``DeliveryReport`` per status callback, and an error class from ``ERROR_CLASSES``.
+"""
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import time
+from dataclasses import dataclass, field, fields
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+_logger = logging.getLogger(__name__)
+
+ERROR_CLASSES = (
+    "auth",
+    "insufficient_credit",
+    "invalid_number",
+    "rate_limited",
+    "temporary",
+    "rejected",
+    "unknown",
+)
+
+# Errors worth retrying inside one call; everything else is final for that call.
+RETRYABLE_CLASSES = ("temporary", "rate_limited")
+# Never wait longer than this for a Retry-After header, whatever the provider asks.
+RETRY_AFTER_CAP = 10.0
+
+E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+ALNUM_SENDER_RE = re.compile(r"^[A-Za-z0-9 ]+$")
+
+# GSM 03.38 default alphabet and its extension table (extension characters cost two septets).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+
+def is_gsm7(text):
+    """Return True when ``text`` can be sent with the GSM-7 alphabet (basic + extension)."""
+    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+
+
+def count_segments(text):
+    """Number of SMS parts needed for ``text`` (GSM-7 160/153, UCS-2 70/67 in UTF-16 units)."""
+    if is_gsm7(text):
+        length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+        single, multi = 160, 153
+    else:
+        length = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+    if length <= single:
+        return 1
+    return -(-length // multi)
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+_SECRET_QUERY_RE = re.compile(
+    r"((?:^|[?&;\s])(?:password|pass|api_secret|token|sig)=)[^&\s\"']*", re.IGNORECASE
+)
+
+
+def redact(text):
+    """Mask the values of credential-like query parameters in ``text``."""
+    return _SECRET_QUERY_RE.sub(r"\1***", str(text))
+
+
+def url_path(url):
+    """The path of ``url`` only: safe to log even when the query string carries credentials."""
+    return urlsplit(url).path or "/"
+
+
+def _redact_arg(value):
+    return redact(value) if isinstance(value, str) else value
+
+
+class _RedactSecretsFilter(logging.Filter):
+    """urllib3 logs request lines (with query strings) at DEBUG: mask credentials in them."""
+
+    def filter(self, record):
+        if isinstance(record.args, dict):
+            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redact_arg(a) for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def _install_log_filter():
+    target = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactSecretsFilter) for f in target.filters):
+        target.addFilter(_RedactSecretsFilter())
+
+
+_install_log_filter()
+
+
+# -- registry -------------------------------------------------------------------------------
+
+# Filled by ``register`` when the package imports its adapter modules.
+PROVIDERS = {}
+
+
+def register(cls):
+    """Class decorator adding an adapter to ``PROVIDERS`` under its ``code``."""
+    PROVIDERS[cls.code] = cls
+    return cls
+
+
+def get_provider_class(code):
+    """The adapter class for ``code``; KeyError with a clear message when unknown."""
+    try:
+        return PROVIDERS[code]
+    except KeyError:
+        raise KeyError(f"Unknown SMS provider {code!r}") from None
+
+
+def provider_selection():
+    """``(code, label)`` pairs for a selection field, in registration order."""
+    ordered = sorted(PROVIDERS.values(), key=lambda cls: (cls.sequence, cls.code))
+    return [(cls.code, cls.label) for cls in ordered]
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProviderConfig:
+    """Connection settings of one provider account."""
+
+    base_url: str
+    username: str = ""
+    password: str = ""  # secret, token or API secret depending on the provider
+    sender: str = ""
+    callback_url: str = ""
+    webhook_secret: str = ""  # signs delivery reports (Vonage signature secret, HMAC key)
+    timeout: float = 15.0
+    retries: int = 2
+    backoff: float = 0.5
+
+    _SECRET_FIELDS = ("password", "webhook_secret")
+
+    def __repr__(self):
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in self._SECRET_FIELDS and value:
+                value = "***"
+            parts.append(f"{f.name}={value!r}")
+        return f"ProviderConfig({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+@dataclass
+class Balance:
+    """The provider's own balance (money or credits, in ``currency``)."""
+
+    amount: float
+    currency: str = ""
+
+
+@dataclass
+class OutgoingSms:
+    """One message to send: ``ref`` is the caller's reference, ``to`` an E.164 number."""
+
+    ref: str
+    to: str
+    body: str
+    sender: str = ""
+
+
+@dataclass
+class SendResult:
+    """Outcome of one message: status is ``sent``, ``queued`` or ``failed``."""
+
+    ref: str
+    ok: bool
+    status: str
+    message_id: str = ""
+    error_class: str = ""
+    provider_code: str = ""
+    provider_text: str = ""
+    price: float | None = None
+
+
+@dataclass
+class DeliveryReport:
+    """A delivery status received from the provider: ``sent``, ``delivered`` or ``failed``."""
+
+    message_id: str
+    status: str
+    error_class: str = ""
+    provider_code: str = ""
+    provider_text: str = ""
+
+
+@dataclass
+class WebhookRequest:
+    """An incoming HTTP request, independent of the web framework that received it.
+
+    ``url`` is the full URL as received (with query string); ``params`` merges query and form
+    values; ``body`` is the raw body (needed for HMAC signatures over the body).
+    """
+
+    method: str
+    url: str
+    headers: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name):
+        """Case-insensitive header lookup."""
+        name = name.lower()
+        for key, value in (self.headers or {}).items():
+            if key.lower() == name:
+                return value
+        return ""
+
+    def form_params(self):
+        """Form parameters from the body, falling back to ``params`` minus the query string."""
+        content_type = self.header("Content-Type").lower()
+        if self.body and "application/x-www-form-urlencoded" in content_type:
+            return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+        query = dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
+        return {k: v for k, v in (self.params or {}).items() if query.get(k) != v}
+
+
+class ProviderError(Exception):
+    """A failure of a whole call (not of one message): bad credentials, provider down..."""
+
+    def __init__(self, error_class, message, provider_code="", provider_text=""):
+        if error_class not in ERROR_CLASSES:
+            error_class = "unknown"
+        self.error_class = error_class
+        self.provider_code = str(provider_code or "")
+        self.provider_text = redact(provider_text or "")
+        super().__init__(redact(message))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def hmac_hex(secret, payload, digestmod=hashlib.sha256):
+    """Hex HMAC of ``payload`` (bytes or str) keyed with ``secret``."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), payload, digestmod).hexdigest()
+
+
+def hmac_b64(secret, payload, digestmod=hashlib.sha1):
+    """Base64 HMAC of ``payload`` keyed with ``secret`` (Twilio's signature format)."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    digest = hmac.new(secret.encode("utf-8"), payload, digestmod).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def safe_equal(a, b):
+    """Constant-time comparison of two strings."""
+    return hmac.compare_digest((a or "").encode("utf-8"), (b or "").encode("utf-8"))
+
+
+def to_float(value):
+    """``float(value)`` or None for empty/invalid values."""
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def retry_after_seconds(response, default):
+    """Delay asked by a ``Retry-After`` header (seconds form), capped by ``RETRY_AFTER_CAP``."""
+    value = response.headers.get("Retry-After", "") if response is not None else ""
+    try:
+        delay = float(value)
+    except (TypeError, ValueError):
+        delay = default
+    return max(0.0, min(delay, RETRY_AFTER_CAP))
+
+
+# -- adapter base ----------------------------------------------------------------------------
+
+
+class BaseProvider:
+    """Base class of the provider adapters.
+
+    Subclasses implement ``_send_one``, ``get_balance``, ``verify_signature`` and
+    ``parse_delivery_report``; they use ``_request`` for every HTTP call so that timeouts,
+    retries and logging behave the same everywhere.
+    """
+
+    code = ""
+    label = ""
+    sequence = 50  # position in selection lists
+    sender_max_len = 11
+    # Headers or parameters that carry the webhook signature (for documentation and tests).
+    signature_header = ""
+
+    def __init__(self, config, session=None):
+        self.config = config
+        self.session = session or requests.Session()
+        self._sleep = time.sleep  # replaced in tests
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.config!r}>"
+
+    # -- public interface --------------------------------------------------------------------
+
+    def check_credentials(self):
+        """Make a real, harmless call with the configured credentials.
+
+        Returns the provider balance when the API has one (else None); raises
+        ``ProviderError("auth", ...)`` when the credentials are refused, or another
+        ``ProviderError`` when the provider cannot be reached.
+        """
+        return self.get_balance()
+
+    def get_balance(self):
+        """Return the provider's own ``Balance``, or None when the API has no balance call."""
+        return None
+
+    def send(self, messages):
+        """Send ``messages`` (list of ``OutgoingSms``) and return one ``SendResult`` per message.
+
+        Results come in the same order. Per-message problems never raise: they become
+        ``ok=False`` results with an error class. When the credentials are refused or the
+        provider cannot be reached, the remaining messages are not attempted and get the same
+        error class (``provider_code`` "not_attempted"): they can safely be sent again later.
+        """
+        results = []
+        stop = None
+        for message in messages:
+            if stop is not None:
+                results.append(
+                    SendResult(
+                        ref=message.ref,
+                        ok=False,
+                        status="failed",
+                        error_class=stop.error_class,
+                        provider_code="not_attempted",
+                        provider_text=f"Not attempted: {stop.provider_text}",
+                    )
+                )
+                continue
+            try:
+                result = self._send_one(message)
+            except ProviderError as exc:
+                result = self._failed(message, exc.error_class, exc.provider_code, str(exc))
+            results.append(result)
+            if not result.ok and result.error_class in ("auth", "temporary", "rate_limited"):
+                stop = result
+        sent = sum(1 for r in results if r.ok)
+        _logger.info("%s: %d/%d message(s) accepted", self.code, sent, len(results))
+        return results
+
+    def validate_sender(self, sender):
+        """Return an English sentence explaining why ``sender`` is refused, or None if valid."""
+        if not sender:
+            return "A sender is required: a phone number in international format or a name."
+        if sender.startswith("+"):
+            if not E164_RE.match(sender):
+                return (
+                    "The sender number must be in international format, e.g. +351912345678."
+                )
+            return None
+        if not ALNUM_SENDER_RE.match(sender) or len(sender) > self.sender_max_len:
+            return (
+                f"The sender name may only contain letters, digits and spaces, "
+                f"{self.sender_max_len} characters at most."
+            )
+        if not re.search(r"[A-Za-z]", sender):
+            return "The sender name must contain at least one letter (or use +number format)."
+        return None
+
+    def verify_signature(self, request):
+        """Return True when ``request`` (a ``WebhookRequest``) is signed by the provider."""
+        return False
+
+    def parse_delivery_report(self, request):
+        """Return the ``DeliveryReport`` list carried by ``request``; ValueError if malformed."""
+        raise NotImplementedError
+
+    # -- to implement ------------------------------------------------------------------------
+
+    def _send_one(self, message):
+        raise NotImplementedError
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def _url(self, path):
+        return self.config.base_url.rstrip("/") + path
+
+    def _sender_for(self, message):
+        return message.sender or self.config.sender
+
+    @staticmethod
+    def _failed(message, error_class, provider_code="", provider_text=""):
+        return SendResult(
+            ref=message.ref,
+            ok=False,
+            status="failed",
+            error_class=error_class or "unknown",
+            provider_code=str(provider_code or ""),
+            provider_text=provider_text or "",
+        )
+
+    def _transient_error(self, response):
+        """Error class when ``response`` is worth retrying (``temporary``/``rate_limited``)."""
+        if response.status_code == 429:
+            return "rate_limited"
+        if response.status_code >= 500:
+            return "temporary"
+        return ""
+
+    def _request(self, method, url, idempotent=None, **kwargs):
+        """Perform an HTTP call with the shared session, a timeout and bounded retries.
+
+        Retries (with exponential backoff, honouring Retry-After up to a cap) only happen for
+        429/5xx answers and for connection failures. A read timeout is only retried for
+        idempotent calls: a send that timed out may have been accepted, and sending it again
+        could deliver it twice. Returns the last response (the caller classifies it); raises
+        ``ProviderError("temporary", ...)`` when no response was obtained at all.
+        """
+        if idempotent is None:
+            idempotent = method.upper() in ("GET", "HEAD")
+        kwargs.setdefault("timeout", self.config.timeout)
+        attempts = 1 + max(0, int(self.config.retries))
+        path = url_path(url)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            delay = self.config.backoff * (2**attempt)
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.ConnectTimeout:
+                error = ("timeout", "connection timed out")
+                retry = True
+            except requests.Timeout:
+                error = ("timeout", "no answer in time; the request may have been processed")
+                retry = idempotent
+            except requests.ConnectionError:
+                error = ("connection", "connection failed")
+                retry = True
+            except requests.RequestException as exc:
+                raise ProviderError(
+                    "unknown", f"{self.code}: {method} {path} failed ({type(exc).__name__})"
+                ) from None
+            else:
+                transient = self._transient_error(response)
+                _logger.debug("%s: %s %s -> %s", self.code, method, path, response.status_code)
+                if not transient or last:
+                    return response
+                if transient == "rate_limited":
+                    delay = retry_after_seconds(response, delay)
+                _logger.info(
+                    "%s: %s %s answered %s (%s), retrying in %.2fs",
+                    self.code, method, path, response.status_code, transient, delay,
+                )
+                self._sleep(delay)
+                continue
+            _logger.warning("%s: %s %s: %s", self.code, method, path, error[1])
+            if last or not retry:
+                raise ProviderError(
+                    "temporary",
+                    f"{self.code}: {method} {path}: {error[1]}",
+                    provider_code=error[0],
+                    provider_text=error[1],
+                )
+            self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,205 @@
+"""Twilio Programmable Messaging (REST API 2010-04-01).
+
+- Send: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with HTTP Basic auth
+  (AccountSid, AuthToken) and form fields ``To``, ``From`` (or ``MessagingServiceSid`` for a
+  sender starting with "MG"), ``Body``, ``StatusCallback``. Answers 201 with the Message
+  resource (``sid``, ``status``...) or an error ``{"code", "message", "more_info", "status"}``.
+- Balance: ``GET /2010-04-01/Accounts/{AccountSid}/Balance.json``.
+- Status callbacks: form POST with ``MessageSid``, ``MessageStatus``, ``ErrorCode``, signed in
+  ``X-Twilio-Signature`` = base64(HMAC-SHA1(AuthToken, URL + sorted key+value pairs)).
+"""
+
+import logging
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from .base import (
+    Balance,
+    BaseProvider,
+    DeliveryReport,
+    ProviderError,
+    SendResult,
+    hmac_b64,
+    register,
+    safe_equal,
+    to_float,
+)
+
+_logger = logging.getLogger(__name__)
+
+API_VERSION = "2010-04-01"
+MESSAGING_SERVICE_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
+
+# Documented error codes (https://www.twilio.com/docs/api/errors) grouped by error class.
+ERROR_CODES = {
+    "auth": (20003,),
+    # "Account not active": Twilio suspends accounts whose balance reached zero.
+    "insufficient_credit": (10001, 20005, 30002),
+    "invalid_number": (21211, 21214, 21217, 21401, 21407, 21612, 21614, 30005, 30006),
+    "rate_limited": (20429, 21611, 30022, 30023),
+    "temporary": (20500, 20503, 30001, 30003, 30009),
+    "rejected": (
+        21212, 21408, 21602, 21604, 21606, 21610, 21617, 21660, 30004, 30007, 30010, 30034,
+    ),
+}
+_CODE_CLASS = {code: cls for cls, codes in ERROR_CODES.items() for code in codes}
+
+# MessageStatus values -> our delivery statuses.
+STATUS_MAP = {
+    "accepted": "sent",
+    "scheduled": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def error_class_for(code, http_status=0):
+    """Our error class for a Twilio error ``code`` (falling back on the HTTP status)."""
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        code = 0
+    if code in _CODE_CLASS:
+        return _CODE_CLASS[code]
+    if http_status in (401, 403):
+        return "auth"
+    if http_status == 429:
+        return "rate_limited"
+    if http_status >= 500:
+        return "temporary"
+    if http_status >= 400:
+        return "rejected"
+    return "unknown"
+
+
+def twilio_signature(auth_token, url, params):
+    """Twilio's request signature of a form POST to ``url``."""
+    payload = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    return hmac_b64(auth_token, payload)
+
+
+@register
+class TwilioProvider(BaseProvider):
+    code = "twilio"
+    label = "Twilio"
+    sequence = 10
+    signature_header = "X-Twilio-Signature"
+
+    def _account_url(self, resource):
+        return self._url(f"/{API_VERSION}/Accounts/{self.config.username}/{resource}")
+
+    def _auth(self):
+        return (self.config.username, self.config.password)
+
+    @staticmethod
+    def _error(response):
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        code = data.get("code") or ""
+        text = data.get("message") or response.reason or ""
+        return error_class_for(code, response.status_code), str(code), text
+
+    def get_balance(self):
+        response = self._request("GET", self._account_url("Balance.json"), auth=self._auth())
+        if response.status_code != 200:
+            error_class, code, text = self._error(response)
+            raise ProviderError(
+                error_class, f"Twilio refused the balance request: {text}", code, text
+            )
+        data = response.json()
+        amount = to_float(data.get("balance"))
+        if amount is None:
+            return None  # subaccounts have no balance of their own
+        return Balance(amount=amount, currency=data.get("currency") or "")
+
+    def validate_sender(self, sender):
+        if sender and sender.startswith("MG"):
+            if MESSAGING_SERVICE_RE.match(sender):
+                return None
+            return "A Messaging Service SID is 'MG' followed by 32 hexadecimal characters."
+        return super().validate_sender(sender)
+
+    def _send_one(self, message):
+        sender = self._sender_for(message)
+        data = {"To": message.to, "Body": message.body}
+        if sender.startswith("MG"):
+            data["MessagingServiceSid"] = sender
+        else:
+            data["From"] = sender
+        if self.config.callback_url:
+            data["StatusCallback"] = self.config.callback_url
+        response = self._request(
+            "POST", self._account_url("Messages.json"), data=data, auth=self._auth()
+        )
+        if response.status_code not in (200, 201):
+            error_class, code, text = self._error(response)
+            return self._failed(message, error_class, code, text)
+        payload = response.json()
+        status = payload.get("status") or ""
+        if status in ("failed", "undelivered", "canceled"):
+            code = payload.get("error_code")
+            return self._failed(
+                message, error_class_for(code), code, payload.get("error_message") or status
+            )
+        price = to_float(payload.get("price"))
+        return SendResult(
+            ref=message.ref,
+            ok=True,
+            status="queued" if status in ("queued", "accepted", "scheduled") else "sent",
+            message_id=payload.get("sid") or "",
+            provider_code=status,
+            price=abs(price) if price is not None else None,
+        )
+
+    def verify_signature(self, request):
+        signature = request.header(self.signature_header)
+        if not signature or not self.config.password:
+            return False
+        params = request.form_params() if request.method.upper() == "POST" else {}
+        return any(
+            safe_equal(signature, twilio_signature(self.config.password, url, params))
+            for url in _url_variants(request.url)
+        )
+
+    def parse_delivery_report(self, request):
+        params = request.form_params() if request.method.upper() == "POST" else {}
+        params = params or request.params
+        message_id = params.get("MessageSid") or params.get("SmsSid")
+        status = params.get("MessageStatus") or params.get("SmsStatus")
+        if not message_id or status not in STATUS_MAP:
+            raise ValueError("Not a Twilio status callback (MessageSid/MessageStatus missing)")
+        error_code = params.get("ErrorCode") or ""
+        ours = STATUS_MAP[status]
+        return [
+            DeliveryReport(
+                message_id=message_id,
+                status=ours,
+                error_class=error_class_for(error_code) if ours == "failed" else "",
+                provider_code=error_code or status,
+                provider_text=status,
+            )
+        ]
+
+
+def _url_variants(url):
+    """``url`` as received, plus with/without the default port (as Twilio's own SDKs do)."""
+    parts = urlsplit(url)
+    variants = [url]
+    default_port = {"https": 443, "http": 80}.get(parts.scheme)
+    if parts.port is None and default_port:
+        netloc = f"{parts.netloc}:{default_port}"
+        variants.append(urlunsplit(parts._replace(netloc=netloc)))
+    elif parts.port == default_port and parts.hostname:
+        netloc = parts.netloc.rsplit(":", 1)[0]
+        variants.append(urlunsplit(parts._replace(netloc=netloc)))
+    return variants

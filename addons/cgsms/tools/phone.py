@@ -1,0 +1,119 @@
+"""Phone number helpers around the ``phonenumbers`` package.
+
+Every recipient number is normalised to E.164 before sending, so that the same number typed
+in different ways ("912 345 678", "+351912345678", "00351 912-345-678") is recognised as one.
+"""
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+REASON_MISSING = "missing"
+REASON_INVALID = "invalid"
+REASON_NOT_MOBILE = "not_mobile"
+
+# Valid numbers of these types cannot receive an SMS. Mobile, fixed-line-or-mobile (regions
+# where the two share a numbering range, e.g. the US), pager, personal and VoIP numbers can.
+_NOT_MOBILE_TYPES = frozenset(
+    {
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.TOLL_FREE,
+        PhoneNumberType.PREMIUM_RATE,
+        PhoneNumberType.SHARED_COST,
+        PhoneNumberType.UAN,
+        PhoneNumberType.VOICEMAIL,
+    }
+)
+
+# Separators people type inside a number; a leading "+" is kept.
+_NUMBER_NOISE = re.compile(r"[\s.\-()/\[\]]+")
+# Separators between numbers in a free-text list. Spaces are not one: "912 345 678" is a number.
+_LIST_SEPARATORS = re.compile(r"[;,\r\n]+")
+
+
+@dataclass
+class NormalizedNumber:
+    """A number as typed (``raw``) and its E.164 form.
+
+    ``e164`` is set whenever the number could be parsed as a valid number, also when it is
+    rejected as ``not_mobile``; ``valid`` says whether it can be sent to. ``reason`` is "" for a
+    valid number, else "missing", "invalid" or "not_mobile". ``country_code`` is the ISO code of
+    the region the number belongs to ("PT"), "" when unknown.
+    """
+
+    raw: str
+    e164: str = ""
+    valid: bool = False
+    reason: str = ""
+    country_code: str = ""
+
+
+def _clean(raw):
+    cleaned = _NUMBER_NOISE.sub("", raw)
+    if cleaned.startswith("00"):
+        # International call prefix used across Europe; phonenumbers only understands it when
+        # the default region uses it, so spell it the universal way.
+        cleaned = "+" + cleaned[2:]
+    return cleaned
+
+
+def normalize_number(raw, country_code=None, mobile_only=False):
+    """Parse ``raw`` into a :class:`NormalizedNumber`.
+
+    ``country_code`` (ISO 3166 alpha-2, e.g. "PT") is the region national numbers are read in;
+    without it only international numbers ("+351...", "00351...") can be parsed. With
+    ``mobile_only`` a valid number that cannot receive SMS (a fixed line...) is rejected with
+    the reason "not_mobile".
+    """
+    raw = raw or ""
+    cleaned = _clean(raw)
+    if not cleaned:
+        return NormalizedNumber(raw=raw, reason=REASON_MISSING)
+    region = (country_code or "").strip().upper() or None
+    try:
+        parsed = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        return NormalizedNumber(raw=raw, reason=REASON_INVALID)
+    if not phonenumbers.is_valid_number(parsed):
+        return NormalizedNumber(raw=raw, reason=REASON_INVALID)
+    result = NormalizedNumber(
+        raw=raw,
+        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        valid=True,
+        country_code=phonenumbers.region_code_for_number(parsed) or "",
+    )
+    if mobile_only and phonenumbers.number_type(parsed) in _NOT_MOBILE_TYPES:
+        result.valid = False
+        result.reason = REASON_NOT_MOBILE
+    return result
+
+
+def split_free_numbers(text):
+    """Split a typed list of numbers on ";", "," and line breaks; blanks are dropped."""
+    if not text:
+        return []
+    return [item.strip() for item in _LIST_SEPARATORS.split(text) if item.strip()]
+
+
+def dedupe_numbers(items):
+    """Drop repeated numbers, keeping the first occurrence and the original order.
+
+    ``items`` are :class:`NormalizedNumber` objects or strings (already normalised, e.g. E.164).
+    Valid numbers are compared by their E.164 form, so "912 345 678" and "+351912345678" count
+    once; numbers without one (invalid, missing) are compared by their stripped raw text, so
+    that each distinct bad entry is reported once. Returns a new list of the kept items.
+    """
+    seen = set()
+    unique = []
+    for item in items:
+        if isinstance(item, NormalizedNumber):
+            key = item.e164 or item.raw.strip()
+        else:
+            key = (item or "").strip()
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(item)
+    return unique

@@ -1,0 +1,42 @@
+# Shared settings for the project's scripts. Sourced, not executed.
+# shellcheck shell=bash
+CGSMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export CGSMS_ROOT
+ODOO_SRC=${ODOO_SRC:-$HOME/.cache/cgsms/odoo-18.0}
+export ODOO_SRC
+CGSMS_VENV=${CGSMS_VENV:-$CGSMS_ROOT/.venv}
+CGSMS_VAR=${CGSMS_VAR:-$CGSMS_ROOT/.var}
+PY=$CGSMS_VENV/bin/python
+CGSMS_PGPORT=${CGSMS_PGPORT:-55432}
+CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
+
+log() { printf '\033[1m[cgsms]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[cgsms] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# The Unix socket path of PostgreSQL is limited to ~107 bytes: keep it short.
+pg_socket_dir() {
+  local h
+  h=$(printf '%s' "$CGSMS_VAR" | md5sum | cut -c1-8)
+  printf '/tmp/cgsms-pg-%s' "$h"
+}
+
+# Exports PGHOST/PGPORT/PGUSER for the private cluster unless the user pointed
+# us at an existing server.
+pg_env() {
+  if [ -n "${CGSMS_EXTERNAL_PG:-}" ] || { [ -n "${PGHOST:-}" ] && [ -z "${CGSMS_PRIVATE_PG:-}" ]; }; then
+    export CGSMS_EXTERNAL_PG=1
+    export PGPORT=${PGPORT:-5432}
+    export PGUSER=${PGUSER:-$(id -un)}
+    return
+  fi
+  export CGSMS_PRIVATE_PG=1
+  PGHOST=$(pg_socket_dir)
+  export PGHOST
+  export PGPORT=$CGSMS_PGPORT
+  export PGUSER=odoo
+}
+
+odoo_db_args() {
+  printf -- '--db_host=%s --db_port=%s --db_user=%s' "$PGHOST" "$PGPORT" "$PGUSER"
+  if [ -n "${PGPASSWORD:-}" ]; then printf -- ' --db_password=%s' "$PGPASSWORD"; fi
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Serves Odoo with CgSMS on http://localhost:8069 (CGSMS_HTTP_PORT to change it), in English
+# and Portuguese, with demo data and the sandbox provider configured against the project's
+# fake SMS gateway (started here on 127.0.0.1:8070, CGSMS_GATEWAY_PORT to change it), so that
+# sending, credits and delivery reports can be tried without a provider account.
+set -euo pipefail
+here=$(dirname "$0")
+# shellcheck source=scripts/lib.sh
+. "$here/lib.sh"
+
+bash "$here/setup.sh"
+pg_env
+db=${CGSMS_DB:-cgsms}
+http_port=${CGSMS_HTTP_PORT:-8069}
+gw_port=${CGSMS_GATEWAY_PORT:-8070}
+mkdir -p "$CGSMS_VAR/log"
+
+"$PY" "$CGSMS_ROOT/scripts/fake_gateway.py" --port "$gw_port" --auto-deliver \
+  >"$CGSMS_VAR/log/fake_gateway.log" 2>&1 &
+gw_pid=$!
+trap 'kill $gw_pid 2>/dev/null || true' EXIT
+
+# shellcheck disable=SC2046
+odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$CGSMS_VAR/filestore")
+if ! psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+  log "Creating database '$db' with CgSMS, repairs, invoicing, demo data, English and Portuguese"
+  "$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i cgsms,cgsms_repairs --load-language=pt_PT \
+    --stop-after-init --log-level=warn
+  "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
+account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
+vals = {"provider": "sandbox", "sender": "CgSMS", "password": "sandbox-token",
+        "base_url": "http://127.0.0.1:$gw_port", "active": True}
+account = account.write(vals) if account else env["cgsms.account"].create(vals)
+account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
+env["ir.config_parameter"].set_param("web.base.url", "http://localhost:$http_port")
+env["ir.config_parameter"].set_param("web.base.url.freeze", "True")
+if not account.credit_line_ids:
+    env["cgsms.credit.line"].create({"account_id": account.id, "kind": "topup", "amount": 1440,
+                                     "reference": "Demo pack (1000 SMS)"})
+env.cr.commit()
+PY
+fi
+log "Odoo with CgSMS: http://localhost:$http_port  (login: admin, password: admin)"
+log "Fake SMS gateway: http://127.0.0.1:$gw_port/_control/messages"
+"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" --http-port="$http_port" "$@"

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Prepares everything CgSMS needs to run and to be tested, idempotently:
+#   1. an Odoo 18.0 source tree (ODOO_SRC, else ~/.cache/cgsms/odoo-18.0, else a clone of upstream);
+#   2. a virtualenv (.venv, ignored by git) with Odoo's requirements and ours;
+#   3. a private PostgreSQL cluster (.var/pgdata, ignored) on its own port and socket,
+#      unless PGHOST points at a server you already run.
+# Re-running it only does what is missing.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+ensure_odoo() {
+  if [ ! -f "$ODOO_SRC/odoo/release.py" ]; then
+    if [ -e "$ODOO_SRC" ] && [ -n "$(ls -A "$ODOO_SRC" 2>/dev/null)" ]; then
+      die "ODOO_SRC=$ODOO_SRC exists but is not an Odoo source tree (no odoo/release.py)."
+    fi
+    log "No Odoo source tree at $ODOO_SRC: trying to clone Odoo 18.0 from upstream..."
+    mkdir -p "$(dirname "$ODOO_SRC")"
+    if ! timeout 900 git clone --quiet --depth 1 --branch 18.0 \
+        https://github.com/odoo/odoo.git "$ODOO_SRC.part" 2>/dev/null; then
+      rm -rf "$ODOO_SRC.part"
+      die "Could not find or download Odoo 18.0. Put an Odoo 18.0 Community source tree at
+  $HOME/.cache/cgsms/odoo-18.0
+or point ODOO_SRC at one, e.g.:
+  ODOO_SRC=/path/to/odoo-18.0 scripts/setup.sh"
+    fi
+    mv "$ODOO_SRC.part" "$ODOO_SRC"
+  fi
+  local series
+  series=$(python3 - "$ODOO_SRC" <<'PY'
+import sys, runpy
+ns = runpy.run_path(sys.argv[1] + "/odoo/release.py")
+print(ns["serie"])
+PY
+)
+  [ "$series" = "18.0" ] || die "ODOO_SRC=$ODOO_SRC is Odoo $series; CgSMS needs Odoo 18.0."
+  log "Odoo 18.0 source: $ODOO_SRC"
+}
+
+# Odoo's pins for Python 3.11 include old sdists that no longer build with current
+# setuptools; its pins for Python 3.12 install as wheels on 3.10-3.12 and work.
+odoo_requirements() {
+  "$PY" - "$ODOO_SRC/requirements.txt" <<'PY'
+import sys
+from pip._vendor.packaging.requirements import Requirement
+env = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": sys.platform,
+       "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64",
+       "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+# Not needed by CgSMS and its tests, and they need system headers to build.
+skip = {"python-ldap", "pypiwin32", "rl-renderpm"}
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    req = Requirement(line)
+    if req.name.lower() in skip or (req.marker and not req.marker.evaluate(env)):
+        continue
+    name = "psycopg2-binary" if req.name.lower() == "psycopg2" else req.name
+    print(f"{name}{req.specifier}")
+PY
+}
+
+ensure_venv() {
+  if [ ! -x "$PY" ]; then
+    log "Creating virtualenv $CGSMS_VENV"
+    python3 -m venv "$CGSMS_VENV"
+  fi
+  mkdir -p "$CGSMS_VAR"
+  local reqs stamp want
+  reqs=$CGSMS_VAR/requirements-odoo.txt
+  odoo_requirements > "$reqs.new"
+  mv "$reqs.new" "$reqs"
+  want=$(cat "$reqs" "$CGSMS_ROOT/requirements.txt" | md5sum | cut -d' ' -f1)
+  stamp=$CGSMS_VENV/.cgsms-installed
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "Installing Python requirements into $CGSMS_VENV (Odoo's and CgSMS's)"
+    "$PY" -m pip install --quiet --upgrade pip wheel 'setuptools<81'
+    "$PY" -m pip install --quiet -r "$reqs" -r "$CGSMS_ROOT/requirements.txt"
+    echo "$want" > "$stamp"
+  fi
+  # Odoo is used from its source tree, not installed: a .pth puts it on the path.
+  local site
+  site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$ODOO_SRC" > "$site/cgsms-odoo.pth"
+}
+
+pg_bin() {
+  local d
+  for d in /usr/lib/postgresql/*/bin; do :; done
+  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; elif [ -x "$d/initdb" ]; then echo "$d"; else
+    die "PostgreSQL server binaries (initdb, pg_ctl) not found: install PostgreSQL 13+ (Debian: apt-get install postgresql)."
+  fi
+}
+
+ensure_postgres() {
+  pg_env
+  if [ -n "${CGSMS_EXTERNAL_PG:-}" ]; then
+    log "Using the PostgreSQL server at PGHOST=$PGHOST PGPORT=$PGPORT"
+    return
+  fi
+  local bin datadir sock as=() owner
+  bin=$(pg_bin)
+  datadir=$CGSMS_VAR/pgdata
+  sock=$(pg_socket_dir)
+  if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL refuses to run as root: the cluster belongs to an unprivileged user.
+    owner=postgres
+    id "$owner" >/dev/null 2>&1 || owner=nobody
+    as=(runuser -u "$owner" --)
+    if ! "${as[@]}" test -x "$CGSMS_VAR"; then
+      datadir=/var/tmp/cgsms-pgdata-$(printf '%s' "$CGSMS_VAR" | md5sum | cut -c1-8)
+    fi
+  fi
+  mkdir -p "$sock"
+  if [ ! -f "$datadir/PG_VERSION" ]; then
+    log "Creating a private PostgreSQL cluster in $datadir"
+    rm -rf "$datadir"
+    mkdir -p "$datadir"
+    if [ ${#as[@]} -gt 0 ]; then chown "$owner" "$datadir" "$sock"; fi
+    "${as[@]}" "$bin/initdb" --pgdata="$datadir" --username=odoo --auth=trust \
+      --encoding=UTF8 --locale=C.UTF-8 >"$CGSMS_VAR/initdb.log" 2>&1 \
+      || { cat "$CGSMS_VAR/initdb.log" >&2; die "initdb failed"; }
+  fi
+  if [ ${#as[@]} -gt 0 ]; then chown "$owner" "$sock"; fi
+  if ! "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" status >/dev/null 2>&1; then
+    log "Starting PostgreSQL on port $PGPORT (socket $sock)"
+    "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" --wait --timeout=60 \
+      --log="$datadir/server.log" \
+      -o "-p $PGPORT -k $sock -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null || { tail -n 30 "$datadir/server.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  echo "$datadir" > "$CGSMS_VAR/pgdata.path"
+}
+
+ensure_odoo
+ensure_venv
+ensure_postgres
+log "Setup complete."
