@@ -75,7 +75,10 @@ ensure_venv() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "Installing Python requirements into $CGSMS_VENV (Odoo's and CgSMS's)"
     "$PY" -m pip install --quiet --upgrade pip wheel 'setuptools<81'
-    "$PY" -m pip install --quiet -r "$reqs" -r "$CGSMS_ROOT/requirements.txt"
+    "$PY" -m pip install --quiet -r "$reqs" -r "$CGSMS_ROOT/requirements.txt" 2>&1 \
+      | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$PY" -c "import odoo, psycopg2, phonenumbers, requests, openapi_core" \
+      || die "Python requirements did not install (see the messages above)"
     echo "$want" > "$stamp"
   fi
   # Odoo is used from its source tree, not installed: a .pth puts it on the path.
@@ -132,7 +135,23 @@ ensure_postgres() {
   echo "$datadir" > "$CGSMS_VAR/pgdata.path"
 }
 
+# Browser tours run in headless Chromium; Odoo finds it on the PATH.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 \
+      || command -v chromium-browser >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "Installing Chromium for the browser tests (apt-get install chromium)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+      >"$CGSMS_VAR/apt-chromium.log" 2>&1 || die "Could not install Chromium (see $CGSMS_VAR/apt-chromium.log)"
+  else
+    die "Chromium is needed for the browser tests: install it (Debian: apt-get install chromium)."
+  fi
+}
+
 ensure_odoo
 ensure_venv
 ensure_postgres
+ensure_chromium
 log "Setup complete."

@@ -45,6 +45,14 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
     f=$(grep -E '^# fail ' "$CGSMS_VAR/log/node.log" | awk '{print $3}')
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   fi
+
+  log "End-to-end tests (tests/e2e: real Odoo processes, PostgreSQL, fake gateway over HTTP)"
+  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/e2e" 2>&1 | tee "$CGSMS_VAR/log/pytest-e2e.log"
+  rc=${PIPESTATUS[0]}
+  [ "$rc" = 0 ] || status=1
+  line=$(grep -E '[0-9]+ (passed|failed|errors?)' "$CGSMS_VAR/log/pytest-e2e.log" | tail -n 1)
+  [ -n "$line" ] || { log "the end-to-end tests ran no test"; status=1; }
+  add_counts "$line"
 fi
 
 db=${CGSMS_TEST_DB:-cgsms_test}

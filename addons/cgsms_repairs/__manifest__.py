@@ -9,10 +9,17 @@
     "depends": ["cgsms", "repair"],
     "data": [
         "security/ir.model.access.csv",
+        "security/cgsms_repairs_security.xml",
+        "data/mail_message_subtype_data.xml",
         "data/sms_template_data.xml",
         "views/repair_order_views.xml",
         "views/res_config_settings_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "cgsms_repairs/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "auto_install": False,
 }

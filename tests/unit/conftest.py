@@ -9,10 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# ``providers`` is importable on its own (no Odoo): the test modules import it directly.
 sys.path.insert(0, os.path.join(ROOT, "addons", "cgsms"))
-
-from providers import ProviderConfig, WebhookRequest, get_provider_class  # noqa: E402
-from providers import fake_gateway as fg  # noqa: E402
 
 PROVIDER_CODES = ("twilio", "vonage", "lusosms", "sandbox")
 SENDERS = {"twilio": "+15005550006", "vonage": "CgSMS", "lusosms": "CgSMS", "sandbox": "CgSMS"}
@@ -20,6 +18,8 @@ SPECS_DIR = os.path.join(ROOT, "tests", "contract", "specs")
 
 
 def default_credentials(code):
+    from providers import fake_gateway as fg
+
     username, password, secret = fg.DEFAULT_ACCOUNTS[code]
     if code == "twilio":
         secret = password  # Twilio signs status callbacks with the auth token
@@ -28,7 +28,9 @@ def default_credentials(code):
 
 @pytest.fixture(scope="session")
 def gateway_server():
-    gateway = fg.FakeGateway().start()
+    from providers.fake_gateway import FakeGateway
+
+    gateway = FakeGateway().start()
     gateway.timeout_delay = 1.0
     gateway.slow_delay = 0.2
     yield gateway
@@ -48,6 +50,8 @@ class Receiver:
     """A tiny HTTP server recording delivery reports as ``WebhookRequest`` objects."""
 
     def __init__(self):
+        from providers import WebhookRequest
+
         self.requests = []
         self.status = 200
         receiver = self
@@ -67,7 +71,11 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            do_GET = do_POST = _handle  # noqa: N815
+            def do_GET(self):
+                self._handle()
+
+            def do_POST(self):
+                self._handle()
 
             def log_message(self, *args):
                 pass
@@ -98,6 +106,8 @@ def receiver(receiver_server):
 @pytest.fixture
 def make_provider(gateway):
     """Build an adapter for ``code`` talking to the gateway, with short timeouts and no sleep."""
+
+    from providers import ProviderConfig, get_provider_class
 
     def make(code, session=None, **overrides):
         username, password, secret = default_credentials(code)

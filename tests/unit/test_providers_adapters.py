@@ -5,7 +5,6 @@ import time
 
 import pytest
 from conftest import PROVIDER_CODES, default_credentials
-
 from providers import Balance, OutgoingSms, ProviderError
 
 NUMBER = "+351912345678"

@@ -21,7 +21,6 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.validation.request.exceptions import RequestValidationError
 from openapi_core.validation.response.exceptions import ResponseValidationError
 from openapi_schema_validator import OAS30Validator
-
 from providers import OutgoingSms
 from providers import fake_gateway as fg
 
@@ -161,7 +160,8 @@ def test_twilio_wrong_field_name_fails_validation(twilio_api):
     sid = fg.TWILIO_ACCOUNT_SID
     url = f"{TWILIO_SERVER}/2010-04-01/Accounts/{sid}/Messages.json"
     good = {"To": "+351912345678", "From": "+15005550006", "Body": "Hi"}
-    validate_request(twilio_api, requests.Request("POST", url, data=good, auth=(sid, "t")).prepare())
+    prepared = requests.Request("POST", url, data=good, auth=(sid, "t")).prepare()
+    validate_request(twilio_api, prepared)
     for wrong in ({**good, "Statuscallback": "https://x"}, {"to": "+351912345678", "Body": "Hi"}):
         prepared = requests.Request("POST", url, data=wrong, auth=(sid, "t")).prepare()
         with pytest.raises(INVALID_REQUEST):
@@ -201,7 +201,10 @@ def test_vonage_send_matches_spec(
     gateway, vonage_account, make_provider, exchanges, vonage_sms_api, text
 ):
     provider = make_provider(
-        "vonage", session=exchanges, username=VONAGE_KEY, password=VONAGE_SECRET,
+        "vonage",
+        session=exchanges,
+        username=VONAGE_KEY,
+        password=VONAGE_SECRET,
         callback_url="https://odoo.example/dlr",
     )
     assert provider.send([OutgoingSms("r1", "+351912345678", text)])[0].ok
@@ -233,8 +236,13 @@ def test_vonage_balance_matches_spec(
 
 def test_vonage_wrong_field_name_fails_validation(vonage_sms_api):
     url = f"{VONAGE_SERVER}/sms/json"
-    good = {"api_key": VONAGE_KEY, "api_secret": VONAGE_SECRET, "from": "CgSMS",
-            "to": "351912345678", "text": "Hi"}
+    good = {
+        "api_key": VONAGE_KEY,
+        "api_secret": VONAGE_SECRET,
+        "from": "CgSMS",
+        "to": "351912345678",
+        "text": "Hi",
+    }
     validate_request(vonage_sms_api, requests.Request("POST", url, data=good).prepare())
     wrong_cases = (
         {**{k: v for k, v in good.items() if k != "to"}, "msisdn": "351912345678"},
@@ -251,7 +259,10 @@ def test_vonage_delivery_receipt_matches_spec(
     gateway, vonage_account, receiver, make_provider, vonage_sms_spec
 ):
     provider = make_provider(
-        "vonage", username=VONAGE_KEY, password=VONAGE_SECRET, webhook_secret="sig-secret",
+        "vonage",
+        username=VONAGE_KEY,
+        password=VONAGE_SECRET,
+        webhook_secret="sig-secret",
         callback_url=f"{receiver.url}/dlr",
     )
     [result] = provider.send([OutgoingSms("r1", "+351912345678", "Hi")])

@@ -2,7 +2,7 @@ import logging
 import secrets
 import threading
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..providers import PROVIDERS, ProviderConfig, ProviderError, get_provider_class
@@ -102,6 +102,9 @@ class CgsmsAccount(models.Model):
     credit_available = fields.Float(
         "Available credits", digits=(12, 4), compute="_compute_credit_available"
     )
+    credit_sequence = fields.Integer(
+        readonly=True, copy=False, help="Technical: bumped by every credit reservation."
+    )
     credit_line_ids = fields.One2many("cgsms.credit.line", "account_id", "Credit movements")
     state = fields.Selection(
         [("not_checked", "Not checked"), ("ok", "Connected"), ("error", "Error")],
@@ -175,12 +178,21 @@ class CgsmsAccount(models.Model):
     def create(self, vals_list):
         accounts = super().create(vals_list)
         accounts._check_one_active_per_company()
+        self.env.registry.clear_cache()
         return accounts
 
     def write(self, vals):
         if {"provider", "username", "password", "base_url"} & set(vals):
             vals.setdefault("state", "not_checked")
-        return super().write(vals)
+        res = super().write(vals)
+        if {"active", "company_id"} & set(vals):
+            self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()
+        return res
 
     # ------------------------------------------------------------------ actions
 
@@ -246,8 +258,17 @@ class CgsmsAccount(models.Model):
 
     @api.model
     def _get_active_by_company(self, company_ids):
-        accounts = self.sudo().search([("company_id", "in", list(company_ids)), ("active", "=", True)])
-        return {account.company_id.id: account for account in accounts}
+        """{company id: active account} for those of ``company_ids`` that have one. Cached:
+        every SMS sent in Odoo asks, most of the time for companies without an account."""
+        active = self._active_account_ids()
+        accounts = self.sudo().browse([active[cid] for cid in company_ids if cid in active])
+        return {account.company_id.id: account for account in accounts.exists() if account.active}
+
+    @api.model
+    @tools.ormcache()
+    def _active_account_ids(self):
+        self.env.cr.execute("SELECT company_id, id FROM cgsms_account WHERE active")
+        return dict(self.env.cr.fetchall())
 
     def _callback_url(self):
         self.ensure_one()
@@ -289,11 +310,19 @@ class CgsmsAccount(models.Model):
         return dict(self.env.cr.fetchall())
 
     def _lock(self):
-        """Lock the account row until the end of the transaction: credit reservations of
-        concurrent sends are serialised, so the balance can never go below zero."""
+        """Serialise credit reservations of concurrent sends on this account.
+
+        Odoo runs transactions in REPEATABLE READ: a plain row lock would let a second send,
+        whose snapshot predates the first one's commit, read a stale balance and overdraw. By
+        *updating* the row, the second send waits for the first and then fails with a
+        serialization error (Odoo retries the request or the cron job), reading the new
+        balance on its next try. The balance can therefore never go below zero."""
         self.env.cr.execute(
-            "SELECT id FROM cgsms_account WHERE id IN %s FOR NO KEY UPDATE", [tuple(self.ids)]
+            "UPDATE cgsms_account SET credit_sequence = COALESCE(credit_sequence, 0) + 1 "
+            "WHERE id IN %s",
+            [tuple(self.ids)],
         )
+        self.invalidate_recordset(["credit_sequence"])
 
     def _check_low_balance(self):
         for account in self.sudo():

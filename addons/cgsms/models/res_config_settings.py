@@ -29,6 +29,34 @@ class ResConfigSettings(models.TransientModel):
     cgsms_state = fields.Selection(related="cgsms_account_id.state")
     cgsms_credit_available = fields.Float(related="cgsms_account_id.credit_available", digits=(12, 4))
     cgsms_last_check_message = fields.Char(related="cgsms_account_id.last_check_message")
+    # Invoicing SMS (per company)
+    cgsms_reminder_template_id = fields.Many2one(
+        related="company_id.cgsms_reminder_template_id", readonly=False
+    )
+    cgsms_reminder_auto = fields.Boolean(related="company_id.cgsms_reminder_auto", readonly=False)
+    cgsms_reminder_first_delay = fields.Integer(
+        related="company_id.cgsms_reminder_first_delay", readonly=False
+    )
+    cgsms_reminder_interval = fields.Integer(
+        related="company_id.cgsms_reminder_interval", readonly=False
+    )
+    cgsms_reminder_max = fields.Integer(related="company_id.cgsms_reminder_max", readonly=False)
+    cgsms_reminder_hour_from = fields.Float(
+        related="company_id.cgsms_reminder_hour_from", readonly=False
+    )
+    cgsms_reminder_hour_to = fields.Float(
+        related="company_id.cgsms_reminder_hour_to", readonly=False
+    )
+    cgsms_reminder_workdays_only = fields.Boolean(
+        related="company_id.cgsms_reminder_workdays_only", readonly=False
+    )
+    cgsms_reminder_tz = fields.Selection(related="company_id.cgsms_reminder_tz", readonly=False)
+    cgsms_invoice_post_sms = fields.Boolean(
+        related="company_id.cgsms_invoice_post_sms", readonly=False
+    )
+    cgsms_invoice_post_template_id = fields.Many2one(
+        related="company_id.cgsms_invoice_post_template_id", readonly=False
+    )
 
     def _cgsms_account(self, company=None):
         company = company or self.env.company

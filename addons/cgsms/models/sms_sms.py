@@ -188,8 +188,15 @@ class SmsSms(models.Model):
         if not results or len(results) != len(outgoing):
             from ..providers import SendResult
 
+            # Some may have left before the adapter broke: flagged, not resent blindly.
             results = [
-                SendResult(ref=o.ref, ok=False, status="failed", error_class="temporary")
+                SendResult(
+                    ref=o.ref,
+                    ok=False,
+                    status="failed",
+                    error_class="unknown",
+                    provider_code="timeout",
+                )
                 for o in outgoing
             ]
 
@@ -202,6 +209,17 @@ class SmsSms(models.Model):
                     {"state": "sent", "provider_message_id": result.message_id, "date_sent": now}
                 )
                 sent |= sms
+                continue
+            if result.provider_code == "timeout":
+                # No answer in time: the provider may have accepted it, and sending it again
+                # could deliver it twice. Flagged for a person, like an interrupted send.
+                sms._cgsms_flag_unknown(
+                    _(
+                        "The provider did not answer in time: the SMS may or may not have "
+                        "left. Check with the recipient before sending it again."
+                    ),
+                    unlink_failed,
+                )
                 continue
             recipient._refund(_("Not sent"))
             reason = account._error_message(_ProviderFailure(result))
@@ -267,6 +285,18 @@ class SmsSms(models.Model):
         self.write(
             {"state": "error", "failure_type": failure_type or "unknown", "to_delete": unlink_failed}
         )
+
+    def _cgsms_flag_unknown(self, reason, unlink_failed=False):
+        """The SMS may have left (no answer in time): keep the debit, never resend it
+        automatically, show it as failed with the reason so that a person decides."""
+        self.ensure_one()
+        self.cgsms_recipient_id.write(
+            {"state": "unknown", "error_class": "unknown", "failure_reason": reason}
+        )
+        self.sms_tracker_id._action_update_from_sms_state(
+            "error", failure_type="unknown", failure_reason=reason
+        )
+        self.write({"state": "error", "failure_type": "unknown", "to_delete": unlink_failed})
 
     def _cgsms_schedule_retry(self, attempts):
         cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)

@@ -50,16 +50,26 @@ def is_gsm7(text):
 
 
 def count_segments(text):
-    """Number of SMS parts needed for ``text`` (GSM-7 160/153, UCS-2 70/67 in UTF-16 units)."""
+    """Number of SMS parts for ``text``: GSM-7 160/153 septets, else UCS-2 70/67 UTF-16 units.
+
+    An escape pair (GSM-7 extension character) or a surrogate pair is never split across parts.
+    """
+    if not text:
+        return 0
     if is_gsm7(text):
-        length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+        costs = [2 if char in GSM7_EXTENSION else 1 for char in text]
         single, multi = 160, 153
     else:
-        length = len(text.encode("utf-16-le")) // 2
+        costs = [2 if ord(char) > 0xFFFF else 1 for char in text]
         single, multi = 70, 67
-    if length <= single:
+    if sum(costs) <= single:
         return 1
-    return -(-length // multi)
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > multi:
+            parts, used = parts + 1, 0
+        used += cost
+    return parts
 
 
 # -- redaction -------------------------------------------------------------------------------
@@ -328,7 +338,6 @@ class BaseProvider:
 
     def get_balance(self):
         """Return the provider's own ``Balance``, or None when the API has no balance call."""
-        return None
 
     def send(self, messages):
         """Send ``messages`` (list of ``OutgoingSms``) and return one ``SendResult`` per message.
@@ -370,9 +379,7 @@ class BaseProvider:
             return "A sender is required: a phone number in international format or a name."
         if sender.startswith("+"):
             if not E164_RE.match(sender):
-                return (
-                    "The sender number must be in international format, e.g. +351912345678."
-                )
+                return "The sender number must be in international format, e.g. +351912345678."
             return None
         if not ALNUM_SENDER_RE.match(sender) or len(sender) > self.sender_max_len:
             return (
@@ -464,7 +471,12 @@ class BaseProvider:
                     delay = retry_after_seconds(response, delay)
                 _logger.info(
                     "%s: %s %s answered %s (%s), retrying in %.2fs",
-                    self.code, method, path, response.status_code, transient, delay,
+                    self.code,
+                    method,
+                    path,
+                    response.status_code,
+                    transient,
+                    delay,
                 )
                 self._sleep(delay)
                 continue

@@ -17,6 +17,7 @@ Other processes drive it through a small JSON control API::
     POST /_control/settings  {"auto_deliver"?, "callback_base"?, "timeout_delay"?, ...}
 """
 
+import contextlib
 import json
 import logging
 import secrets
@@ -24,7 +25,7 @@ import threading
 import time
 from base64 import b64decode
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -72,6 +73,7 @@ FAILURE_MODES = (
 # Modes that only make sense for a send; balance calls leave them queued.
 SEND_ONLY_MODES = ("insufficient", "invalid_number")
 FINAL_STATUSES = ("delivered", "failed")
+IAP_SEND_PATH = "/api/sms/3/send"  # Odoo IAP's SMS endpoint (benchmark of the stock path)
 
 
 @dataclass
@@ -84,7 +86,7 @@ class Account:
     callback_url: str = ""
 
 
-class _Reply(Exception):
+class _ReplyError(Exception):
     """Raised by the protocol handlers to answer the current request."""
 
     def __init__(self, status, body, content_type="application/json", headers=None):
@@ -96,28 +98,31 @@ class _Reply(Exception):
 
 
 def _json(status, data, headers=None):
-    return _Reply(status, json.dumps(data), "application/json", headers)
+    return _ReplyError(status, json.dumps(data), "application/json", headers)
 
 
 def _text(status, text, headers=None):
-    return _Reply(status, text, "text/plain; charset=utf-8", headers)
+    return _ReplyError(status, text, "text/plain; charset=utf-8", headers)
 
 
 def _now_rfc2822():
-    return datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "CgSmsFakeGateway/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK add ~40 ms to every kept-alive call (benchmark numbers).
+    disable_nagle_algorithm = True
 
-    def do_GET(self):  # noqa: N802 (http.server naming)
+    def do_GET(self):
         self._handle()
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._handle()
 
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):
         pass  # request lines carry credentials (query strings): never log them
 
     def _handle(self):
@@ -125,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         try:
             self.server.gateway._dispatch(self, body)
-        except _Reply as reply:
+        except _ReplyError as reply:
             self._send(reply)
         except Exception:
             _logger.exception("fake gateway: error while handling %s", urlsplit(self.path).path)
@@ -223,14 +228,20 @@ class FakeGateway:
     # -- configuration -----------------------------------------------------------------------
 
     def add_account(
-        self, provider, username, password, balance=DEFAULT_BALANCE, webhook_secret="",
+        self,
+        provider,
+        username,
+        password,
+        balance=DEFAULT_BALANCE,
+        webhook_secret="",
         callback_url="",
     ):
         """Create (or replace) an account; for the sandbox, ``password`` is the bearer token."""
         if provider not in DEFAULT_ACCOUNTS:
             raise ValueError(f"Unknown provider {provider!r}")
-        account = Account(provider, username, password, float(balance), webhook_secret,
-                          callback_url)
+        account = Account(
+            provider, username, password, float(balance), webhook_secret, callback_url
+        )
         with self._lock:
             self.accounts[(provider, username)] = account
         return account
@@ -266,7 +277,8 @@ class FakeGateway:
         """Requests received for ``provider`` (``kind``: "send" or "balance")."""
         with self._lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if r["provider"] == provider and (kind is None or r["kind"] == kind)
             ]
 
@@ -329,11 +341,11 @@ class FakeGateway:
             except ValueError:
                 raise _json(400, {"error": {"code": "bad_json", "message": "Bad JSON"}}) from None
         if path.startswith("/_control/"):
-            self._control(handler.command, path[len("/_control/"):], request)
+            self._control(handler.command, path[len("/_control/") :], request)
+        if path == IAP_SEND_PATH:
+            self._iap_send(request)
         for method, prefix, suffix, provider, kind in self.ROUTES:
-            if path.startswith(prefix) and path.endswith(suffix) and (
-                suffix or path == prefix
-            ):
+            if path.startswith(prefix) and path.endswith(suffix) and (suffix or path == prefix):
                 if handler.command != method:
                     raise _text(405, "Method not allowed")
                 with self._lock:
@@ -348,8 +360,11 @@ class FakeGateway:
         with self._lock:
             queue = self._failures.get(provider) or []
             index = next(
-                (i for i, (mode, _d) in enumerate(queue)
-                 if kind == "send" or mode not in SEND_ONLY_MODES),
+                (
+                    i
+                    for i, (mode, _d) in enumerate(queue)
+                    if kind == "send" or mode not in SEND_ONLY_MODES
+                ),
                 None,
             )
             if index is None:
@@ -375,8 +390,21 @@ class FakeGateway:
             account.balance = round(account.balance - price, 6)
         return segments, price
 
-    def _record(self, provider, account, to, sender, body, callback_url, segments, price,
-                message_id, ref="", part_ids=None, status="queued"):
+    def _record(
+        self,
+        provider,
+        account,
+        to,
+        sender,
+        body,
+        callback_url,
+        segments,
+        price,
+        message_id,
+        ref="",
+        part_ids=None,
+        status="queued",
+    ):
         message = {
             "provider": provider,
             "account": account.username,
@@ -415,24 +443,29 @@ class FakeGateway:
 
     @staticmethod
     def _twilio_reply(status, code, message):
-        return _json(status, {
-            "code": code,
-            "message": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "status": status,
-        })
+        return _json(
+            status,
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
 
     def _twilio_error(self, mode, kind):
         return {
             "auth": lambda: self._twilio_reply(401, 20003, "Authenticate"),
             "insufficient": lambda: self._twilio_reply(401, 20005, "Account not active"),
-            "invalid_number": lambda: self._twilio_reply(
-                400, 21211, "Invalid 'To' Phone Number"
-            ),
+            "invalid_number": lambda: self._twilio_reply(400, 21211, "Invalid 'To' Phone Number"),
             "rate_limited": lambda: _json(
                 429,
-                {"code": 20429, "message": "Too Many Requests", "status": 429,
-                 "more_info": "https://www.twilio.com/docs/errors/20429"},
+                {
+                    "code": 20429,
+                    "message": "Too Many Requests",
+                    "status": 429,
+                    "more_info": "https://www.twilio.com/docs/errors/20429",
+                },
                 {"Retry-After": "0"},
             ),
             "server_error": lambda: self._twilio_reply(500, 20500, "Internal Server Error"),
@@ -443,10 +476,8 @@ class FakeGateway:
         header = request["headers"].get("authorization", "")
         username = password = ""
         if header.startswith("Basic "):
-            try:
+            with contextlib.suppress(ValueError):
                 username, _, password = b64decode(header[6:]).decode("utf-8").partition(":")
-            except ValueError:
-                pass
         account = self._find_account("twilio", username, password)
         if not account or username != sid:
             raise self._twilio_reply(401, 20003, "Authenticate")
@@ -454,11 +485,14 @@ class FakeGateway:
 
     def _twilio_balance(self, request):
         account = self._twilio_auth(request)
-        raise _json(200, {
-            "account_sid": account.username,
-            "balance": f"{account.balance:.4f}",
-            "currency": "USD",
-        })
+        raise _json(
+            200,
+            {
+                "account_sid": account.username,
+                "balance": f"{account.balance:.4f}",
+                "currency": "USD",
+            },
+        )
 
     def _twilio_send(self, request):
         account = self._twilio_auth(request)
@@ -481,46 +515,63 @@ class FakeGateway:
             raise self._twilio_reply(401, 20005, "Account not active")
         segments, price = charged
         sid = self._new_id("SM")
-        self._record("twilio", account, to, sender or service, body,
-                     form.get("StatusCallback", ""), segments, price, sid)
+        self._record(
+            "twilio",
+            account,
+            to,
+            sender or service,
+            body,
+            form.get("StatusCallback", ""),
+            segments,
+            price,
+            sid,
+        )
         now = _now_rfc2822()
         base = f"/2010-04-01/Accounts/{account.username}/Messages/{sid}"
-        raise _json(201, {
-            "account_sid": account.username,
-            "api_version": "2010-04-01",
-            "body": body,
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": sender or None,
-            "messaging_service_sid": service,
-            "num_media": "0",
-            "num_segments": str(segments),
-            "price": None,
-            "price_unit": "USD",
-            "sid": sid,
-            "status": "accepted" if service else "queued",
-            "subresource_uris": {"media": f"{base}/Media.json"},
-            "to": to,
-            "uri": f"{base}.json",
-        })
+        raise _json(
+            201,
+            {
+                "account_sid": account.username,
+                "api_version": "2010-04-01",
+                "body": body,
+                "date_created": now,
+                "date_sent": None,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "error_code": None,
+                "error_message": None,
+                "from": sender or None,
+                "messaging_service_sid": service,
+                "num_media": "0",
+                "num_segments": str(segments),
+                "price": None,
+                "price_unit": "USD",
+                "sid": sid,
+                "status": "accepted" if service else "queued",
+                "subresource_uris": {"media": f"{base}/Media.json"},
+                "to": to,
+                "uri": f"{base}.json",
+            },
+        )
 
     # -- Vonage ------------------------------------------------------------------------------
 
     @staticmethod
     def _vonage_reply(status, text):
-        return _json(200, {
-            "message-count": "1",
-            "messages": [{"status": str(status), "error-text": text}],
-        })
+        return _json(
+            200,
+            {
+                "message-count": "1",
+                "messages": [{"status": str(status), "error-text": text}],
+            },
+        )
 
     def _vonage_error(self, mode, kind):
         if kind == "balance":
             if mode == "auth":
-                return _json(401, {"error-code": "401", "error-code-label": "authentication failed"})
+                return _json(
+                    401, {"error-code": "401", "error-code-label": "authentication failed"}
+                )
             if mode == "rate_limited":
                 return _json(429, {"error-code": "429"}, {"Retry-After": "0"})
             return _json(500, {"error-code": "500"})
@@ -560,9 +611,20 @@ class FakeGateway:
             raise self._vonage_reply(9, "Quota Exceeded - rejected")
         segments, price = charged
         part_ids = [self._new_id("", 16).upper() for _ in range(segments)]
-        self._record("vonage", account, "+" + to, sender, text, params.get("callback", ""),
-                     segments, price, part_ids[0], params.get("client-ref", ""), part_ids,
-                     status="sent")
+        self._record(
+            "vonage",
+            account,
+            "+" + to,
+            sender,
+            text,
+            params.get("callback", ""),
+            segments,
+            price,
+            part_ids[0],
+            params.get("client-ref", ""),
+            part_ids,
+            status="sent",
+        )
         part_price = round(price / segments, 8)
         messages = []
         for part_id in part_ids:
@@ -586,9 +648,7 @@ class FakeGateway:
             "auth": lambda: _text(200, "ERRO 001 Autenticacao invalida"),
             "insufficient": lambda: _text(200, "ERRO 002 Creditos insuficientes"),
             "invalid_number": lambda: _text(200, "ERRO 003 Numero invalido"),
-            "rate_limited": lambda: _text(
-                429, "ERRO 009 Demasiados pedidos", {"Retry-After": "0"}
-            ),
+            "rate_limited": lambda: _text(429, "ERRO 009 Demasiados pedidos", {"Retry-After": "0"}),
             "server_error": lambda: _text(503, "ERRO 099 Erro interno"),
         }[mode]()
 
@@ -621,8 +681,18 @@ class FakeGateway:
         with self._lock:
             self._counter += 1
             message_id = str(100000 + self._counter)
-        self._record("lusosms", account, number, sender, text, query.get("callback", ""),
-                     segments, price, message_id, status="sent")
+        self._record(
+            "lusosms",
+            account,
+            number,
+            sender,
+            text,
+            query.get("callback", ""),
+            segments,
+            price,
+            message_id,
+            status="sent",
+        )
         raise _text(200, f"OK {message_id}")
 
     # -- Sandbox -----------------------------------------------------------------------------
@@ -673,12 +743,27 @@ class FakeGateway:
             raise self._sandbox_reply(402, "insufficient_credit", "Not enough credit")
         segments, price = charged
         message_id = self._new_id("sbx_", 24)
-        self._record("sandbox", account, to, str(data.get("from") or ""), text,
-                     str(data.get("callback_url") or ""), segments, price, message_id,
-                     str(data.get("ref") or ""))
-        raise _json(201, {
-            "id": message_id, "status": "queued", "segments": segments, "price": price,
-        })
+        self._record(
+            "sandbox",
+            account,
+            to,
+            str(data.get("from") or ""),
+            text,
+            str(data.get("callback_url") or ""),
+            segments,
+            price,
+            message_id,
+            str(data.get("ref") or ""),
+        )
+        raise _json(
+            201,
+            {
+                "id": message_id,
+                "status": "queued",
+                "segments": segments,
+                "price": price,
+            },
+        )
 
     # -- delivery reports --------------------------------------------------------------------
 
@@ -690,8 +775,9 @@ class FakeGateway:
         """
         with self._lock:
             if message_id:
-                targets = [m for m in self.messages
-                           if m["id"] == message_id or message_id in m["part_ids"]]
+                targets = [
+                    m for m in self.messages if m["id"] == message_id or message_id in m["part_ids"]
+                ]
                 if not targets:
                     raise KeyError(f"Unknown message {message_id!r}")
             else:
@@ -726,8 +812,7 @@ class FakeGateway:
                 response = requests.post(url, timeout=10, **kwargs)
                 codes.append(response.status_code)
             except requests.RequestException as exc:
-                _logger.warning("fake gateway: delivery report not posted (%s)",
-                                type(exc).__name__)
+                _logger.warning("fake gateway: delivery report not posted (%s)", type(exc).__name__)
                 codes.append(0)
         return codes
 
@@ -752,7 +837,7 @@ class FakeGateway:
         native = {"failed": "failed"}.get(status, status)
         failed = native != "delivered"
         for part_id in message["part_ids"]:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             params = {
                 "msisdn": message["to"].lstrip("+"),
                 "to": message["from"],
@@ -777,11 +862,13 @@ class FakeGateway:
 
     def _lusosms_report(self, message, account, url, status, error_code):
         failed = status.lower() not in ("delivered",)
-        body = urlencode({
-            "id": message["id"],
-            "status": "UNDELIVERED" if failed else "DELIVERED",
-            "code": (error_code or "003") if failed else "000",
-        })
+        body = urlencode(
+            {
+                "id": message["id"],
+                "status": "UNDELIVERED" if failed else "DELIVERED",
+                "code": (error_code or "003") if failed else "000",
+            }
+        )
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if account.webhook_secret:
             headers["X-LusoSMS-Signature"] = hmac_hex(account.webhook_secret, body)
@@ -789,16 +876,47 @@ class FakeGateway:
 
     def _sandbox_report(self, message, account, url, status, error_code):
         failed = status != "delivered"
-        body = json.dumps({
-            "id": message["id"],
-            "status": "failed" if failed else "delivered",
-            "error_code": (error_code or "absent_subscriber") if failed else "",
-            "error_message": "The recipient could not be reached" if failed else "",
-        })
+        body = json.dumps(
+            {
+                "id": message["id"],
+                "status": "failed" if failed else "delivered",
+                "error_code": (error_code or "absent_subscriber") if failed else "",
+                "error_message": "The recipient could not be reached" if failed else "",
+            }
+        )
         headers = {"Content-Type": "application/json"}
         if account.webhook_secret:
             headers["X-Sandbox-Signature"] = hmac_hex(account.webhook_secret, body)
         yield {"data": body.encode("utf-8"), "headers": headers}
+
+    # -- Odoo IAP (benchmark only) -----------------------------------------------------------
+    # Odoo's stock SMS path talks JSON-RPC to IAP (``sms.endpoint`` + /api/sms/3/send). The
+    # benchmark points ``sms.endpoint`` here to compare both paths against the same gateway.
+    # Every number is accepted and recorded with provider "iap"; no credentials, no reports.
+
+    def _iap_send(self, request):
+        payload = request["json"] if isinstance(request["json"], dict) else {}
+        params = payload.get("params") or {}
+        results = []
+        with self._lock:
+            self.requests.append(
+                {"provider": "iap", "kind": "send", "method": "POST", "path": IAP_SEND_PATH}
+            )
+        for message in params.get("messages") or []:
+            body = message.get("content") or ""
+            for item in message.get("numbers") or []:
+                with self._lock:
+                    self.messages.append(
+                        {
+                            "provider": "iap",
+                            "to": item.get("number"),
+                            "body": body,
+                            "id": item.get("uuid"),
+                            "status": "sent",
+                        }
+                    )
+                results.append({"uuid": item.get("uuid"), "state": "success", "credit": 1})
+        raise _json(200, {"jsonrpc": "2.0", "id": payload.get("id"), "result": results})
 
     # -- control API -------------------------------------------------------------------------
 
@@ -814,32 +932,50 @@ class FakeGateway:
             if method == "GET" and action == "accounts":
                 with self._lock:
                     accounts = [
-                        {k: v for k, v in asdict(a).items() if k not in ("password",
-                                                                         "webhook_secret")}
+                        {
+                            k: v
+                            for k, v in asdict(a).items()
+                            if k not in ("password", "webhook_secret")
+                        }
                         for a in self.accounts.values()
                     ]
                 raise _json(200, {"accounts": accounts})
             if method != "POST":
                 raise _json(404, {"error": "unknown control action"})
             if action == "fail":
-                self.fail_next(data["provider"], data["mode"], data.get("count", 1),
-                               data.get("delay"))
+                self.fail_next(
+                    data["provider"], data["mode"], data.get("count", 1), data.get("delay")
+                )
             elif action == "deliver":
-                codes = self.deliver(data.get("message_id"), data.get("status", "delivered"),
-                                     data.get("error_code", ""))
+                codes = self.deliver(
+                    data.get("message_id"),
+                    data.get("status", "delivered"),
+                    data.get("error_code", ""),
+                )
                 raise _json(200, {"codes": codes})
             elif action == "reset":
                 self.reset()
             elif action == "balance":
                 self.set_balance(data["provider"], data.get("account"), data["amount"])
             elif action == "account":
-                self.add_account(data["provider"], data["username"], data["password"],
-                                 data.get("balance", DEFAULT_BALANCE),
-                                 data.get("webhook_secret", ""), data.get("callback_url", ""))
+                self.add_account(
+                    data["provider"],
+                    data["username"],
+                    data["password"],
+                    data.get("balance", DEFAULT_BALANCE),
+                    data.get("webhook_secret", ""),
+                    data.get("callback_url", ""),
+                )
             elif action == "settings":
-                for key in ("auto_deliver", "auto_deliver_delay", "callback_base",
-                            "timeout_delay", "slow_delay", "price_per_segment",
-                            "vonage_signature_method"):
+                for key in (
+                    "auto_deliver",
+                    "auto_deliver_delay",
+                    "callback_base",
+                    "timeout_delay",
+                    "slow_delay",
+                    "price_per_segment",
+                    "vonage_signature_method",
+                ):
                     if key in data:
                         setattr(self, key, data[key])
             else:
@@ -856,10 +992,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="CgSMS fake SMS gateway")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8070)
-    parser.add_argument("--callback-base", default="",
-                        help="Odoo base URL for delivery reports of messages without callback")
-    parser.add_argument("--auto-deliver", action="store_true",
-                        help="send a 'delivered' report shortly after every message")
+    parser.add_argument(
+        "--callback-base",
+        default="",
+        help="Odoo base URL for delivery reports of messages without callback",
+    )
+    parser.add_argument(
+        "--auto-deliver",
+        action="store_true",
+        help="send a 'delivered' report shortly after every message",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver).start()

@@ -119,7 +119,9 @@ class LusoSmsProvider(BaseProvider):
         except ValueError:
             error_class = self._transient_error(response) or "unknown"
             return self._failed(
-                message, error_class, str(response.status_code),
+                message,
+                error_class,
+                str(response.status_code),
                 f"Unexpected answer (HTTP {response.status_code})",
             )
         if not ok:

@@ -68,9 +68,7 @@ class SandboxProvider(BaseProvider):
         return {"Authorization": f"Bearer {self.config.password}"}
 
     def get_balance(self):
-        response = self._request(
-            "GET", self._url("/sandbox/v1/balance"), headers=self._headers()
-        )
+        response = self._request("GET", self._url("/sandbox/v1/balance"), headers=self._headers())
         if response.status_code != 200:
             code, text = _error_details(response)
             raise ProviderError(

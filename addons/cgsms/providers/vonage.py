@@ -93,7 +93,7 @@ def send_error_class(status, error_text=""):
 
 
 def vonage_signature(secret, params, method="md5hash"):
-    """Vonage's signature of ``params`` (``sig`` excluded) for the ``md5hash``/``sha256`` methods."""
+    """Vonage's signature of ``params`` (``sig`` excluded), ``md5hash`` or ``sha256`` method."""
     payload = "".join(
         "&{}={}".format(key, str(params[key]).replace("&", "_").replace("=", "_"))
         for key in sorted(params)
@@ -191,9 +191,9 @@ class VonageProvider(BaseProvider):
             status="sent",
             message_id=parts[0].get("message-id") or "",
             provider_code="0",
-            price=sum(p for p in prices if p is not None) if any(
-                p is not None for p in prices
-            ) else None,
+            price=sum(p for p in prices if p is not None)
+            if any(p is not None for p in prices)
+            else None,
         )
 
     @staticmethod

@@ -1,0 +1,459 @@
+import logging
+import threading
+from datetime import date, datetime, timedelta
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+
+from ..tools.phone import normalize_number
+from ..tools.sms_segments import count_segments
+
+_logger = logging.getLogger(__name__)
+
+_POSTED_SMS_KEY = "cgsms.posted_sms"
+
+
+def _company_now(company):
+    return datetime.now(pytz.timezone(company._cgsms_tz()))
+
+
+def _in_sending_window(company, now):
+    if company.cgsms_reminder_workdays_only and now.weekday() >= 5:
+        return False
+    hour = now.hour + now.minute / 60.0
+    start, end = company.cgsms_reminder_hour_from, company.cgsms_reminder_hour_to
+    if start < end:
+        return start <= hour < end
+    # A window such as 22:00 -> 06:00 crosses midnight.
+    return hour >= start or hour < end
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    cgsms_reminder_count = fields.Integer(
+        "SMS reminders",
+        copy=False,
+        readonly=True,
+        default=0,
+        help="Number of SMS payment reminders sent for this invoice.",
+    )
+    cgsms_last_reminder_date = fields.Date("Last SMS reminder", copy=False, readonly=True)
+    cgsms_is_overdue = fields.Boolean(
+        "Overdue", compute="_compute_cgsms_overdue", search="_search_cgsms_is_overdue"
+    )
+    cgsms_days_overdue = fields.Integer(
+        "Days overdue", compute="_compute_cgsms_overdue", search="_search_cgsms_days_overdue"
+    )
+    cgsms_posted_sms_sent = fields.Boolean(
+        "Issued-invoice SMS handled",
+        copy=False,
+        readonly=True,
+        help="The SMS announcing this invoice was sent (or could not be, and that was logged): "
+        "it is never sent again, even if the invoice is reset to draft and confirmed again.",
+    )
+    cgsms_reminder_log_ids = fields.One2many(
+        "cgsms.reminder.log", "move_id", "SMS reminder log", readonly=True
+    )
+
+    @api.depends("move_type", "state", "payment_state", "amount_residual", "invoice_date_due")
+    def _compute_cgsms_overdue(self):
+        todays = {}
+        for move in self:
+            company = move.company_id or self.env.company
+            if company.id not in todays:
+                todays[company.id] = _company_now(company).date()
+            today = todays[company.id]
+            overdue = bool(
+                move.move_type == "out_invoice"
+                and move.state == "posted"
+                and move.payment_state in ("not_paid", "partial")
+                and move.amount_residual > 0
+                and move.invoice_date_due
+                and move.invoice_date_due < today
+            )
+            move.cgsms_is_overdue = overdue
+            move.cgsms_days_overdue = (today - move.invoice_date_due).days if overdue else 0
+
+    def _search_cgsms_is_overdue(self, operator, value):
+        if operator not in ("=", "!="):
+            raise UserError(_("Unsupported search on the overdue flag."))
+        domain = self._cgsms_overdue_domain()
+        if (operator == "=") == bool(value):
+            return domain
+        return ["!", *expression.normalize_domain(domain)]
+
+    def _search_cgsms_days_overdue(self, operator, value):
+        # N days overdue <=> due date = today - N
+        today = _company_now(self.env.company).date()
+        try:
+            limit = today - timedelta(days=int(value or 0))
+        except (TypeError, ValueError):
+            raise UserError(_("Search on days overdue needs a number of days.")) from None
+        flipped = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
+        if operator not in flipped:
+            raise UserError(_("Unsupported search on days overdue."))
+        return expression.AND(
+            [self._cgsms_overdue_domain(), [("invoice_date_due", flipped[operator], limit)]]
+        )
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        posted._cgsms_schedule_posted_sms()
+        return posted
+
+    # ------------------------------------------------------------------ actions
+
+    def action_cgsms_send_reminder(self):
+        """Open the reminder wizard on the selected overdue invoices."""
+        moves = self.filtered("cgsms_is_overdue")
+        if not moves:
+            raise UserError(_("Select at least one overdue customer invoice."))
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send SMS reminder"),
+            "res_model": "cgsms.reminder.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_ids": moves.ids},
+        }
+
+    def action_cgsms_open_reminder_log(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("SMS reminder log"),
+            "res_model": "cgsms.reminder.log",
+            "view_mode": "list,form",
+            "domain": [("move_id", "=", self.id)],
+        }
+
+    # ------------------------------------------------------------------ overdue reminders
+
+    @api.model
+    def _cgsms_overdue_domain(self, today=None):
+        today = today or _company_now(self.env.company).date()
+        return [
+            ("move_type", "=", "out_invoice"),
+            ("state", "=", "posted"),
+            ("payment_state", "in", ("not_paid", "partial")),
+            ("amount_residual", ">", 0),
+            ("invoice_date_due", "<", today),
+            ("company_id", "in", self.env.companies.ids),
+        ]
+
+    def _cgsms_reminder_recipient(self):
+        """(partner, E.164 mobile) the SMS about this invoice goes to: the invoice contact if
+        it has a valid mobile, else the customer (commercial partner); (partner, False) when
+        neither has one."""
+        self.ensure_one()
+        default_country = self.company_id.country_id.code or None
+        for partner in self.partner_id | self.commercial_partner_id:
+            if not partner.mobile:
+                continue
+            number = normalize_number(
+                partner.mobile, partner.country_id.code or default_country, mobile_only=True
+            )
+            if number.valid:
+                return partner, number.e164
+        return self.commercial_partner_id, False
+
+    def _cgsms_reminder_groups(self):
+        """Group the invoices per company and mobile number (one SMS each).
+
+        :return: (list of dicts company/partner/number/moves, invoices without a valid mobile)
+        """
+        groups = {}
+        skipped = self.browse()
+        for move in self.sorted(lambda m: (m.invoice_date_due or date.max, m._origin.id or 0)):
+            partner, number = move._cgsms_reminder_recipient()
+            if not number:
+                skipped |= move
+                continue
+            group = groups.setdefault(
+                (move.company_id.id, number),
+                {
+                    "company": move.company_id,
+                    "partner": partner,
+                    "number": number,
+                    "moves": self.browse(),
+                },
+            )
+            group["moves"] |= move
+        return list(groups.values()), skipped
+
+    @api.model
+    def _cgsms_render_reminder(self, move, template=None, body=None):
+        """Text of the reminder about ``move`` (the first invoice of a group): the template in
+        the customer's language, or the given text (placeholders rendered)."""
+        if body is None:
+            return template._render_field("body", move.ids, compute_lang=True)[move.id]
+        if "{{" in body:
+            return self.env["sms.template"]._render_template(body, "account.move", move.ids)[
+                move.id
+            ]
+        return body
+
+    @api.model
+    def _cgsms_check_sending(self, groups, texts):
+        """Refuse early, with a message the user can act on, when a company has no active SMS
+        account or not enough credits for these reminders."""
+        cost_by_company = {}
+        for group, text in zip(groups, texts, strict=True):
+            company = group["company"]
+            account = company.cgsms_account_id
+            if not account:
+                raise UserError(
+                    _(
+                        "The company %(company)s has no active SMS account. Activate it in "
+                        "SMS > Configuration > Settings.",
+                        company=company.name,
+                    )
+                )
+            cost = count_segments(text).segments * account.sudo().cost_per_segment
+            cost_by_company[company] = cost_by_company.get(company, 0.0) + cost
+        for company, cost in cost_by_company.items():
+            available = company.cgsms_account_id.sudo().credit_available
+            if cost > available + 1e-9:
+                raise UserError(
+                    _(
+                        "Not enough SMS credits: these reminders need %(cost)s credits and "
+                        "%(available)s are available. Buy a pack of credits.",
+                        cost=round(cost, 4),
+                        available=round(available, 4),
+                    )
+                )
+
+    @api.model
+    def _cgsms_send_reminder_group(self, group, text, origin="manual", steps=None):
+        """Send ONE SMS to the group's number about all its invoices: the SMS is posted on the
+        first invoice, a note on the others; every invoice is counted and logged.
+
+        :return: the ``cgsms.reminder.log`` records created
+        """
+        moves, partner, number = group["moves"], group["partner"], group["number"]
+        steps = steps or {}
+        first = moves[0]
+        log_model = self.env["cgsms.reminder.log"].sudo()
+        logs = log_model.create(
+            [
+                {
+                    "move_id": move.id,
+                    "partner_id": partner.id,
+                    "origin": origin,
+                    "step": steps.get(move.id, 0),
+                    "number": number,
+                    "body": text,
+                }
+                for move in moves
+            ]
+        )
+        # The unique index on scheduled steps is checked before anything leaves.
+        logs.flush_recordset()
+        message = first._message_sms(
+            text, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}
+        )
+        recipient = (
+            self.env["cgsms.recipient"]
+            .sudo()
+            .search([("mail_message_id", "=", message.id)], limit=1)
+        )
+        failed = not recipient or recipient.state in ("failed", "cancelled")
+        logs.write(
+            {
+                "recipient_id": recipient.id,
+                "state": "failed" if failed else "sent",
+                "note": recipient.failure_reason if failed else False,
+            }
+        )
+        others = moves - first
+        for move in others:
+            move._message_log(
+                body=_(
+                    "SMS payment reminder sent to %(partner)s (%(number)s) together with "
+                    "invoice %(invoice)s: %(text)s",
+                    partner=partner.display_name,
+                    number=number,
+                    invoice=first.name,
+                    text=text,
+                )
+                if not failed
+                else _(
+                    "SMS payment reminder to %(partner)s (%(number)s) failed: %(reason)s",
+                    partner=partner.display_name,
+                    number=number,
+                    reason=recipient.failure_reason or "",
+                )
+            )
+        if not failed:
+            today = _company_now(group["company"]).date()
+            for move in moves:
+                move.sudo().write(
+                    {
+                        "cgsms_reminder_count": move.cgsms_reminder_count + 1,
+                        "cgsms_last_reminder_date": today,
+                    }
+                )
+        return logs
+
+    @api.model
+    def _cgsms_cron_send_reminders(self):
+        """Scheduled reminders of every company that enabled them (hourly cron)."""
+        companies = self.env["res.company"].sudo().search([("cgsms_reminder_auto", "=", True)])
+        for company in companies:
+            if not company.cgsms_account_id:
+                continue
+            # The cron user need not belong to every company.
+            self.sudo().with_company(company).with_context(
+                allowed_company_ids=[company.id]
+            )._cgsms_send_scheduled_reminders(company)
+
+    @api.model
+    def _cgsms_send_scheduled_reminders(self, company):
+        now = _company_now(company)
+        if not _in_sending_window(company, now):
+            return
+        today = now.date()
+        first_delay = max(company.cgsms_reminder_first_delay, 0)
+        interval = max(company.cgsms_reminder_interval, 1)
+        moves = self.search(
+            expression.AND(
+                [
+                    self._cgsms_overdue_domain(today),
+                    [
+                        ("company_id", "=", company.id),
+                        ("invoice_date_due", "<=", today - timedelta(days=first_delay)),
+                    ],
+                ]
+            )
+        )
+        if not moves:
+            return
+        tz = pytz.timezone(company._cgsms_tz())
+        last = {
+            move.id: (step, date_max)
+            for move, step, date_max in self.env["cgsms.reminder.log"]
+            .sudo()
+            ._read_group(
+                [("move_id", "in", moves.ids), ("origin", "=", "scheduled")],
+                ["move_id"],
+                ["step:max", "date:max"],
+            )
+        }
+        steps = {}
+        for move in moves:
+            last_step, last_date = last.get(move.id, (0, None))
+            if last_step >= company.cgsms_reminder_max:
+                continue
+            if move.cgsms_last_reminder_date == today:
+                continue  # already reminded today (e.g. by hand)
+            if last_date:
+                last_local = pytz.utc.localize(last_date).astimezone(tz).date()
+                if (today - last_local).days < interval:
+                    continue
+            steps[move.id] = last_step + 1
+        if not steps:
+            return
+        due = moves.filtered(lambda m: m.id in steps)
+        groups, skipped = due._cgsms_reminder_groups()
+        if skipped:
+            note = _("The customer has no valid mobile number.")
+            self.env["cgsms.reminder.log"].sudo().create(
+                [
+                    {
+                        "move_id": move.id,
+                        "partner_id": move.commercial_partner_id.id,
+                        "origin": "scheduled",
+                        "step": steps[move.id],
+                        "state": "skipped",
+                        "note": note,
+                    }
+                    for move in skipped
+                ]
+            )
+        template = company._cgsms_reminder_template()
+        if not template:
+            _logger.warning("No SMS reminder template for company %s", company.id)
+            return
+        testing = getattr(threading.current_thread(), "testing", False)
+        account = company.cgsms_account_id.sudo()
+        for group in groups:
+            text = self._cgsms_render_reminder(group["moves"][0], template=template)
+            cost = count_segments(text).segments * account.cost_per_segment
+            account.invalidate_recordset(["credit_available"])
+            if cost > account.credit_available + 1e-9:
+                # Left for a later run, once credits are bought.
+                _logger.warning(
+                    "Not enough SMS credits for scheduled reminders of company %s", company.id
+                )
+                break
+            self._cgsms_send_reminder_group(group, text, origin="scheduled", steps=steps)
+            if not testing:
+                # Each customer's SMS and its log are kept even if a later one fails.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    # ------------------------------------------------------------------ issued invoice SMS
+
+    def _cgsms_schedule_posted_sms(self):
+        """Announce newly posted customer invoices by SMS once the transaction is committed
+        (never for a posting that is rolled back)."""
+        moves = self.filtered(
+            lambda m: (
+                m.move_type == "out_invoice"
+                and not m.cgsms_posted_sms_sent
+                and m.company_id.cgsms_invoice_post_sms
+            )
+        )
+        if not moves:
+            return
+        postcommit = self.env.cr.postcommit
+        pending = postcommit.data.get(_POSTED_SMS_KEY)
+        if pending is None:
+            pending = postcommit.data[_POSTED_SMS_KEY] = set()
+            postcommit.add(self._cgsms_posted_sms_callback(pending))
+        pending.update(moves.ids)
+
+    def _cgsms_posted_sms_callback(self, pending):
+        registry, uid, context = self.env.registry, self.env.uid, dict(self.env.context)
+
+        def send_posted_sms():
+            try:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, uid, context)
+                    moves = env["account.move"].browse(sorted(pending)).exists()
+                    moves._cgsms_send_posted_sms()
+            except Exception:
+                _logger.exception("Issued-invoice SMS could not be sent for %s", sorted(pending))
+
+        return send_posted_sms
+
+    def _cgsms_send_posted_sms(self):
+        """Send the issued-invoice SMS of these invoices (at most once per invoice)."""
+        for move in self:
+            company = move.company_id
+            if (
+                move.state != "posted"
+                or move.move_type != "out_invoice"
+                or move.cgsms_posted_sms_sent
+                or not company.cgsms_invoice_post_sms
+            ):
+                continue
+            template = company._cgsms_invoice_post_template()
+            if not company.cgsms_account_id or not template:
+                continue
+            move.sudo().cgsms_posted_sms_sent = True
+            partner, number = move._cgsms_reminder_recipient()
+            if not number:
+                move._message_log(
+                    body=_(
+                        "No SMS sent for this invoice: %(partner)s has no valid mobile number.",
+                        partner=partner.display_name,
+                    )
+                )
+                continue
+            move._message_sms_with_template(
+                template=template, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}
+            )

@@ -1,0 +1,83 @@
+/** @odoo-module */
+
+import { registry } from "@web/core/registry";
+
+// Kept in sync with tests/test_express_tour.py.
+const TEXT =
+    "Estimado cliente, a sua reparação está concluída. Pode levantar o equipamento " +
+    "na loja a partir de amanhã.";
+
+registry.category("web_tour.tours").add("cgsms_express_tour", {
+    url: "/odoo",
+    steps: () => [
+        {
+            content: "Open the express message from the systray",
+            trigger: ".o_cgsms_express_systray button[title='Express message']",
+            run: "click",
+        },
+        {
+            content: "The dialog shows the credits once loaded",
+            trigger: ".o_cgsms_express_dialog .o_cgsms_counter_cost:contains('Available credits')",
+        },
+        {
+            content: "Type a mobile number",
+            trigger: ".o_cgsms_express_dialog input.o_cgsms_express_numbers",
+            run: "edit 912 345 678",
+        },
+        {
+            content: "Type a short message",
+            trigger: ".o_cgsms_express_dialog textarea.o_cgsms_express_body",
+            run: "edit Hello",
+        },
+        {
+            content: "The counter follows the text",
+            trigger: ".o_cgsms_counter_summary:contains('Characters: 5 · Messages: 1')",
+        },
+        {
+            trigger: ".o_cgsms_counter_encoding:contains('GSM-7')",
+        },
+        {
+            content: "Type a longer message with accents",
+            trigger: ".o_cgsms_express_dialog textarea.o_cgsms_express_body",
+            run: `edit ${TEXT}`,
+        },
+        {
+            content: "Accents make it Unicode: two messages",
+            trigger: ".o_cgsms_counter_summary:contains('Characters: 105 · Messages: 2')",
+        },
+        {
+            trigger: ".o_cgsms_counter_encoding:contains('Unicode')",
+        },
+        {
+            content: "The cost follows: 2 messages to 1 number",
+            trigger: ".o_cgsms_counter_cost:contains('Cost: 2.8800 credits')",
+        },
+        {
+            content: "Make it GSM-7 safe",
+            trigger: ".o_cgsms_counter_gsm7:contains('saves 1 message') button.o_cgsms_gsm7_safe",
+            run: "click",
+        },
+        {
+            content: "One GSM-7 message now",
+            trigger: ".o_cgsms_counter_summary:contains('Characters: 105 · Messages: 1')",
+        },
+        {
+            trigger: ".o_cgsms_counter_cost:contains('Cost: 1.4400 credits')",
+        },
+        {
+            trigger: ".o_cgsms_express_dialog:not(:has(.o_cgsms_gsm7_safe))",
+        },
+        {
+            content: "Send",
+            trigger: ".o_cgsms_express_dialog button.o_cgsms_express_send:enabled",
+            run: "click",
+        },
+        {
+            content: "The SMS left",
+            trigger: ".o_notification:contains('SMS sent to 1 number.')",
+        },
+        {
+            trigger: "body:not(:has(.o_cgsms_express_dialog))",
+        },
+    ],
+});

@@ -1,0 +1,281 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..tools.phone import REASON_MISSING, dedupe_numbers, normalize_number, split_free_numbers
+from ..tools.sms_segments import count_segments
+
+
+class CgsmsExpressWizard(models.TransientModel):
+    """Express message: one text to a few numbers and/or contacts, sent at once.
+
+    Used by the systray dialog (through :meth:`express_send`) and by the "Express message"
+    form. Everything is checked before anything leaves: a wrong number or missing credits
+    refuse the whole send, so that correcting it and sending again never sends twice."""
+
+    _name = "cgsms.express.wizard"
+    _description = "Express SMS"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, default=lambda self: self.env.company
+    )
+    numbers = fields.Text(
+        "Mobile numbers", help="Numbers separated by ; (or a comma, or one per line)."
+    )
+    partner_ids = fields.Many2many("res.partner", string="Contacts")
+    body = fields.Text("Message")
+    recipient_count = fields.Integer(compute="_compute_recipient_count")
+    cost_per_segment = fields.Float(digits=(12, 4), compute="_compute_account_info")
+    credit_available = fields.Float(digits=(12, 4), compute="_compute_account_info")
+
+    @api.depends("numbers", "partner_ids")
+    def _compute_recipient_count(self):
+        for wizard in self:
+            recipients = wizard._resolve_recipients()
+            wizard.recipient_count = len([r for r in recipients if r["valid"]])
+
+    @api.depends("company_id")
+    def _compute_account_info(self):
+        for wizard in self:
+            account = self.env["cgsms.account"]._get_active(wizard.company_id)
+            wizard.cost_per_segment = account.cost_per_segment
+            wizard.credit_available = account.credit_available
+
+    # ------------------------------------------------------------------ actions
+
+    def action_send(self):
+        self.ensure_one()
+        summary = self._send()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Express message"),
+                "message": summary["message"],
+                "type": "success" if summary["sent"] else "warning",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    @api.model
+    def express_info(self):
+        """What the systray needs: whether to show the button, and the account's figures."""
+        if not self.env.user.has_group("cgsms.group_cgsms_user"):
+            return {"visible": False}
+        account = self.env["cgsms.account"]._get_active(self.env.company)
+        if not account:
+            return {"visible": False}
+        return {
+            "visible": True,
+            "cost_per_segment": account.cost_per_segment,
+            "credit_available": account.credit_available,
+        }
+
+    @api.model
+    def express_send(self, numbers="", partner_ids=None, body=""):
+        """Send ``body`` to the typed ``numbers`` and the contacts ``partner_ids`` at once.
+
+        Raises a UserError (nothing sent) when the send cannot go ahead; otherwise returns the
+        summary of :meth:`_send`."""
+        wizard = self.create(
+            {
+                "numbers": numbers or "",
+                "partner_ids": [fields.Command.set(partner_ids or [])],
+                "body": body or "",
+            }
+        )
+        return wizard._send()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _resolve_recipients(self):
+        """Typed numbers, then contacts, normalised to E.164 and without duplicates.
+
+        Returns dicts {number (E.164 or as typed), raw, partner_id, partner, valid, reason,
+        error}, where reason is "missing", "invalid", "not_mobile" or "duplicate"."""
+        self.ensure_one()
+        country = self.company_id.country_id.code or None
+        entries = []
+        for raw in split_free_numbers(self.numbers):
+            entries.append((normalize_number(raw, country, mobile_only=True), False))
+        for partner in self.partner_ids:
+            partner_country = partner.country_id.code or country
+            number = normalize_number(partner.mobile or "", partner_country, mobile_only=True)
+            if not number.valid and partner.phone:
+                # A contact's phone field often holds a mobile number: accept it, only if so.
+                fallback = normalize_number(partner.phone, partner_country, mobile_only=True)
+                if fallback.valid or number.reason == REASON_MISSING:
+                    number = fallback
+            entries.append((number, partner))
+
+        unique = dedupe_numbers([number for number, _partner in entries])
+        kept = {id(number) for number in unique}
+        recipients = []
+        for number, partner in entries:
+            reason = number.reason if id(number) in kept else "duplicate"
+            recipients.append(
+                {
+                    "number": number.e164 or number.raw.strip(),
+                    "raw": number.raw,
+                    "partner_id": partner.id if partner else False,
+                    "partner": partner.display_name if partner else "",
+                    "valid": number.valid and reason != "duplicate",
+                    "reason": reason,
+                }
+            )
+        return recipients
+
+    def _recipient_error(self, recipient):
+        who = recipient["partner"] or recipient["raw"]
+        if recipient["reason"] == "missing":
+            return _("%(contact)s has no mobile number.", contact=who)
+        if recipient["reason"] == "not_mobile":
+            return _("%(number)s is not a mobile number.", number=recipient["raw"] or who)
+        if recipient["partner"]:
+            return _(
+                "%(contact)s has an invalid mobile number (%(number)s).",
+                contact=who,
+                number=recipient["raw"],
+            )
+        return _("%(number)s is not a valid phone number.", number=recipient["raw"])
+
+    def _check_sendable(self):
+        """Raise a UserError telling the user what to correct; returns (account, recipients)."""
+        self.ensure_one()
+        if not self.env.user.has_group("cgsms.group_cgsms_user"):
+            raise AccessError(_("Only SMS users can send express messages."))
+        account = self.env["cgsms.account"]._get_active(self.company_id)
+        account._ensure_usable()
+        if not (self.body or "").strip():
+            raise UserError(_("Write the message to send."))
+        recipients = self._resolve_recipients()
+        if not recipients:
+            raise UserError(_("Type at least one mobile number or choose a contact."))
+        errors = [
+            self._recipient_error(r)
+            for r in recipients
+            if not r["valid"] and r["reason"] != "duplicate"
+        ]
+        if errors:
+            raise UserError(
+                _(
+                    "Nothing was sent. Correct or remove these recipients:\n%(errors)s",
+                    errors="\n".join(f"- {e}" for e in errors),
+                )
+            )
+        to_send = [r for r in recipients if r["valid"]]
+        blacklisted = set(
+            self.env["phone.blacklist"]
+            .sudo()
+            .search([("number", "in", [r["number"] for r in to_send])])
+            .mapped("number")
+        )
+        if blacklisted:
+            raise UserError(
+                _(
+                    "Nothing was sent. These numbers asked not to receive SMS (blacklist): "
+                    "%(numbers)s. Remove them.",
+                    numbers=", ".join(sorted(blacklisted)),
+                )
+            )
+        info = count_segments(self.body)
+        cost = round(info.segments * account.cost_per_segment * len(to_send), 4)
+        available = account.credit_available
+        if cost > available + 1e-9:
+            raise UserError(
+                _(
+                    "Not enough SMS credits: this message costs %(cost)s credits "
+                    "(%(segments)s SMS to %(count)s numbers) and %(available)s are available. "
+                    "Buy a pack of credits.",
+                    cost=cost,
+                    segments=info.segments,
+                    count=len(to_send),
+                    available=round(available, 4),
+                )
+            )
+        return account, recipients
+
+    def _send(self):
+        """Check, queue one sms.sms per distinct number and send them now.
+
+        Returns {sent, queued, failed, duplicates, cost, credit_available, message, results},
+        results being one dict per entry typed or chosen: number, partner, status
+        (sent / queued / failed / duplicate) and reason."""
+        self.ensure_one()
+        account, recipients = self._check_sendable()
+        to_send = [r for r in recipients if r["valid"]]
+        sms_records = (
+            self.env["sms.sms"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "number": r["number"],
+                        "body": self.body,
+                        "partner_id": r["partner_id"],
+                        "cgsms_company_id": self.company_id.id,
+                    }
+                    for r in to_send
+                ]
+            )
+        )
+        sms_records.send(unlink_failed=True, unlink_sent=True)
+
+        results, cost = [], 0.0
+        counts = {"sent": 0, "queued": 0, "failed": 0, "duplicate": 0}
+        by_number = dict(zip([r["number"] for r in to_send], sms_records, strict=True))
+        for recipient in recipients:
+            line = {"number": recipient["number"], "partner": recipient["partner"], "reason": ""}
+            sms = by_number.get(recipient["number"]) if recipient["valid"] else None
+            if not sms:
+                line["status"] = "duplicate"
+            else:
+                history = sms.cgsms_recipient_id
+                if history.state in ("sent", "delivered", "sending"):
+                    line["status"] = "sent"
+                    cost += history.cost
+                elif history.state == "queued":
+                    line["status"] = "queued"
+                    line["reason"] = history.failure_reason or ""
+                else:
+                    line["status"] = "failed"
+                    line["reason"] = history.failure_reason or ""
+            counts[line["status"]] += 1
+            results.append(line)
+        return {
+            "sent": counts["sent"],
+            "queued": counts["queued"],
+            "failed": counts["failed"],
+            "duplicates": counts["duplicate"],
+            "cost": round(cost, 4),
+            "credit_available": account.sudo()._credit_balances().get(account.id, 0.0),
+            "message": self._summary_message(counts, results),
+            "results": results,
+        }
+
+    def _summary_message(self, counts, results):
+        parts = []
+        if counts["sent"] == 1:
+            parts.append(_("SMS sent to 1 number."))
+        elif counts["sent"]:
+            parts.append(_("SMS sent to %(count)s numbers.", count=counts["sent"]))
+        if counts["queued"]:
+            parts.append(
+                _(
+                    "%(count)s SMS could not reach the provider yet and will be retried "
+                    "automatically.",
+                    count=counts["queued"],
+                )
+            )
+        failed = [r for r in results if r["status"] == "failed"]
+        if failed:
+            parts.append(
+                _(
+                    "Not sent: %(details)s",
+                    details="; ".join(f"{r['number']} ({r['reason']})" for r in failed),
+                )
+            )
+        if counts["duplicate"]:
+            parts.append(
+                _("%(count)s repeated numbers received it only once.", count=counts["duplicate"])
+            )
+        return " ".join(parts)

@@ -1,0 +1,3 @@
+from . import test_repair_history
+from . import test_repair_sms
+from . import test_repair_tour
