@@ -122,6 +122,12 @@ class _Gateway:
 
     def reset(self):
         requests.post(self.url + "/_control/reset", json={}, timeout=30).raise_for_status()
+        # The sandbox account's own balance (100) would stop the run after 2000 SMS.
+        requests.post(
+            self.url + "/_control/balance",
+            json={"provider": "sandbox", "amount": 1e9},
+            timeout=30,
+        ).raise_for_status()
 
     def count(self, provider):
         data = requests.get(self.url + "/_control/messages", timeout=300).json()["messages"]
@@ -302,8 +308,10 @@ def _phase_setup(env, args):
 
 
 def _use_path(env, path):
-    account = env["cgsms.account"].with_context(active_test=False).search(
-        [("company_id", "=", env.company.id), ("provider", "=", "sandbox")], limit=1
+    account = (
+        env["cgsms.account"]
+        .with_context(active_test=False)
+        .search([("company_id", "=", env.company.id), ("provider", "=", "sandbox")], limit=1)
     )
     if account.active != (path == "cgsms"):
         account.active = path == "cgsms"

@@ -42,4 +42,4 @@ PY
 fi
 log "Odoo with CgSMS: http://localhost:$http_port  (login: admin, password: admin)"
 log "Fake SMS gateway: http://127.0.0.1:$gw_port/_control/messages"
-"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" --http-port="$http_port" "$@"
+"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" --http-port="$http_port" --db-filter="^${db}\$" "$@"

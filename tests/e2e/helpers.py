@@ -54,6 +54,16 @@ def wait_until(predicate, timeout=30.0, interval=0.05, what="condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def release(barrier, processes, timeout=60):
+    """Wait until ``processes`` runners wait at ``barrier`` (snapshot taken), then let them go."""
+    wait_until(
+        lambda: len(list(barrier.parent.glob(barrier.name + ".ready-*"))) >= processes,
+        timeout=timeout,
+        what="the runners at the barrier",
+    )
+    barrier.touch()
+
+
 class GatewayProcess:
     """``scripts/fake_gateway.py`` in a subprocess, driven through its control API."""
 

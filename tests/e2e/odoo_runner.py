@@ -5,7 +5,7 @@
 The scenario runs with a fresh registry cursor as superuser, outside Odoo's test mode (so
 ``sms.send(auto_commit=True)`` really commits), and prints one line ``RESULT {json}`` on
 stdout. Connection settings come from the PG* environment variables; the addons path from
-``CGSMS_ADDONS``. ``--barrier FILE``: take the transaction snapshot, write ``FILE.ready``,
+``CGSMS_ADDONS``. ``--barrier FILE``: take the transaction snapshot, write ``FILE.ready-<pid>``,
 then wait until ``FILE`` exists (to make two processes race on the same snapshot age).
 ``provider_timeout`` in the arguments (or ``CGSMS_E2E_PROVIDER_TIMEOUT``) shortens the
 provider HTTP timeout. ``serve`` runs many scenarios in one process (one JSON request
@@ -75,8 +75,8 @@ def _collect_errors():
 
 def _wait_barrier(env, barrier):
     env.cr.execute("SELECT 1")  # the REPEATABLE READ snapshot starts here
-    with open(barrier + ".ready", "w") as handle:
-        handle.write(str(os.getpid()))
+    with open(f"{barrier}.ready-{os.getpid()}", "w") as handle:
+        handle.write("ready")
     deadline = time.monotonic() + 60
     while not os.path.exists(barrier):
         if time.monotonic() > deadline:

@@ -1,8 +1,6 @@
 """Two sends on two database connections at the same time cannot overdraw the credits."""
 
-import time
-
-from .helpers import wait_until
+from .helpers import release
 
 COST = 1.44
 
@@ -11,10 +9,7 @@ def test_concurrent_sends_never_overdraw(runner, gateway, fresh, barrier, report
     fresh(credits=3 * COST)  # enough for 3 SMS; each send wants 2
     batches = [["+351912100001", "+351912100002"], ["+351912100003", "+351912100004"]]
     workers = [runner.start("send_now", barrier=barrier, numbers=b) for b in batches]
-    ready = barrier.with_name(barrier.name + ".ready")
-    wait_until(ready.exists, timeout=60, what="the senders")
-    time.sleep(1.0)  # both hold a snapshot taken before either reserved credits
-    barrier.touch()
+    release(barrier, 2)  # both hold a snapshot taken before either reserved credits
     results = [runner.result(w) for w in workers]
     final = runner.run("snapshot")
     counts = gateway.counts()

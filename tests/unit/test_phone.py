@@ -1,7 +1,5 @@
 """Phone number helpers (addons/cgsms/tools/phone.py)."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -9,20 +7,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_tools():
-    # The addon package imports Odoo; its tools/ subpackage does not, so load it on its own.
-    if "cgsms_tools" not in sys.modules:
-        tools_dir = ROOT / "addons/cgsms/tools"
-        spec = importlib.util.spec_from_file_location(
-            "cgsms_tools", tools_dir / "__init__.py", submodule_search_locations=[str(tools_dir)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["cgsms_tools"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["cgsms_tools"]
+# conftest.py puts addons/cgsms on sys.path: ``tools`` imports without Odoo.
+import tools  # noqa: E402
 
-
-tools = _load_tools()
 normalize_number = tools.normalize_number
 
 

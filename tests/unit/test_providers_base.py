@@ -171,7 +171,7 @@ def test_retry_after_is_honoured_and_capped(gateway, make_provider):
 
     class Response:
         status_code = 429
-        headers = {"Retry-After": "3600"}  # noqa: RUF012
+        headers = {"Retry-After": "3600"}
 
     provider = make_provider("sandbox")
     from providers.base import retry_after_seconds

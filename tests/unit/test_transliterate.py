@@ -1,8 +1,6 @@
 """GSM-7 transliteration (addons/cgsms/tools/transliterate.py) against the shared cases."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,20 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES = json.loads((ROOT / "tests/unit/segment_cases.json").read_text(encoding="utf-8"))
 
 
-def _load_tools():
-    # The addon package imports Odoo; its tools/ subpackage does not, so load it on its own.
-    if "cgsms_tools" not in sys.modules:
-        tools_dir = ROOT / "addons/cgsms/tools"
-        spec = importlib.util.spec_from_file_location(
-            "cgsms_tools", tools_dir / "__init__.py", submodule_search_locations=[str(tools_dir)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["cgsms_tools"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["cgsms_tools"]
-
-
-tools = _load_tools()
+# conftest.py puts addons/cgsms on sys.path: ``tools`` imports without Odoo.
+import tools  # noqa: E402
 
 
 def case_text(case):

@@ -190,7 +190,7 @@ class CgsmsMessage(models.Model):
             message.cost_per_segment = account.cost_per_segment
             message.credit_available = account._credit_balances().get(account.id, 0.0)
             message.cost_per_segment_label = (
-                _("1 SMS = %(cost)s credits", cost=f"{account.cost_per_segment:.4f}")
+                _("1 SMS = %(cost)s credits", cost="%.4f" % account.cost_per_segment)
                 if account
                 else _("No active SMS account")
             )
@@ -518,8 +518,8 @@ class CgsmsMessage(models.Model):
                 _(
                     "This send needs %(needed)s credits, only %(available)s available. "
                     "Buy a pack of credits.",
-                    needed=f"{needed:.4f}",
-                    available=f"{available:.4f}",
+                    needed="%.4f" % needed,
+                    available="%.4f" % available,
                 )
             )
 

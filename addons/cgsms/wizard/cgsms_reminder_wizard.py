@@ -86,8 +86,8 @@ class CgsmsReminderWizard(models.TransientModel):
             wizard.credit_info = (
                 _(
                     "1 SMS = %(cost)s credits. Available credits: %(available)s",
-                    cost=f"{account.cost_per_segment:.4f}",
-                    available=f"{account.credit_available:.4f}",
+                    cost="%.4f" % account.cost_per_segment,
+                    available="%.4f" % account.credit_available,
                 )
                 if account
                 else _("No active SMS account")
