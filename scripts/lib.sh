@@ -7,7 +7,8 @@ export ODOO_SRC
 CGSMS_VENV=${CGSMS_VENV:-$CGSMS_ROOT/.venv}
 CGSMS_VAR=${CGSMS_VAR:-$CGSMS_ROOT/.var}
 PY=$CGSMS_VENV/bin/python
-CGSMS_PGPORT=${CGSMS_PGPORT:-55432}
+# Each checkout gets its own cluster port, so two checkouts never fight over one.
+CGSMS_PGPORT=${CGSMS_PGPORT:-$((55400 + $(printf '%s' "$CGSMS_VAR" | cksum | cut -d' ' -f1) % 500))}
 CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
 
 log() { printf '\033[1m[cgsms]\033[0m %s\n' "$*" >&2; }

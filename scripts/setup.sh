@@ -125,6 +125,11 @@ ensure_postgres() {
       || { cat "$CGSMS_VAR/initdb.log" >&2; die "initdb failed"; }
   fi
   if [ ${#as[@]} -gt 0 ]; then chown "$owner" "$sock"; fi
+  if "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" status >/dev/null 2>&1 \
+      && [ "$(sed -n 4p "$datadir/postmaster.pid" 2>/dev/null)" != "$PGPORT" ]; then
+    log "Restarting PostgreSQL on port $PGPORT"
+    "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" --wait --mode=fast stop >/dev/null
+  fi
   if ! "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" status >/dev/null 2>&1; then
     log "Starting PostgreSQL on port $PGPORT (socket $sock)"
     "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" --wait --timeout=60 \

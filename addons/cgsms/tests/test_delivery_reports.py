@@ -110,3 +110,27 @@ class TestDeliveryReports(CgsmsGatewayMixin, HttpCase):
     def test_report_for_another_provider_route_not_found(self):
         response = self.url_open(f"/cgsms/dlr/twilio/{self.account.id}", data=b"MessageSid=x")
         self.assertEqual(response.status_code, 404)
+
+    def test_each_provider_delivery_report_reaches_odoo_signed(self):
+        for provider in ("twilio", "vonage", "lusosms"):
+            with self.subTest(provider=provider):
+                company = self.env["res.company"].create(
+                    {"name": f"Loja {provider}", "country_id": self.env.ref("base.pt").id}
+                )
+                account = self._cgsms_make_account(
+                    company, provider=provider, sender="+15005550006" if provider == "twilio" else "CgSMS"
+                )
+                self.env["cgsms.credit.line"].create(
+                    {"account_id": account.id, "kind": "topup", "amount": 100}
+                )
+                sms = self.env["sms.sms"].sudo().create(
+                    {"number": "+351912000222", "body": "Olá", "cgsms_company_id": company.id}
+                )
+                sms._send(unlink_sent=False)
+                recipient = sms.cgsms_recipient_id
+                self.assertEqual(recipient.state, "sent", recipient.failure_reason)
+                self.env.flush_all()
+                codes = self.gateway.deliver(recipient.provider_message_id, "delivered")
+                self.assertTrue(codes and all(code == 200 for code in codes), codes)
+                recipient.invalidate_recordset()
+                self.assertEqual(recipient.state, "delivered")
