@@ -140,6 +140,9 @@ class _Gateway:
 
 def _worker(env, python, db, phase, **args):
     cmd = [python, __file__, "--worker", phase, "--db", db, "--args", json.dumps(args)]
+    # The stock composer reads its record ids with literal_eval, capped at 100 KiB by default
+    # (about 14,000 ids): raise the cap, as an Odoo administrator would for such sends.
+    env = dict(env, ODOO_LIMIT_LITEVAL_BUFFER=str(64 * 1024 * 1024))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):

@@ -77,14 +77,16 @@ ensure_venv() {
     "$PY" -m pip install --quiet --upgrade pip wheel 'setuptools<81'
     "$PY" -m pip install --quiet -r "$reqs" -r "$CGSMS_ROOT/requirements.txt" 2>&1 \
       | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$PY" -c "import odoo, psycopg2, phonenumbers, requests, openapi_core" \
-      || die "Python requirements did not install (see the messages above)"
-    echo "$want" > "$stamp"
   fi
   # Odoo is used from its source tree, not installed: a .pth puts it on the path.
   local site
   site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "$ODOO_SRC" > "$site/cgsms-odoo.pth"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    "$PY" -c "import odoo, psycopg2, phonenumbers, requests, openapi_core" \
+      || die "Python requirements did not install (see the messages above)"
+    echo "$want" > "$stamp"
+  fi
 }
 
 pg_bin() {

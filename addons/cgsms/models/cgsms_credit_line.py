@@ -8,7 +8,7 @@ class CgsmsCreditLine(models.Model):
     _order = "date desc, id desc"
 
     account_id = fields.Many2one(
-        "cgsms.account", required=True, ondelete="restrict", index=True, string="Account"
+        "cgsms.account", required=True, ondelete="restrict", index=True
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
@@ -47,7 +47,7 @@ class CgsmsCreditLine(models.Model):
         lines.account_id._check_low_balance()
         return lines
 
-    def write(self, vals):
+    def write(self, vals):  # pylint: disable=method-required-super
         # The ledger is append-only: a mistake is corrected with an adjustment line.
         raise UserError(
             _("Credit movements cannot be changed. Record an adjustment to correct a mistake.")

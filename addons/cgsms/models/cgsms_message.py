@@ -79,7 +79,6 @@ class CgsmsMessage(models.Model):
     )
     template_id = fields.Many2one(
         "sms.template",
-        "Template",
         domain="[('model', '=', 'res.partner')]",
         help="Copies the template's text into the message; you can still change it.",
     )
@@ -360,7 +359,8 @@ class CgsmsMessage(models.Model):
                     body=_("The scheduled SMS was not sent: %(error)s", error=exc.args[0])
                 )
             if not testing:
-                self.env.cr.commit()
+                # one scheduled send per transaction: a failing one never undoes the others
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         self.search([("state", "=", "sending")])._cgsms_check_done()
 
     # ------------------------------------------------------------------ helpers

@@ -38,7 +38,7 @@ class CgsmsRecipient(models.Model):
     company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     account_id = fields.Many2one("cgsms.account", index=True, readonly=True, ondelete="restrict")
     partner_id = fields.Many2one("res.partner", "Contact", index="btree_not_null", readonly=True)
-    number = fields.Char("Number", readonly=True, help="Number in international format (E.164)")
+    number = fields.Char(readonly=True, help="Number in international format (E.164)")
     body = fields.Text("Message", readonly=True)
     sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False, index=True)
     mail_message_id = fields.Many2one("mail.message", index="btree_not_null", readonly=True)

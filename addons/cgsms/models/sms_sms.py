@@ -173,7 +173,7 @@ class SmsSms(models.Model):
         self.browse([s.id for s, _e in reserved]).sudo().write({"state": "process"})
         if self.env.context.get("cgsms_commit"):
             # From here the reservation and the "sending" mark survive a crash.
-            self.env.cr.commit()
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
         provider = account._provider()
         outgoing = [

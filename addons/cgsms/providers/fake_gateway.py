@@ -147,7 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
         except OSError:
-            pass  # the client gave up (timeout tests)
+            _logger.debug("fake gateway: the client gave up before the answer (timeout tests)")
 
 
 class _Server(ThreadingHTTPServer):
@@ -204,7 +204,7 @@ class FakeGateway:
             while self._thread.is_alive():
                 self._thread.join(0.5)
         except KeyboardInterrupt:
-            pass
+            _logger.info("fake gateway: interrupted")
         finally:
             self.stop()
 
@@ -1005,6 +1005,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver).start()
-    print(f"Fake SMS gateway on {gateway.url} (Ctrl-C to stop)", flush=True)
+    _logger.info("Fake SMS gateway on %s (Ctrl-C to stop)", gateway.url)
     gateway.serve_forever()
     return 0

@@ -20,7 +20,6 @@ class CgsmsReminderWizard(models.TransientModel):
     )
     template_id = fields.Many2one(
         "sms.template",
-        "Template",
         domain=[("model", "=", "account.move")],
         default=lambda self: self.env.company._cgsms_reminder_template(),
     )

@@ -12,7 +12,7 @@ class CgsmsRepairMessage(models.Model):
     _rec_name = "body"
 
     repair_id = fields.Many2one(
-        "repair.order", "Repair", required=True, index=True, ondelete="cascade", readonly=True
+        "repair.order", required=True, index=True, ondelete="cascade", readonly=True
     )
     company_id = fields.Many2one(related="repair_id.company_id", store=True, index=True)
     message_id = fields.Many2one(

@@ -16,7 +16,7 @@ class ResCompany(models.Model):
         "sms.template",
         "Repair done SMS template",
         domain="[('model', '=', 'repair.order')]",
-        default=_default_cgsms_repair_done_template,
+        default=lambda self: self._default_cgsms_repair_done_template(),
         help="SMS sent to the customer when a repair is done.",
     )
 
