@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import secrets
+import sys
 import threading
 import time
 from base64 import b64decode
@@ -1005,6 +1006,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver).start()
-    _logger.info("Fake SMS gateway on %s (Ctrl-C to stop)", gateway.url)
+    # the first line on stdout is read by the scripts and tests that start the gateway
+    sys.stdout.write(f"Fake SMS gateway on {gateway.url} (Ctrl-C to stop)\n")
+    sys.stdout.flush()
     gateway.serve_forever()
     return 0

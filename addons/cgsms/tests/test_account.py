@@ -133,3 +133,56 @@ class TestAccountSecurity(CgsmsCase):
             sms._send()
             self.account.action_test_connection()
         self.assertFalse([line for line in logs.output if fake_gateway.SANDBOX_TOKEN in line])
+
+
+@tagged("post_install", "-at_install")
+class TestMultiCompany(CgsmsCase):
+    """Accounts, ledgers, groups, sends and history stay inside their company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.other = cls.env["res.company"].create({"name": "Outra Empresa"})
+        cls.other_account = cls._cgsms_make_account(cls.other)
+        cls.env["cgsms.credit.line"].create(
+            {"account_id": cls.other_account.id, "kind": "topup", "amount": 10}
+        )
+        cls.other_group = cls.env["cgsms.group"].create(
+            {"name": "Clientes da outra", "company_id": cls.other.id}
+        )
+        cls.other_message = cls.env["cgsms.message"].create(
+            {"body": "Olá", "company_id": cls.other.id}
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            "sms_manager_a",
+            groups="base.group_user,cgsms.group_cgsms_manager",
+            company_id=cls.company.id,
+            company_ids=[cls.company.id],
+        )
+
+    def test_records_of_another_company_are_invisible(self):
+        env = self.env(user=self.manager)
+        self.assertNotIn(self.other_account, env["cgsms.account"].search([]))
+        self.assertFalse(
+            env["cgsms.credit.line"].search([("account_id", "=", self.other_account.id)])
+        )
+        self.assertNotIn(self.other_group, env["cgsms.group"].search([]))
+        self.assertNotIn(self.other_message, env["cgsms.message"].search([]))
+
+    def test_cannot_send_for_another_company(self):
+        with self.assertRaises(AccessError):
+            self.other_message.with_user(self.manager).action_send()
+        self.assertFalse(self._gateway_messages())
+
+    def test_sms_of_a_company_is_charged_to_its_own_account(self):
+        sms = self.env["sms.sms"].sudo().create(
+            {"number": "+351912345678", "body": "Olá", "cgsms_company_id": self.other.id}
+        )
+        before = self.account.credit_available
+        sms._send(unlink_sent=False)
+        self.assertEqual(sms.cgsms_recipient_id.account_id, self.other_account)
+        self.account.invalidate_recordset(["credit_available"])
+        self.assertAlmostEqual(self.account.credit_available, before, places=4)
+        self.other_account.invalidate_recordset(["credit_available"])
+        self.assertAlmostEqual(self.other_account.credit_available, 10 - 1.44, places=4)
