@@ -26,13 +26,16 @@ class CgsmsWebhookController(Controller):
     def delivery_report(self, provider, account_id, **_kw):
         if provider not in PROVIDERS:
             raise NotFound()
-        account = request.env["cgsms.account"].sudo().with_context(active_test=False).browse(account_id)
+        account = (
+            request.env["cgsms.account"].sudo().with_context(active_test=False).browse(account_id)
+        )
         if not account.exists() or account.provider != provider:
             raise NotFound()
         httpreq = request.httprequest
         webhook = WebhookRequest(
             method=httpreq.method,
-            url=account._callback_url() + (f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""),
+            url=account._callback_url()
+            + (f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""),
             headers={k: v for k, v in httpreq.headers.items()},
             params={k: v for k, v in httpreq.values.items()},
             body=httpreq.get_data(cache=True),
@@ -47,5 +50,10 @@ class CgsmsWebhookController(Controller):
             _logger.warning("Malformed delivery report refused (account %s): %s", account.id, exc)
             raise BadRequest() from None
         updated = request.env["cgsms.recipient"].sudo()._apply_delivery_reports(account, reports)
-        _logger.info("Delivery reports for account %s: %s received, %s applied", account.id, len(reports), updated)
+        _logger.info(
+            "Delivery reports for account %s: %s received, %s applied",
+            account.id,
+            len(reports),
+            updated,
+        )
         return request.make_response("OK", headers=[("Content-Type", "text/plain")])

@@ -150,12 +150,16 @@ class CgsmsAccount(models.Model):
         for account in self:
             if not account.sender:
                 continue
-            error = get_provider_class(account.provider)(ProviderConfig(base_url="")).validate_sender(
-                account.sender
-            )
+            error = get_provider_class(account.provider)(
+                ProviderConfig(base_url="")
+            ).validate_sender(account.sender)
             if error:
                 raise ValidationError(
-                    _("Invalid sender name %(sender)r: %(error)s", sender=account.sender, error=error)
+                    _(
+                        "Invalid sender name %(sender)r: %(error)s",
+                        sender=account.sender,
+                        error=error,
+                    )
                 )
 
     @api.depends("provider", "company_id")
@@ -252,9 +256,7 @@ class CgsmsAccount(models.Model):
     def _get_active(self, company=None):
         """The active account of ``company`` (default: the current company), or an empty set."""
         company = company or self.env.company
-        return self.sudo().search(
-            [("company_id", "=", company.id), ("active", "=", True)], limit=1
-        )
+        return self.sudo().search([("company_id", "=", company.id), ("active", "=", True)], limit=1)
 
     @api.model
     def _get_active_by_company(self, company_ids):

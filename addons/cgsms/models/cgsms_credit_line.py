@@ -7,9 +7,7 @@ class CgsmsCreditLine(models.Model):
     _description = "SMS credit movement"
     _order = "date desc, id desc"
 
-    account_id = fields.Many2one(
-        "cgsms.account", required=True, ondelete="restrict", index=True
-    )
+    account_id = fields.Many2one("cgsms.account", required=True, ondelete="restrict", index=True)
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     kind = fields.Selection(

@@ -94,7 +94,9 @@ class CgsmsRecipient(models.Model):
             report = by_id[rec.provider_message_id]
             if rec.state in ("delivered", "failed", "cancelled"):
                 continue
-            tracker = trackers.search([("sms_uuid", "=", rec.sms_uuid)]) if rec.sms_uuid else trackers
+            tracker = (
+                trackers.search([("sms_uuid", "=", rec.sms_uuid)]) if rec.sms_uuid else trackers
+            )
             if report.status == "delivered":
                 rec.write({"state": "delivered", "date_done": now})
                 tracker._action_update_from_sms_state("sent")

@@ -27,7 +27,9 @@ class ResConfigSettings(models.TransientModel):
     cgsms_low_balance_threshold = fields.Float("Low-balance alert", digits=(12, 4), default=50.0)
     cgsms_account_id = fields.Many2one("cgsms.account", readonly=True)
     cgsms_state = fields.Selection(related="cgsms_account_id.state")
-    cgsms_credit_available = fields.Float(related="cgsms_account_id.credit_available", digits=(12, 4))
+    cgsms_credit_available = fields.Float(
+        related="cgsms_account_id.credit_available", digits=(12, 4)
+    )
     cgsms_last_check_message = fields.Char(related="cgsms_account_id.last_check_message")
     # Invoicing SMS (per company)
     cgsms_reminder_template_id = fields.Many2one(
@@ -105,12 +107,20 @@ class ResConfigSettings(models.TransientModel):
         self.set_values()
         account = self._cgsms_account(self.company_id)
         if not account:
-            account = self.env["cgsms.account"].sudo().create(
-                {
-                    "company_id": self.company_id.id,
-                    "active": False,
-                    **{fname: self[s] or False for s, fname in _ACCOUNT_FIELDS.items() if self[s]},
-                }
+            account = (
+                self.env["cgsms.account"]
+                .sudo()
+                .create(
+                    {
+                        "company_id": self.company_id.id,
+                        "active": False,
+                        **{
+                            fname: self[s] or False
+                            for s, fname in _ACCOUNT_FIELDS.items()
+                            if self[s]
+                        },
+                    }
+                )
             )
         return account.action_test_connection()
 

@@ -74,14 +74,18 @@ class SmsSms(models.Model):
         """Route SMS of companies with an active CgSMS account through their provider; the
         others keep Odoo's own path (IAP, or whatever another module plugs in)."""
         company_ids = set(self.cgsms_company_id.ids)
-        accounts = self.env["cgsms.account"]._get_active_by_company(company_ids) if company_ids else {}
+        accounts = (
+            self.env["cgsms.account"]._get_active_by_company(company_ids) if company_ids else {}
+        )
         ours = self.filtered(lambda s: s.cgsms_company_id.id in accounts)
         for company, sms_batch in ours.grouped("cgsms_company_id").items():
             sms_batch._cgsms_send(accounts[company.id], unlink_failed, unlink_sent)
         others = self - ours
         if others:
             return super(SmsSms, others)._send(
-                unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
             )
         return None
 
@@ -93,7 +97,9 @@ class SmsSms(models.Model):
         sms_all._cgsms_ensure_recipients(account)
 
         # Exactly once: an SMS whose history line already left is never handed over again.
-        done = sms_all.filtered(lambda s: s.cgsms_recipient_id.state in ("sending", "sent", "delivered"))
+        done = sms_all.filtered(
+            lambda s: s.cgsms_recipient_id.state in ("sending", "sent", "delivered")
+        )
         for sms in done:
             _logger.info("SMS %s already handed to the provider: not sent again", sms.id)
             sms.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
@@ -223,7 +229,10 @@ class SmsSms(models.Model):
                 continue
             recipient._refund(_("Not sent"))
             reason = account._error_message(_ProviderFailure(result))
-            if result.error_class in ("temporary", "rate_limited") and recipient.attempts < MAX_ATTEMPTS:
+            if (
+                result.error_class in ("temporary", "rate_limited")
+                and recipient.attempts < MAX_ATTEMPTS
+            ):
                 # Provider down: back to the queue, the SMS queue cron tries again later.
                 recipient.write(
                     {"state": "queued", "error_class": result.error_class, "failure_reason": reason}
@@ -283,7 +292,11 @@ class SmsSms(models.Model):
         else:
             self.sms_tracker_id._action_update_from_provider_error(error_class)
         self.write(
-            {"state": "error", "failure_type": failure_type or "unknown", "to_delete": unlink_failed}
+            {
+                "state": "error",
+                "failure_type": failure_type or "unknown",
+                "to_delete": unlink_failed,
+            }
         )
 
     def _cgsms_flag_unknown(self, reason, unlink_failed=False):
@@ -308,8 +321,10 @@ class SmsSms(models.Model):
         """Flag SMS interrupted between the provider call and the commit (crash, kill): they may
         have been delivered, so they are never resent blindly; a person checks and resends."""
         limit = fields.Datetime.now() - STALE_SENDING
-        stale = self.env["cgsms.recipient"].sudo().search(
-            [("state", "=", "sending"), ("write_date", "<", limit)]
+        stale = (
+            self.env["cgsms.recipient"]
+            .sudo()
+            .search([("state", "=", "sending"), ("write_date", "<", limit)])
         )
         if not stale:
             return
@@ -318,9 +333,13 @@ class SmsSms(models.Model):
             "recipient before sending it again."
         )
         stale.write({"state": "unknown", "error_class": "unknown", "failure_reason": reason})
-        sms = self.sudo().search([("uuid", "in", stale.mapped("sms_uuid")), ("state", "=", "process")])
+        sms = self.sudo().search(
+            [("uuid", "in", stale.mapped("sms_uuid")), ("state", "=", "process")]
+        )
         sms.write({"state": "error", "failure_type": "unknown"})
-        sms.sms_tracker_id._action_update_from_sms_state("error", failure_type="unknown", failure_reason=reason)
+        sms.sms_tracker_id._action_update_from_sms_state(
+            "error", failure_type="unknown", failure_reason=reason
+        )
         _logger.warning("%s interrupted SMS flagged for checking", len(stale))
 
 

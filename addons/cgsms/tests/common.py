@@ -31,12 +31,21 @@ class CgsmsGatewayMixin:
     @classmethod
     def _cgsms_make_account(cls, company, provider="sandbox", **vals):
         creds = {
-            "sandbox": (fake_gateway.SANDBOX_USERNAME, fake_gateway.SANDBOX_TOKEN,
-                        fake_gateway.SANDBOX_WEBHOOK_SECRET),
-            "lusosms": (fake_gateway.LUSOSMS_USERNAME, fake_gateway.LUSOSMS_PASSWORD,
-                        fake_gateway.LUSOSMS_WEBHOOK_SECRET),
-            "vonage": (fake_gateway.VONAGE_API_KEY, fake_gateway.VONAGE_API_SECRET,
-                       fake_gateway.VONAGE_SIGNATURE_SECRET),
+            "sandbox": (
+                fake_gateway.SANDBOX_USERNAME,
+                fake_gateway.SANDBOX_TOKEN,
+                fake_gateway.SANDBOX_WEBHOOK_SECRET,
+            ),
+            "lusosms": (
+                fake_gateway.LUSOSMS_USERNAME,
+                fake_gateway.LUSOSMS_PASSWORD,
+                fake_gateway.LUSOSMS_WEBHOOK_SECRET,
+            ),
+            "vonage": (
+                fake_gateway.VONAGE_API_KEY,
+                fake_gateway.VONAGE_API_SECRET,
+                fake_gateway.VONAGE_SIGNATURE_SECRET,
+            ),
             "twilio": (fake_gateway.TWILIO_ACCOUNT_SID, fake_gateway.TWILIO_AUTH_TOKEN, ""),
         }[provider]
         creds = {"username": creds[0], "password": creds[1], "webhook_secret": creds[2]}

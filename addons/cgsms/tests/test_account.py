@@ -93,8 +93,12 @@ class TestAccountSecurity(CgsmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sms_user = new_test_user(cls.env, "sms_user", groups="base.group_user,cgsms.group_cgsms_user")
-        cls.sms_manager = new_test_user(cls.env, "sms_manager", groups="base.group_user,cgsms.group_cgsms_manager")
+        cls.sms_user = new_test_user(
+            cls.env, "sms_user", groups="base.group_user,cgsms.group_cgsms_user"
+        )
+        cls.sms_manager = new_test_user(
+            cls.env, "sms_manager", groups="base.group_user,cgsms.group_cgsms_manager"
+        )
         cls.employee = new_test_user(cls.env, "employee", groups="base.group_user")
 
     def test_sms_user_cannot_read_credentials(self):
@@ -176,8 +180,10 @@ class TestMultiCompany(CgsmsCase):
         self.assertFalse(self._gateway_messages())
 
     def test_sms_of_a_company_is_charged_to_its_own_account(self):
-        sms = self.env["sms.sms"].sudo().create(
-            {"number": "+351912345678", "body": "Olá", "cgsms_company_id": self.other.id}
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .create({"number": "+351912345678", "body": "Olá", "cgsms_company_id": self.other.id})
         )
         before = self.account.credit_available
         sms._send(unlink_sent=False)

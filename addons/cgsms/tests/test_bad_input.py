@@ -41,7 +41,9 @@ class TestBadInput(CgsmsCase):
         return errors
 
     def test_empty_message_refused(self):
-        self._assert_refused_in_both_languages(self._message(body="   ", partner_ids=self.maria.ids))
+        self._assert_refused_in_both_languages(
+            self._message(body="   ", partner_ids=self.maria.ids)
+        )
 
     def test_only_invalid_and_partial_numbers_refused(self):
         message = self._message(free_numbers="12; abc; 91234; +351 21")

@@ -97,9 +97,7 @@ class TestDeliveryReports(CgsmsGatewayMixin, HttpCase):
     @mute_logger("odoo.addons.cgsms.controllers.main", "odoo.http")
     def test_malformed_report_refused(self):
         body = b"{not json"
-        signature = hmac.new(
-            self.account.webhook_secret.encode(), body, hashlib.sha256
-        ).hexdigest()
+        signature = hmac.new(self.account.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
         response = self.url_open(
             self.account._callback_url().replace(self.base_url(), ""),
             data=body,
@@ -118,13 +116,19 @@ class TestDeliveryReports(CgsmsGatewayMixin, HttpCase):
                     {"name": f"Loja {provider}", "country_id": self.env.ref("base.pt").id}
                 )
                 account = self._cgsms_make_account(
-                    company, provider=provider, sender="+15005550006" if provider == "twilio" else "CgSMS"
+                    company,
+                    provider=provider,
+                    sender="+15005550006" if provider == "twilio" else "CgSMS",
                 )
                 self.env["cgsms.credit.line"].create(
                     {"account_id": account.id, "kind": "topup", "amount": 100}
                 )
-                sms = self.env["sms.sms"].sudo().create(
-                    {"number": "+351912000222", "body": "Olá", "cgsms_company_id": company.id}
+                sms = (
+                    self.env["sms.sms"]
+                    .sudo()
+                    .create(
+                        {"number": "+351912000222", "body": "Olá", "cgsms_company_id": company.id}
+                    )
                 )
                 sms._send(unlink_sent=False)
                 recipient = sms.cgsms_recipient_id

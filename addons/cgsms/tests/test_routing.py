@@ -9,7 +9,11 @@ class TestRouting(CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.partner = cls.env["res.partner"].create(
-            {"name": "Maria Costa", "mobile": "912 345 678", "country_id": cls.env.ref("base.pt").id}
+            {
+                "name": "Maria Costa",
+                "mobile": "912 345 678",
+                "country_id": cls.env.ref("base.pt").id,
+            }
         )
 
     def _balance(self):
