@@ -8,6 +8,10 @@ CGSMS_VENV=${CGSMS_VENV:-$CGSMS_ROOT/.venv}
 CGSMS_VAR=${CGSMS_VAR:-$CGSMS_ROOT/.var}
 PY=$CGSMS_VENV/bin/python
 # Each checkout gets its own cluster port, so two checkouts never fight over one.
+# (setup.sh moves to the next free port, remembered in .var/pgport, if that one is taken).
+if [ -z "${CGSMS_PGPORT:-}" ] && [ -f "$CGSMS_VAR/pgport" ]; then
+  CGSMS_PGPORT=$(cat "$CGSMS_VAR/pgport")
+fi
 CGSMS_PGPORT=${CGSMS_PGPORT:-$((55400 + $(printf '%s' "$CGSMS_VAR" | cksum | cut -d' ' -f1) % 500))}
 CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
 

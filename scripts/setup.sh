@@ -133,6 +133,16 @@ ensure_postgres() {
     "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" --wait --mode=fast stop >/dev/null
   fi
   if ! "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" status >/dev/null 2>&1; then
+    # The port may be taken (another server, or a client's ephemeral port): take the next free.
+    local tries=0
+    while ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1])))" \
+        "$PGPORT" 2>/dev/null; do
+      tries=$((tries + 1))
+      [ "$tries" -lt 100 ] || die "No free port for PostgreSQL near $CGSMS_PGPORT: set CGSMS_PGPORT."
+      PGPORT=$((PGPORT + 1))
+    done
+    export PGPORT
+    echo "$PGPORT" > "$CGSMS_VAR/pgport"
     log "Starting PostgreSQL on port $PGPORT (socket $sock)"
     "${as[@]}" "$bin/pg_ctl" --pgdata="$datadir" --wait --timeout=60 \
       --log="$datadir/server.log" \
