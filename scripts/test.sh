@@ -26,14 +26,19 @@ add_counts() { # reads "N passed" / "N failed" from a summary line
 status=0
 mkdir -p "$CGSMS_VAR/log"
 
-if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
-  log "Pure-Python tests (tests/unit)"
-  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/unit" 2>&1 | tee "$CGSMS_VAR/log/pytest.log"
+run_pytest() { # runs tests/$1 and adds its summary to the counts; no test ran is a failure
+  local log_file=$CGSMS_VAR/log/pytest-$1.log rc line
+  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/$1" 2>&1 | tee "$log_file"
   rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || status=1
-  line=$(grep -E '[0-9]+ (passed|failed)' "$CGSMS_VAR/log/pytest.log" | tail -n 1)
-  [ -n "$line" ] || { log "pytest ran no test"; status=1; }
+  line=$(grep -E '[0-9]+ (passed|failed|errors?)' "$log_file" | tail -n 1)
+  [ -n "$line" ] || { log "tests/$1 ran no test"; status=1; }
   add_counts "$line"
+}
+
+if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
+  log "Pure-Python tests (tests/unit)"
+  run_pytest unit
 
   if ls "$CGSMS_ROOT"/tests/unit/js/*.test.mjs >/dev/null 2>&1; then
     command -v node >/dev/null || die "Node.js is needed for the JS counter tests"
@@ -47,12 +52,7 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
   fi
 
   log "End-to-end tests (tests/e2e: real Odoo processes, PostgreSQL, fake gateway over HTTP)"
-  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/e2e" 2>&1 | tee "$CGSMS_VAR/log/pytest-e2e.log"
-  rc=${PIPESTATUS[0]}
-  [ "$rc" = 0 ] || status=1
-  line=$(grep -E '[0-9]+ (passed|failed|errors?)' "$CGSMS_VAR/log/pytest-e2e.log" | tail -n 1)
-  [ -n "$line" ] || { log "the end-to-end tests ran no test"; status=1; }
-  add_counts "$line"
+  run_pytest e2e
 fi
 
 db=${CGSMS_TEST_DB:-cgsms_test}
