@@ -9,10 +9,17 @@ CGSMS_VAR=${CGSMS_VAR:-$CGSMS_ROOT/.var}
 PY=$CGSMS_VENV/bin/python
 # Each checkout gets its own cluster port, so two checkouts never fight over one.
 # (setup.sh moves to the next free port, remembered in .var/pgport, if that one is taken).
-if [ -z "${CGSMS_PGPORT:-}" ] && [ -f "$CGSMS_VAR/pgport" ]; then
-  CGSMS_PGPORT=$(cat "$CGSMS_VAR/pgport")
-fi
-CGSMS_PGPORT=${CGSMS_PGPORT:-$((55400 + $(printf '%s' "$CGSMS_VAR" | cksum | cut -d' ' -f1) % 500))}
+CGSMS_PGPORT_CHOSEN=${CGSMS_PGPORT:-}
+cluster_port() {
+  if [ -n "$CGSMS_PGPORT_CHOSEN" ]; then
+    echo "$CGSMS_PGPORT_CHOSEN"
+  elif [ -f "$CGSMS_VAR/pgport" ]; then
+    cat "$CGSMS_VAR/pgport"
+  else
+    echo $((55400 + $(printf '%s' "$CGSMS_VAR" | cksum | cut -d' ' -f1) % 500))
+  fi
+}
+CGSMS_PGPORT=$(cluster_port)
 CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
 
 log() { printf '\033[1m[cgsms]\033[0m %s\n' "$*" >&2; }
@@ -37,6 +44,7 @@ pg_env() {
   export CGSMS_PRIVATE_PG=1
   PGHOST=$(pg_socket_dir)
   export PGHOST
+  CGSMS_PGPORT=$(cluster_port)
   export PGPORT=$CGSMS_PGPORT
   export PGUSER=odoo
 }
