@@ -94,6 +94,13 @@ class CgsmsAccount(models.Model):
         help="When the available credits fall below this, the SMS managers get an activity.",
     )
     low_balance_notified = fields.Boolean(copy=False, readonly=True)
+    gsm7_safe = fields.Boolean(
+        "Replace accented letters",
+        default=True,
+        help="Replace accented letters (á→a, ç→c) and typographic punctuation so that an SMS "
+        "holds 160 characters instead of 70. Emoji and other characters without a plain "
+        "equivalent still make the SMS Unicode.",
+    )
     refund_undelivered = fields.Boolean(
         "Refund undelivered SMS",
         help="Give the credits back when the provider reports an SMS as undelivered (only if "
@@ -288,6 +295,12 @@ class CgsmsAccount(models.Model):
             callback_url=account._callback_url(),
             webhook_secret=account.webhook_secret or "",
         )
+
+    def _cgsms_prepare_body(self, body):
+        """The text as it leaves through this account (what is counted, charged and sent)."""
+        self.ensure_one()
+        body = body or ""
+        return to_gsm7(body) if self.gsm7_safe else body
 
     def _provider(self):
         self.ensure_one()
