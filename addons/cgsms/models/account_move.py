@@ -10,6 +10,7 @@ from odoo.osv import expression
 
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
+from .cgsms_message import MAX_SEGMENTS, too_long_error
 
 _logger = logging.getLogger(__name__)
 
@@ -192,7 +193,9 @@ class AccountMove(models.Model):
         if body is None:
             return template._render_field("body", move.ids, compute_lang=True)[move.id]
         if "{{" in body:
-            return self.env["sms.template"]._render_template(body, "account.move", move.ids)[
+            # A typed text is rendered with the user's own template rights (sms.template would
+            # render it unrestricted: it trusts the saved templates only).
+            return self.env["mail.render.mixin"]._render_template(body, "account.move", move.ids)[
                 move.id
             ]
         return body
@@ -202,6 +205,9 @@ class AccountMove(models.Model):
         """Refuse early, with a message the user can act on, when a company has no active SMS
         account or not enough credits for these reminders."""
         cost_by_company = {}
+        for text in texts:
+            if error := too_long_error(self.env, text):
+                raise UserError(error)
         for group, text in zip(groups, texts, strict=True):
             company = group["company"]
             account = company.cgsms_account_id
@@ -382,6 +388,13 @@ class AccountMove(models.Model):
         account = company.cgsms_account_id.sudo()
         for group in groups:
             text = self._cgsms_render_reminder(group["moves"][0], template=template)
+            if too_long_error(self.env, text):
+                _logger.warning(
+                    "SMS reminder of company %s not sent: the template gives a text over %s SMS",
+                    company.id,
+                    MAX_SEGMENTS,
+                )
+                continue
             cost = count_segments(text).segments * account.cost_per_segment
             account.invalidate_recordset(["credit_available"])
             if cost > account.credit_available + 1e-9:
@@ -453,6 +466,10 @@ class AccountMove(models.Model):
                         partner=partner.display_name,
                     )
                 )
+                continue
+            text = template._render_field("body", move.ids, compute_lang=True)[move.id]
+            if error := too_long_error(self.env, text):
+                move._message_log(body=_("No SMS sent for this invoice: %(error)s", error=error))
                 continue
             move._message_sms_with_template(
                 template=template, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}

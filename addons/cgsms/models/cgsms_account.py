@@ -1,6 +1,7 @@
 import logging
 import secrets
 import threading
+from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
@@ -19,6 +20,18 @@ DEFAULT_BASE_URLS = {
     "lusosms": "https://www.lusosms.com",
     "sandbox": "http://127.0.0.1:8070",
 }
+
+
+def _valid_base_url(url):
+    """Whether ``url`` is an http(s) address requests can call (host, optional port)."""
+    if not url or any(ord(char) < 33 for char in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _provider_selection(self):
@@ -169,6 +182,12 @@ class CgsmsAccount(models.Model):
                     )
                 )
 
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        for account in self:
+            if account.base_url and not _valid_base_url(account.base_url):
+                raise ValidationError(account._base_url_error())
+
     @api.depends("provider", "company_id")
     def _compute_name(self):
         labels = dict(_provider_selection(self))
@@ -209,6 +228,16 @@ class CgsmsAccount(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
+        if not _valid_base_url(self._provider_config().base_url):
+            message = self._base_url_error()
+            self.sudo().write(
+                {
+                    "state": "error",
+                    "last_check_date": fields.Datetime.now(),
+                    "last_check_message": message,
+                }
+            )
+            return self._notify(_("Connection failed"), message, "danger")
         try:
             balance = self._provider().check_credentials()
         except ProviderError as exc:
@@ -361,6 +390,14 @@ class CgsmsAccount(models.Model):
                     )
             elif available >= account.low_balance_threshold and account.low_balance_notified:
                 account.low_balance_notified = False
+
+    def _base_url_error(self):
+        return self.env._(
+            "The API URL %(url)s is not a valid web address. Write it as "
+            "https://host/path (or http://host:port for a self-hosted gateway), or empty it "
+            "to use the provider's.",
+            url=self.sudo().base_url or "",
+        )
 
     def _error_message(self, exc):
         """A translated sentence for a provider error: what happened and what to do."""

@@ -1,4 +1,5 @@
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
 from uuid import uuid4
@@ -6,7 +7,7 @@ from uuid import uuid4
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
@@ -23,6 +24,37 @@ RESENDABLE_CLASSES = ("temporary", "rate_limited", "auth", "insufficient_credit"
 # How many skipped numbers the form lists before summing up the rest.
 PREVIEW_LINES = 30
 _PRECOMMIT_KEY = "cgsms.message.check_done"
+# What the send says and to whom: whoever changes them becomes the send's last author.
+CONTENT_FIELDS = frozenset(
+    {
+        "body",
+        "template_id",
+        "group_ids",
+        "partner_ids",
+        "contact_ids",
+        "free_numbers",
+        "use_phone_fallback",
+        "company_id",
+    }
+)
+# Set by the actions only (never by a client request): the state and who acts for the send.
+PROTECTED_FIELDS = frozenset({"state", "scheduled_by_id", "body_author_id"})
+# The actions put this in the context to change the state; a JSON-RPC client cannot know it.
+_STATE_TOKEN = secrets.token_hex(16)
+TEXT_FIELDS = ("name", "body", "free_numbers")
+
+
+def refuse_nul(env, vals, fnames):
+    """PostgreSQL cannot store a NUL character: refuse it with a sentence, not a traceback."""
+    for fname in fnames:
+        value = vals.get(fname)
+        if isinstance(value, str) and "\x00" in value:
+            raise UserError(
+                env._(
+                    "The text contains an invisible control character (NUL). Type it again, "
+                    "or paste it as plain text."
+                )
+            )
 
 
 @dataclass
@@ -34,6 +66,19 @@ class Target:
     e164: str = ""
     error_class: str = ""
     reason: str = ""
+
+
+def too_long_error(env, text):
+    """The error for an SMS text over the cap of :data:`MAX_SEGMENTS`, or an empty string."""
+    segments = count_segments(text or "").segments
+    if segments <= MAX_SEGMENTS:
+        return ""
+    return env._(
+        "The message is too long: %(segments)s SMS per recipient, at most "
+        "%(max)s are allowed. Shorten the text.",
+        segments=segments,
+        max=MAX_SEGMENTS,
+    )
 
 
 class CgsmsMessage(models.Model):
@@ -124,6 +169,21 @@ class CgsmsMessage(models.Model):
         "Send on", copy=False, help="Leave empty to send now; else the SMS leaves at this time."
     )
     date_sent = fields.Datetime("Sent on", readonly=True, copy=False)
+    scheduled_by_id = fields.Many2one(
+        "res.users",
+        "Scheduled by",
+        readonly=True,
+        copy=False,
+        help="A scheduled SMS is written and sent with the rights and companies of this user.",
+    )
+    body_author_id = fields.Many2one(
+        "res.users",
+        "Last changed by",
+        readonly=True,
+        copy=False,
+        help="Who last changed the text or the recipients. The text is never rendered with "
+        "more rights than this user has.",
+    )
 
     # Live figures shown while the message is written.
     char_count = fields.Integer("Characters", compute="_compute_counters")
@@ -182,7 +242,9 @@ class CgsmsMessage(models.Model):
         Account = self.env["cgsms.account"]
         for message in self:
             # A draft is priced with the account that will send it (it may be set up later).
-            if message.state in ("draft", "scheduled"):
+            if not message._cgsms_company_allowed(message.company_id):
+                account = Account  # never another company's figures
+            elif message.state in ("draft", "scheduled"):
                 account = Account._get_active(message.company_id)
             else:
                 account = message.account_id.sudo()
@@ -266,10 +328,33 @@ class CgsmsMessage(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        trusted = self._cgsms_trusted()
         for vals in vals_list:
+            refuse_nul(self.env, vals, TEXT_FIELDS)
+            if not trusted:
+                if vals.get("state", "draft") != "draft":
+                    raise UserError(self._cgsms_state_error())
+                for fname in PROTECTED_FIELDS - {"state"}:
+                    vals.pop(fname, None)
+            if "company_id" in vals:
+                self._cgsms_check_company(vals["company_id"])
             if not vals.get("name"):
                 vals["name"] = self.env["ir.sequence"].next_by_code("cgsms.message") or _("SMS")
+            vals.setdefault("body_author_id", self.env.uid)
         return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_nul(self.env, vals, TEXT_FIELDS)
+        if not self._cgsms_trusted():
+            if "state" in vals:
+                raise UserError(self._cgsms_state_error())
+            vals = {k: v for k, v in vals.items() if k not in PROTECTED_FIELDS}
+        self._cgsms_check_owner()
+        if "company_id" in vals:
+            self._cgsms_check_company(vals["company_id"])
+        if CONTENT_FIELDS & set(vals):
+            vals["body_author_id"] = self.env.uid
+        return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_drafts(self):
@@ -277,6 +362,7 @@ class CgsmsMessage(models.Model):
             raise UserError(
                 _("An SMS already sent is kept as history. Archive or cancel drafts only.")
             )
+        self._cgsms_check_owner()
 
     # ------------------------------------------------------------------ actions
 
@@ -284,24 +370,29 @@ class CgsmsMessage(models.Model):
         for message in self:
             if message.state not in ("draft", "scheduled"):
                 raise UserError(_("This SMS has already been sent."))
-            message._cgsms_send_now()
+            message._cgsms_check_owner()
+            message.with_context(cgsms_state_token=_STATE_TOKEN)._cgsms_send_now()
         return True
 
     def action_schedule(self):
         for message in self:
+            if message.state not in ("draft", "scheduled"):
+                raise UserError(_("This SMS has already been sent."))
             if not message.scheduled_date:
                 raise UserError(_("Choose when to send the SMS (Send on) before scheduling it."))
+            message._cgsms_check_owner()
             message._cgsms_check_sendable(message._cgsms_resolve())
-            message.state = "scheduled"
-            self.env.ref("cgsms.ir_cron_cgsms_message_send")._trigger(message.scheduled_date)
+            # The cron sends it as this user, with their rights and companies.
+            message._cgsms_set_state("scheduled", scheduled_by_id=self.env.uid)
+            self.env.ref("cgsms.ir_cron_cgsms_message_send").sudo()._trigger(message.scheduled_date)
         return True
 
     def action_cancel(self):
-        self.filtered(lambda m: m.state in ("draft", "scheduled")).state = "cancelled"
+        self.filtered(lambda m: m.state in ("draft", "scheduled"))._cgsms_set_state("cancelled")
         return True
 
     def action_draft(self):
-        self.filtered(lambda m: m.state in ("scheduled", "cancelled")).state = "draft"
+        self.filtered(lambda m: m.state in ("scheduled", "cancelled"))._cgsms_set_state("draft")
         return True
 
     def action_resend_failed(self):
@@ -329,7 +420,7 @@ class CgsmsMessage(models.Model):
                 }
             )
             sms_vals.append(self._cgsms_sms_values(line, sms_uuid))
-        self.state = "sending"
+        self._cgsms_set_state("sending")
         self._cgsms_dispatch(self.env["sms.sms"].sudo().create(sms_vals))
         self.message_post(body=_("%(count)s failed SMS sent again.", count=len(lines)))
         return True
@@ -347,21 +438,121 @@ class CgsmsMessage(models.Model):
     def _cron_send_scheduled(self):
         """Send the scheduled SMS that are due, and close sends whose queue is empty."""
         testing = getattr(threading.current_thread(), "testing", False)
-        due = self.search(
+        due = self.sudo().search(
             [("state", "=", "scheduled"), ("scheduled_date", "<=", fields.Datetime.now())]
         )
         for message in due:
             try:
-                message._cgsms_send_now()
+                with self.env.cr.savepoint():
+                    # Never as the cron's superuser: as the user who scheduled it.
+                    as_user = message._cgsms_as_scheduler()
+                    as_user.with_context(cgsms_state_token=_STATE_TOKEN)._cgsms_send_now()
             except UserError as exc:
-                message.state = "draft"
+                message = message.with_context(lang=message.scheduled_by_id.lang or None)
+                message._cgsms_set_state("draft")
                 message.message_post(
-                    body=_("The scheduled SMS was not sent: %(error)s", error=exc.args[0])
+                    body=message.env._(
+                        "The scheduled SMS was not sent: %(error)s", error=exc.args[0]
+                    )
                 )
             if not testing:
                 # one scheduled send per transaction: a failing one never undoes the others
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         self.search([("state", "=", "sending")])._cgsms_check_done()
+
+    # ------------------------------------------------------------------ rights
+
+    def _cgsms_trusted(self):
+        """Whether the state and who acts for the send may change: inside our actions (or
+        code running as superuser), never from a client's create/write."""
+        return self.env.su or self.env.context.get("cgsms_state_token") == _STATE_TOKEN
+
+    def _cgsms_state_error(self):
+        return self.env._(
+            "The state of an SMS changes only through its buttons (Send, Schedule, Cancel, "
+            "Reset to draft)."
+        )
+
+    def _cgsms_set_state(self, state, **vals):
+        return self.with_context(cgsms_state_token=_STATE_TOKEN).write(dict(vals, state=state))
+
+    def _cgsms_check_owner(self):
+        """A scheduled send is changed only by whoever scheduled it, or an SMS manager."""
+        if self.env.su or self.env.user.has_group("cgsms.group_cgsms_manager"):
+            return
+        for message in self.sudo():
+            if message.state == "scheduled" and message.scheduled_by_id != self.env.user:
+                raise AccessError(
+                    self.env._(
+                        "Only %(user)s, who scheduled the SMS %(name)s, or an SMS manager can "
+                        "change it.",
+                        user=message.scheduled_by_id.name or "",
+                        name=message.name or "",
+                    )
+                )
+
+    def _cgsms_company_allowed(self, company):
+        return self.env.su or not company or company in self.env.user.company_ids
+
+    def _cgsms_check_company(self, company_id):
+        company = self.env["res.company"].browse(company_id)
+        if not self._cgsms_company_allowed(company):
+            raise AccessError(
+                self.env._(
+                    "You do not belong to the company %(company)s: an SMS of yours cannot be "
+                    "sent from it.",
+                    company=company.sudo().name,
+                )
+            )
+
+    def _cgsms_as_scheduler(self):
+        """This send in the environment of the user who scheduled it: their rights, their
+        companies (the send's first) and their language. Refused when that user may no longer
+        send SMS from the send's company."""
+        self.ensure_one()
+        message = self.sudo()
+        user = message.scheduled_by_id or message.create_uid
+        company = message.company_id
+        if not (
+            user.active
+            and company in user.company_ids
+            and (user._is_superuser() or user.has_group("cgsms.group_cgsms_user"))
+        ):
+            raise AccessError(
+                self.env._(
+                    "%(user)s, who scheduled it, may no longer send SMS from %(company)s. "
+                    "Schedule it again.",
+                    user=user.name or "",
+                    company=company.name,
+                )
+            )
+        companies = company | user.company_ids
+        return self.with_user(user).with_context(
+            allowed_company_ids=companies.ids, lang=user.lang or None
+        )
+
+    def _cgsms_check_render_rights(self, body):
+        """Placeholders with code run only for template editors, as in Odoo's templates:
+        both the user sending and whoever last changed the text must be allowed to."""
+        if self.template_id and self.template_id.body == body:
+            return  # a saved template: only template editors can put code in one
+        if not self.env["mail.render.mixin"]._has_unsafe_expression_template_inline_template(
+            body, "res.partner"
+        ):
+            return
+        users = self.env.user | self.sudo().body_author_id
+        refused = users.filtered(
+            lambda u: not (u._is_admin() or u.has_group("mail.group_mail_template_editor"))
+        )
+        if refused:
+            raise AccessError(
+                self.env._(
+                    "This message has code in its placeholders, which only a template editor "
+                    "may use, and %(users)s is not one. Use simple placeholders such as "
+                    "{{ object.name }}.",
+                    users=", ".join(refused.mapped("name")),
+                )
+            )
 
     # ------------------------------------------------------------------ helpers
 
@@ -374,17 +565,42 @@ class CgsmsMessage(models.Model):
         partners = self.env["res.partner"]
         seen_partners = set()
         ordered = []
-        for partner in (
-            self.partner_ids._origin
-            | self.contact_ids._origin
-            | self.group_ids._origin._get_members()
-        ):
+        # Only what the acting user may read in their companies; the rest is skipped, unnamed.
+        listed = self.sudo()
+        groups = listed.group_ids._origin
+        visible_groups = groups.with_env(self.env)._filtered_access("read")
+        candidates = (
+            listed.partner_ids._origin
+            | listed.contact_ids._origin
+            | visible_groups.sudo().partner_ids
+            | visible_groups._get_members()
+        )
+        visible = candidates.with_env(self.env)._filtered_access("read")
+        for partner in candidates:
             if partner.id not in seen_partners:
                 seen_partners.add(partner.id)
                 ordered.append(partner)
 
-        targets = []
+        targets = [
+            Target(
+                partner=partners,
+                raw="",
+                error_class="no_access",
+                reason=_("A group %(user)s may not see", user=self.env.user.name),
+            )
+            for _group in groups - visible_groups
+        ]
         for partner in ordered:
+            if partner not in visible:
+                targets.append(
+                    Target(
+                        partner=partners,
+                        raw="",
+                        error_class="no_access",
+                        reason=_("A contact %(user)s may not see", user=self.env.user.name),
+                    )
+                )
+                continue
             raw = partner.mobile or (self.use_phone_fallback and partner.phone) or ""
             targets.append(
                 self._cgsms_target(partner, raw, partner.country_id.code or default_country)
@@ -469,6 +685,7 @@ class CgsmsMessage(models.Model):
         instructions = parse_inline_template(body)
         if not any(expression for _literal, expression, _default in instructions):
             return [body] * len(targets)
+        self._cgsms_check_render_rights(body)
         partner_ids = list({t.partner.id for t in targets if t.partner})
         if self.template_id and self.template_id.body == body:
             rendered = self.template_id._render_field("body", partner_ids, compute_lang=True)

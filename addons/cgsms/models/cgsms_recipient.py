@@ -17,6 +17,7 @@ ERROR_CLASSES = [
     ("missing_number", "No mobile number"),
     ("blacklisted", "Opted out"),
     ("duplicate", "Duplicate"),
+    ("no_access", "Not visible to the sender"),
     ("rate_limited", "Rate limited"),
     ("temporary", "Provider unavailable"),
     ("rejected", "Rejected"),

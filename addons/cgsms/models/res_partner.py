@@ -1,5 +1,5 @@
 from odoo import _, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 
 class ResPartner(models.Model):
@@ -27,7 +27,44 @@ class ResPartner(models.Model):
 
     def action_cgsms_opt_out(self):
         """Stop all SMS to these contacts: their numbers go to Odoo's phone blacklist, which
-        every send (ours and Odoo's) respects. Remove a number from the blacklist to undo."""
+        every send (ours and Odoo's) respects. Undo with :meth:`action_cgsms_opt_in`. Needs
+        the rights to change the blacklist (SMS managers, administrators)."""
+        blacklist = self._cgsms_blacklist()
+        numbers = self._cgsms_blacklist_numbers()
+        blacklist._add(numbers, message=_("Opted out of SMS"))
+        self.invalidate_recordset(["phone_blacklisted", "mobile_blacklisted"])
+        return self._cgsms_notify(
+            _("Opted out"),
+            _("%(count)s numbers will not receive SMS any more.", count=len(numbers)),
+        )
+
+    def action_cgsms_opt_in(self):
+        """Undo an opt-out: these contacts' numbers leave the phone blacklist."""
+        blacklist = self._cgsms_blacklist()
+        numbers = self._cgsms_blacklist_numbers()
+        blacklist._remove(numbers, message=_("Opt-out of SMS undone"))
+        self.invalidate_recordset(["phone_blacklisted", "mobile_blacklisted"])
+        return self._cgsms_notify(
+            _("Opt-out undone"),
+            _("%(count)s numbers can receive SMS again.", count=len(numbers)),
+        )
+
+    def _cgsms_blacklist(self):
+        """Odoo's phone blacklist with the user's own rights (never as superuser)."""
+        access = self.env["ir.model.access"]
+        if not all(
+            access.check("phone.blacklist", operation, raise_exception=False)
+            for operation in ("read", "write", "create")
+        ):
+            raise AccessError(
+                _(
+                    "Only users allowed to change the phone blacklist (SMS managers and "
+                    "administrators) can opt contacts out of SMS or undo it. Ask one of them."
+                )
+            )
+        return self.env["phone.blacklist"]
+
+    def _cgsms_blacklist_numbers(self):
         numbers = []
         for partner in self:
             country = partner.country_id or self.env.company.country_id
@@ -38,17 +75,11 @@ class ResPartner(models.Model):
                         numbers.append(number)
         if not numbers:
             raise UserError(_("These contacts have no valid phone number to opt out."))
-        blacklist = self.env["phone.blacklist"].sudo()
-        blacklist._add([*dict.fromkeys(numbers)], message=_("Opted out of SMS"))
-        self.invalidate_recordset(["phone_blacklisted", "mobile_blacklisted"])
+        return [*dict.fromkeys(numbers)]
+
+    def _cgsms_notify(self, title, message):
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {
-                "title": _("Opted out"),
-                "message": _(
-                    "%(count)s numbers will not receive SMS any more.", count=len(numbers)
-                ),
-                "type": "success",
-            },
+            "params": {"title": title, "message": message, "type": "success"},
         }

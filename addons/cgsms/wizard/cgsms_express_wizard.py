@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..models.cgsms_message import MAX_SEGMENTS, refuse_nul
 from ..tools.phone import REASON_MISSING, dedupe_numbers, normalize_number, split_free_numbers
 from ..tools.sms_segments import count_segments
 
@@ -36,9 +37,21 @@ class CgsmsExpressWizard(models.TransientModel):
     @api.depends("company_id")
     def _compute_account_info(self):
         for wizard in self:
-            account = self.env["cgsms.account"]._get_active(wizard.company_id)
+            account = self.env["cgsms.account"]
+            if self.env.su or wizard.company_id in self.env.user.company_ids:
+                account = account._get_active(wizard.company_id)
             wizard.cost_per_segment = account.cost_per_segment
             wizard.credit_available = account.credit_available
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            refuse_nul(self.env, vals, ("numbers", "body"))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_nul(self.env, vals, ("numbers", "body"))
+        return super().write(vals)
 
     # ------------------------------------------------------------------ actions
 
@@ -143,10 +156,28 @@ class CgsmsExpressWizard(models.TransientModel):
         self.ensure_one()
         if not self.env.user.has_group("cgsms.group_cgsms_user"):
             raise AccessError(_("Only SMS users can send express messages."))
+        if not self.env.su and self.company_id not in self.env.user.company_ids:
+            raise AccessError(
+                _(
+                    "You do not belong to the company %(company)s: an SMS of yours cannot be "
+                    "sent from it.",
+                    company=self.company_id.sudo().name,
+                )
+            )
         account = self.env["cgsms.account"]._get_active(self.company_id)
         account._ensure_usable()
         if not (self.body or "").strip():
             raise UserError(_("Write the message to send."))
+        segments = count_segments(self.body).segments
+        if segments > MAX_SEGMENTS:
+            raise UserError(
+                _(
+                    "The message is too long: %(segments)s SMS per recipient, at most "
+                    "%(max)s are allowed. Shorten the text.",
+                    segments=segments,
+                    max=MAX_SEGMENTS,
+                )
+            )
         recipients = self._resolve_recipients()
         if not recipients:
             raise UserError(_("Type at least one mobile number or choose a contact."))

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.account_move import _company_now
+from ..models.cgsms_message import refuse_nul
 
 
 class CgsmsReminderWizard(models.TransientModel):
@@ -44,6 +45,16 @@ class CgsmsReminderWizard(models.TransientModel):
     sms_count = fields.Integer("SMS to send", compute="_compute_preview")
     preview = fields.Html("Recipients", compute="_compute_preview", sanitize=False)
     credit_info = fields.Char("Credits", compute="_compute_preview")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            refuse_nul(self.env, vals, ("body",))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        refuse_nul(self.env, vals, ("body",))
+        return super().write(vals)
 
     @api.depends("template_id")
     def _compute_body(self):

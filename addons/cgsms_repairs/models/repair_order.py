@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.addons.cgsms.models.cgsms_message import refuse_nul, too_long_error
 from odoo.addons.cgsms.tools.phone import normalize_number
 from odoo.addons.cgsms.tools.sms_segments import GSM7, count_segments
 from odoo.exceptions import UserError, ValidationError
@@ -101,11 +102,14 @@ class RepairOrder(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            refuse_nul(self.env, vals, ("cgsms_new_message",))
         repairs = super().create(vals_list)
         repairs._cgsms_send_pending_sms()
         return repairs
 
     def write(self, vals):
+        refuse_nul(self.env, vals, ("cgsms_new_message",))
         to_notify = self.browse()
         if vals.get("state") == "done":
             to_notify = self.filtered(lambda r: r.state != "done" and not r.cgsms_done_notified)
@@ -301,6 +305,18 @@ class RepairOrder(models.Model):
                     body=_(
                         "The customer was not told by SMS that the repair is done. %(problem)s",
                         problem=problem,
+                    ),
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                )
+                continue
+            text = template.sudo()._render_field("body", repair.ids, compute_lang=True)[repair.id]
+            error = too_long_error(self.env, text)
+            if error:
+                repair.message_post(
+                    body=_(
+                        "The customer was not told by SMS that the repair is done. %(problem)s",
+                        problem=error,
                     ),
                     message_type="comment",
                     subtype_xmlid="mail.mt_note",
