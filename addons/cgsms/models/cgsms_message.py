@@ -514,9 +514,8 @@ class CgsmsMessage(models.Model):
         user = message.scheduled_by_id or message.create_uid
         company = message.company_id
         if not (
-            user.active
-            and company in user.company_ids
-            and (user._is_superuser() or user.has_group("cgsms.group_cgsms_user"))
+            company in user.company_ids
+            and (user._is_superuser() or (user.active and user.has_group("cgsms.group_cgsms_user")))
         ):
             raise AccessError(
                 self.env._(

@@ -9,9 +9,14 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
 from .common import CgsmsCase
+from .invoice_common import CgsmsInvoiceCase
 
 EVIL_GROUPS = (
     "{{ object.env['res.users'].browse(%(uid)s).write("
+    "{'groups_id': [(4, object.env.ref('base.group_system').id)]}) }}"
+)
+EVIL_SUDO = (
+    "{{ object.env['res.users'].sudo().browse(%(uid)s).write("
     "{'groups_id': [(4, object.env.ref('base.group_system').id)]}) }}"
 )
 EVIL_SECRETS = "{{ object.env['cgsms.account'].search([]).mapped('password') }}"
@@ -386,3 +391,44 @@ class TestSecurity(CgsmsCase):
         for user in (self.portal, self.nobody):
             with self.assertRaises(AccessError):
                 self.env["cgsms.message"].with_user(user).create({"body": "x"})
+
+
+@tagged("post_install", "-at_install")
+class TestReminderSecurity(CgsmsInvoiceCase):
+    """The reminder wizard renders the text a user types with that user's template rights."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("pt_PT")
+        cls.env["ir.module.module"]._load_module_terms(["cgsms"], ["pt_PT"], overwrite=True)
+        cls.clerk = new_test_user(
+            cls.env,
+            login="sec_clerk",
+            groups="base.group_user,account.group_account_invoice,cgsms.group_cgsms_user",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
+        )
+
+    def _wizard(self, body):
+        invoice = self._invoice(self.customer, self._today() - timedelta(days=10))
+        Wizard = self.env["cgsms.reminder.wizard"].with_user(self.clerk)
+        return Wizard.create({"move_ids": invoice.ids, "template_id": False, "body": body})
+
+    def test_typed_reminder_with_code_is_not_run(self):
+        wizard = self._wizard(EVIL_SUDO % {"uid": self.clerk.id})
+        with self.assertRaises(AccessError):
+            wizard.action_send()
+        self.assertFalse(self.clerk.has_group("base.group_system"))
+        self.assertFalse(self._gateway_messages())
+
+    def test_typed_reminder_over_the_segment_cap_refused(self):
+        wizard = self._wizard("x" * 153 * 11)
+        errors = {}
+        for lang in ("en_US", "pt_PT"):
+            with self.assertRaises(UserError) as caught:
+                wizard.with_context(lang=lang).action_send()
+            errors[lang] = str(caught.exception.args[0])
+        self.assertIn("too long", errors["en_US"])
+        self.assertNotEqual(errors["en_US"], errors["pt_PT"])
+        self.assertFalse(self._gateway_messages())
