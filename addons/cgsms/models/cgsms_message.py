@@ -222,7 +222,8 @@ class CgsmsMessage(models.Model):
     def _compute_account_id(self):
         Account = self.env["cgsms.account"]
         for message in self.filtered(lambda m: m.state in ("draft", "scheduled")):
-            message.account_id = Account._get_active(message.company_id)
+            allowed = message._cgsms_company_allowed(message.company_id)
+            message.account_id = Account._get_active(message.company_id) if allowed else Account
 
     @api.depends("template_id")
     def _compute_body(self):
@@ -492,11 +493,13 @@ class CgsmsMessage(models.Model):
                 )
 
     def _cgsms_company_allowed(self, company):
-        return self.env.su or not company or company in self.env.user.company_ids
+        # The user, not env.su: stored computes run as superuser for any user.
+        user = self.env.user
+        return not company or user._is_superuser() or company in user.company_ids
 
     def _cgsms_check_company(self, company_id):
         company = self.env["res.company"].browse(company_id)
-        if not self._cgsms_company_allowed(company):
+        if not self.env.su and not self._cgsms_company_allowed(company):
             raise AccessError(
                 self.env._(
                     "You do not belong to the company %(company)s: an SMS of yours cannot be "

@@ -344,12 +344,26 @@ class TestSecurity(CgsmsCase):
 
     def test_balance_of_another_company_not_read_through_onchange(self):
         Message = self.env["cgsms.message"].with_user(self.user_b)
-        spec = {"company_id": {}, "credit_available": {}, "cost_per_segment_label": {}}
+        spec = {
+            "company_id": {},
+            "account_id": {},
+            "credit_available": {},
+            "cost_per_segment": {},
+            "cost_per_segment_label": {},
+        }
         result = Message.onchange({"company_id": self.company_a.id, "body": "x"}, [], spec)
         value = result.get("value", {})
         balance_a = self.account.credit_available
         self.assertNotEqual(value.get("credit_available"), balance_a)
         self.assertFalse(value.get("credit_available"))
+        self.assertFalse(value.get("account_id"))
+        self.assertFalse(value.get("cost_per_segment"))
+        Wizard = self.env["cgsms.express.wizard"].with_user(self.user_b)
+        spec = {"company_id": {}, "credit_available": {}, "cost_per_segment": {}}
+        value = Wizard.onchange({"company_id": self.company_a.id}, [], spec).get("value", {})
+        self.assertFalse(value.get("credit_available"))
+        with self.assertRaises(AccessError):
+            Wizard.create({"company_id": self.company_a.id, "numbers": "912000111"}).action_send()
 
     def test_draft_cannot_move_to_a_company_of_someone_else(self):
         message = self._new_message(self.user_b, partner_ids=self.shared.ids)

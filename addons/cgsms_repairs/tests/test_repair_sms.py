@@ -255,6 +255,28 @@ class TestRepairDoneSms(CgsmsRepairsMixin, TransactionCase):
             "not told by SMS", repair.message_ids[0].body, "the reason is noted on the repair"
         )
 
+    def test_repair_done_text_over_the_segment_cap_not_sent(self):
+        template = self.env["sms.template"].create(
+            {
+                "name": "Long",
+                "model_id": self.env.ref("repair.model_repair_order").id,
+                "body": "{{ object.partner_id.name }}",
+            }
+        )
+        self.env.company.cgsms_repair_done_template_id = template
+        self.customer.name = "Cliente " + "x" * 2000
+        repair = self._create_repair()
+        self._end_repair(repair)
+        self.assertFalse(self._gateway_messages())
+        self.assertIn("too long", repair.message_ids[0].body, "the reason is noted on the repair")
+
+    def test_nul_byte_in_new_message_refused(self):
+        repair = self._create_repair()
+        with self.assertRaises(UserError) as caught:
+            repair.write({"cgsms_new_message": "Pronto\x00", "cgsms_send_sms": True})
+        self.assertIn("invisible", str(caught.exception.args[0]))
+        self.assertFalse(self._gateway_messages())
+
     def test_settings_show_repair_done_option_with_default_template(self):
         settings = Form(self.env["res.config.settings"])
         self.assertTrue(settings.cgsms_repair_done_sms)
