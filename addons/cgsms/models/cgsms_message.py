@@ -444,10 +444,9 @@ class CgsmsMessage(models.Model):
         )
         for message in due:
             try:
-                with self.env.cr.savepoint():
-                    # Never as the cron's superuser: as the user who scheduled it.
-                    as_user = message._cgsms_as_scheduler()
-                    as_user.with_context(cgsms_state_token=_STATE_TOKEN)._cgsms_send_now()
+                # Never as the cron's superuser: as the user who scheduled it.
+                as_user = message._cgsms_as_scheduler()
+                as_user.with_context(cgsms_state_token=_STATE_TOKEN)._cgsms_send_now()
             except UserError as exc:
                 message = message.with_context(lang=message.scheduled_by_id.lang or None)
                 message._cgsms_set_state("draft")
@@ -521,7 +520,7 @@ class CgsmsMessage(models.Model):
             and (user._is_superuser() or (user.active and user.has_group("cgsms.group_cgsms_user")))
         ):
             raise AccessError(
-                self.env._(
+                self.with_context(lang=user.lang or None).env._(
                     "%(user)s, who scheduled it, may no longer send SMS from %(company)s. "
                     "Schedule it again.",
                     user=user.name or "",

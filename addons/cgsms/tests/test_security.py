@@ -198,6 +198,16 @@ class TestSecurity(CgsmsCase):
         self._run_scheduled_cron()
         self.assertFalse(self.user_a.has_group("base.group_system"))
 
+    def test_scheduled_send_not_sent_once_its_user_lost_the_sms_rights(self):
+        message = self._new_message(self.user_a, partner_ids=self.shared.ids)
+        self._schedule(message)
+        self.user_a.groups_id -= self.env.ref("cgsms.group_cgsms_user")
+        self._run_scheduled_cron()
+        self.assertFalse(self._gateway_messages())
+        message = message.sudo()
+        self.assertEqual(message.state, "draft")
+        self.assertIn("may no longer send SMS", message.message_ids[0].body)
+
     # ------------------------------------------------------------------ 2. cross-company
 
     def test_scheduled_send_skips_customers_of_another_company(self):
