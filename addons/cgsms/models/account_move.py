@@ -187,15 +187,18 @@ class AccountMove(models.Model):
 
     @api.model
     def _cgsms_render_reminder(self, move, template=None, body=None):
-        """Text of the reminder about ``move`` (the first invoice of a group): the template in
-        the customer's language, or the given text (placeholders rendered)."""
+        """Text of the reminder about ``move`` (the first invoice of a group), as it leaves:
+        the template in the customer's language, or the given text (placeholders rendered),
+        prepared by the company's SMS account."""
         if body is None:
-            return template._render_field("body", move.ids, compute_lang=True)[move.id]
-        if "{{" in body:
-            return self.env["sms.template"]._render_template(body, "account.move", move.ids)[
+            text = template._render_field("body", move.ids, compute_lang=True)[move.id]
+        elif "{{" in body:
+            text = self.env["sms.template"]._render_template(body, "account.move", move.ids)[
                 move.id
             ]
-        return body
+        else:
+            text = body
+        return move.company_id.cgsms_account_id.sudo()._cgsms_prepare_rendered(text)
 
     @api.model
     def _cgsms_check_sending(self, groups, texts):
@@ -454,6 +457,9 @@ class AccountMove(models.Model):
                     )
                 )
                 continue
-            move._message_sms_with_template(
-                template=template, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}
+            body = template._render_field("body", move.ids, compute_lang=True)[move.id]
+            move._message_sms(
+                company.cgsms_account_id.sudo()._cgsms_prepare_rendered(body),
+                partner_ids=partner.ids,
+                sms_pid_to_number={partner.id: number},
             )

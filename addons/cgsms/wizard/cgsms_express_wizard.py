@@ -26,6 +26,7 @@ class CgsmsExpressWizard(models.TransientModel):
     recipient_count = fields.Integer(compute="_compute_recipient_count")
     cost_per_segment = fields.Float(digits=(12, 4), compute="_compute_account_info")
     credit_available = fields.Float(digits=(12, 4), compute="_compute_account_info")
+    gsm7_safe = fields.Boolean(compute="_compute_account_info")
 
     @api.depends("numbers", "partner_ids")
     def _compute_recipient_count(self):
@@ -39,6 +40,7 @@ class CgsmsExpressWizard(models.TransientModel):
             account = self.env["cgsms.account"]._get_active(wizard.company_id)
             wizard.cost_per_segment = account.cost_per_segment
             wizard.credit_available = account.credit_available
+            wizard.gsm7_safe = account.gsm7_safe
 
     # ------------------------------------------------------------------ actions
 
@@ -68,6 +70,7 @@ class CgsmsExpressWizard(models.TransientModel):
             "visible": True,
             "cost_per_segment": account.cost_per_segment,
             "credit_available": account.credit_available,
+            "gsm7_safe": account.gsm7_safe,
         }
 
     @api.model
@@ -177,7 +180,7 @@ class CgsmsExpressWizard(models.TransientModel):
                     numbers=", ".join(sorted(blacklisted)),
                 )
             )
-        info = count_segments(self.body)
+        info = count_segments(account._cgsms_prepare_body(self.body))
         cost = round(info.segments * account.cost_per_segment * len(to_send), 4)
         available = account.credit_available
         if cost > available + 1e-9:
@@ -203,6 +206,7 @@ class CgsmsExpressWizard(models.TransientModel):
         self.ensure_one()
         account, recipients = self._check_sendable()
         to_send = [r for r in recipients if r["valid"]]
+        body = account._cgsms_prepare_body(self.body)
         sms_records = (
             self.env["sms.sms"]
             .sudo()
@@ -210,7 +214,7 @@ class CgsmsExpressWizard(models.TransientModel):
                 [
                     {
                         "number": r["number"],
-                        "body": self.body,
+                        "body": body,
                         "partner_id": r["partner_id"],
                         "cgsms_company_id": self.company_id.id,
                     }
