@@ -136,7 +136,7 @@ class CgsmsMessage(models.Model):
     credit_available = fields.Float(
         "Available credits", digits=(12, 4), compute="_compute_account_figures"
     )
-    gsm7_safe = fields.Boolean(compute="_compute_account_figures")
+    gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_account_figures")
     recipient_count = fields.Integer("Recipients", compute="_compute_preview")
     dropped_count = fields.Integer("Skipped", compute="_compute_preview")
     preview_html = fields.Html(

@@ -57,3 +57,13 @@ class TestReminderPreview(CgsmsInvoiceCase):
         )
         form = self._wizard()
         self.assertTrue(form.credit_short)
+
+    def test_preview_in_portuguese_for_a_portuguese_accountant(self):
+        action = self.invoices.action_cgsms_send_reminder()
+        form = Form(
+            self.env["cgsms.reminder.wizard"].with_context(lang="pt_PT", **action["context"])
+        )
+        self.assertEqual(form.body, REMINDER_PT)
+        self.assertIn("Mensagem tal como é enviada", form.text_preview)
+        self.assertIn("103 caracteres, 1 SMS (GSM-7)", form.text_preview)
+        self.assertIn("1,4400", form.text_preview, "credits with the decimal comma")

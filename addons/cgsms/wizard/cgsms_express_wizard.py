@@ -26,7 +26,7 @@ class CgsmsExpressWizard(models.TransientModel):
     recipient_count = fields.Integer(compute="_compute_recipient_count")
     cost_per_segment = fields.Float(digits=(12, 4), compute="_compute_account_info")
     credit_available = fields.Float(digits=(12, 4), compute="_compute_account_info")
-    gsm7_safe = fields.Boolean(compute="_compute_account_info")
+    gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_account_info")
 
     @api.depends("numbers", "partner_ids")
     def _compute_recipient_count(self):

@@ -55,7 +55,7 @@ class CgsmsReminderWizard(models.TransientModel):
     )
     cost_total = fields.Float("Total cost", digits=(12, 4), compute="_compute_preview")
     credit_short = fields.Boolean(compute="_compute_preview")
-    gsm7_safe = fields.Boolean(compute="_compute_preview")
+    gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_preview")
     credit_info = fields.Char("Credits", compute="_compute_preview")
 
     @api.depends("template_id")

@@ -28,7 +28,9 @@ class RepairOrder(models.Model):
         "Characters left", compute="_compute_cgsms_new_message_info"
     )
     cgsms_new_message_too_long = fields.Boolean(compute="_compute_cgsms_new_message_info")
-    cgsms_gsm7_safe = fields.Boolean(compute="_compute_cgsms_new_message_info")
+    cgsms_gsm7_safe = fields.Boolean(
+        "Replace accented letters", compute="_compute_cgsms_new_message_info"
+    )
     cgsms_message_ids = fields.One2many(
         "cgsms.repair.message", "repair_id", "Current messages", readonly=True
     )
