@@ -24,7 +24,6 @@ env["res.lang"]._activate_lang("en_US")
 env["res.lang"]._activate_lang("pt_PT")
 env.company.write(
     {
-        "name": "Loja Demo, Lda.",
         "street": "Rua Augusta, 100",
         "country_id": portugal.id,
         "currency_id": env.ref("base.EUR").id,
@@ -39,6 +38,8 @@ env.cr.commit()
 PY
 "$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i cgsms,cgsms_repairs --stop-after-init
 "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" <<'PY'
+# Named after the modules' demo data (stock's renames the company).
+env.company.name = "Loja Demo, Lda."
 # Portuguese customers read their SMS (reminders, invoices) in Portuguese.
 env["res.partner"].search([("country_id.code", "=", "PT")]).write({"lang": "pt_PT"})
 env.cr.commit()

@@ -67,3 +67,9 @@ class TestReminderPreview(CgsmsInvoiceCase):
         self.assertIn("Mensagem tal como é enviada", form.text_preview)
         self.assertIn("103 caracteres, 1 SMS (GSM-7)", form.text_preview)
         self.assertIn("1,4400", form.text_preview, "credits with the decimal comma")
+
+    def test_broken_placeholder_shows_the_error_in_the_preview(self):
+        form = self._wizard()
+        form.body = "Fatura {{ object.no_such_field }} em atraso"
+        self.assertIn("alert", form.text_preview)
+        self.assertEqual(form.cost_total, 0)

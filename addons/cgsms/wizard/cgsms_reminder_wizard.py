@@ -1,7 +1,7 @@
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools.misc import formatLang
 
 from ..models.account_move import _company_now
@@ -74,9 +74,15 @@ class CgsmsReminderWizard(models.TransientModel):
             if not wizard.remind_again:
                 moves -= today_moves
             groups, skipped = moves._cgsms_reminder_groups()
+            render_error = False
             wizard.skipped_move_ids = skipped
             wizard.sms_count = len(groups)
-            texts = wizard._reminder_texts(groups)
+            try:
+                texts = wizard._reminder_texts(groups)
+            except (AccessError, UserError) as exc:
+                # A placeholder being typed; the send itself reports it again.
+                texts = ["" for _group in groups]
+                render_error = exc.args[0]
             infos = [count_segments(text) for text in texts]
             costs = [
                 info.segments * group["company"].cgsms_account_id.sudo().cost_per_segment
@@ -103,7 +109,11 @@ class CgsmsReminderWizard(models.TransientModel):
                 if groups
                 else False
             )
-            wizard.text_preview = wizard._reminder_text_preview(groups, texts, infos, costs)
+            wizard.text_preview = (
+                Markup("<div class='alert alert-warning' role='alert'>%s</div>") % render_error
+                if render_error
+                else wizard._reminder_text_preview(groups, texts, infos, costs)
+            )
             account = self.env.company.cgsms_account_id.sudo()
             wizard.gsm7_safe = account.gsm7_safe
             wizard.credit_short = bool(account) and (
