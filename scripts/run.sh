@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Serves Odoo with CgSMS on http://localhost:8069 (CGSMS_HTTP_PORT to change it), in English
-# and Portuguese, with demo data and the sandbox provider configured against the project's
+# and Portuguese, with the demo data of a Portuguese business (scripts/demo_db.sh; CGSMS_DB
+# names the database) and the sandbox provider configured against the project's
 # fake SMS gateway (started here on 127.0.0.1:8070, CGSMS_GATEWAY_PORT to change it), so that
 # sending, credits and delivery reports can be tried without a provider account.
 set -euo pipefail
@@ -23,9 +24,8 @@ trap 'kill $gw_pid 2>/dev/null || true' EXIT
 # shellcheck disable=SC2046
 odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$CGSMS_VAR/filestore")
 if ! psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-  log "Creating database '$db' with CgSMS, repairs, invoicing, demo data, English and Portuguese"
-  "$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i cgsms,cgsms_repairs --load-language=pt_PT \
-    --stop-after-init --log-level=warn
+  log "Creating database '$db': a Portuguese business (EUR) with CgSMS, repairs, invoicing, demo data, English and Portuguese"
+  bash "$here/demo_db.sh" "$db"
   "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
 vals = {"provider": "sandbox", "sender": "CgSMS", "password": "sandbox-token",

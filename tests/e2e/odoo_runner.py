@@ -238,6 +238,39 @@ def snapshot(env, args):
     }
 
 
+def demo_facts(env, args):
+    """What a new user of the demo database finds: company, currency, languages, and how
+    Portuguese numbers typed without their prefix are read (nothing is saved)."""
+    company = env.company
+    ana = env.ref("cgsms.partner_demo_ana")
+    message = env["cgsms.message"].new(
+        {
+            "body": "Olá",
+            "partner_ids": [(6, 0, ana.ids)],
+            "free_numbers": "912 345 678; 961000001",
+        }
+    )
+    express = env["cgsms.express.wizard"].new(
+        {"numbers": "912345678; +351 912 345 678", "partner_ids": [(6, 0, ana.ids)]}
+    )
+    return {
+        "country": company.country_id.code,
+        "currency": company.currency_id.name,
+        "chart_template": company.chart_template,
+        "languages": sorted(env["res.lang"].search([]).mapped("code")),
+        "admin_lang": env.ref("base.user_admin").lang,
+        "ana_mobile": ana.mobile,
+        "targets": [
+            {"raw": t.raw, "e164": t.e164, "error_class": t.error_class}
+            for t in message._cgsms_resolve()
+        ],
+        "express": [
+            {"number": r["number"], "valid": r["valid"], "reason": r["reason"]}
+            for r in express._resolve_recipients()
+        ],
+    }
+
+
 def _running(lines):
     total = 0.0
     for line in lines:
@@ -256,6 +289,7 @@ SCENARIOS = {
         reconcile_stale,
         resend,
         snapshot,
+        demo_facts,
     )
 }
 

@@ -75,3 +75,16 @@ def test_report_of_unchanged_text_is_not_changed():
 def test_none_is_treated_as_empty():
     assert tools.to_gsm7(None) == ""
     assert tools.transliteration_report(None).saved_segments == 0
+
+
+def test_clean_formatting_makes_formatted_amount_plain_and_keeps_accents():
+    # Babel's pt_PT amount ("49,90 €" with a no-break space), a narrow no-break space as
+    # thousands separator, quotes and an en dash from date ranges.
+    text = (
+        "Fatura n.\u00ba 1 de 1\u202f249,90\u00a0\u20ac \u2013 \u201cpaga\u201d at\u00e9 1\u20092"
+    )
+    cleaned = tools.clean_formatting(text)
+    assert cleaned == 'Fatura n.\u00ba 1 de 1 249,90 \u20ac - "paga" at\u00e9 1 2'
+    assert tools.count_segments(tools.clean_formatting("Total: 49,90\u00a0\u20ac")).encoding == (
+        "GSM-7"
+    )

@@ -188,17 +188,20 @@ class AccountMove(models.Model):
 
     @api.model
     def _cgsms_render_reminder(self, move, template=None, body=None):
-        """Text of the reminder about ``move`` (the first invoice of a group): the template in
-        the customer's language, or the given text (placeholders rendered)."""
+        """Text of the reminder about ``move`` (the first invoice of a group), as it leaves:
+        the template in the customer's language, or the given text (placeholders rendered),
+        prepared by the company's SMS account."""
         if body is None:
-            return template._render_field("body", move.ids, compute_lang=True)[move.id]
-        if "{{" in body:
+            text = template._render_field("body", move.ids, compute_lang=True)[move.id]
+        elif "{{" in body:
             # A typed text is rendered with the user's own template rights (sms.template would
             # render it unrestricted: it trusts the saved templates only).
-            return self.env["mail.render.mixin"]._render_template(body, "account.move", move.ids)[
+            text = self.env["mail.render.mixin"]._render_template(body, "account.move", move.ids)[
                 move.id
             ]
-        return body
+        else:
+            text = body
+        return move.company_id.cgsms_account_id.sudo()._cgsms_prepare_rendered(text)
 
     @api.model
     def _cgsms_check_sending(self, groups, texts):
@@ -467,10 +470,13 @@ class AccountMove(models.Model):
                     )
                 )
                 continue
-            text = template._render_field("body", move.ids, compute_lang=True)[move.id]
+            body = template._render_field("body", move.ids, compute_lang=True)[move.id]
+            text = company.cgsms_account_id.sudo()._cgsms_prepare_rendered(body)
             if error := too_long_error(self.env, text):
                 move._message_log(body=_("No SMS sent for this invoice: %(error)s", error=error))
                 continue
-            move._message_sms_with_template(
-                template=template, partner_ids=partner.ids, sms_pid_to_number={partner.id: number}
+            move._message_sms(
+                text,
+                partner_ids=partner.ids,
+                sms_pid_to_number={partner.id: number},
             )

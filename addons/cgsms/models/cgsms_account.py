@@ -7,6 +7,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..providers import PROVIDERS, ProviderConfig, ProviderError, get_provider_class
+from ..tools.transliterate import clean_formatting, to_gsm7
 
 _logger = logging.getLogger(__name__)
 
@@ -196,8 +197,12 @@ class CgsmsAccount(models.Model):
 
     @api.depends("provider")
     def _compute_base_url(self):
+        # A new provider brings its standard address, but never replaces an address the
+        # user typed (a self-hosted gateway, the project's fake gateway).
+        standard = set(DEFAULT_BASE_URLS.values())
         for account in self:
-            account.base_url = DEFAULT_BASE_URLS.get(account.provider, "")
+            if not account.base_url or account.base_url in standard:
+                account.base_url = DEFAULT_BASE_URLS.get(account.provider, "")
 
     def _compute_credit_available(self):
         balances = self._credit_balances()
@@ -331,6 +336,13 @@ class CgsmsAccount(models.Model):
         body = body or ""
         return to_gsm7(body) if self.gsm7_safe else body
 
+    def _cgsms_prepare_rendered(self, body):
+        """A text rendered from a template (amounts, dates) as it leaves: the no-break spaces,
+        quotes and dashes of Odoo's formatting made plain whatever the setting, then the
+        account's own preparation. ``self`` may be empty (no active account)."""
+        body = clean_formatting(body)
+        return self._cgsms_prepare_body(body) if self else body
+
     def _provider(self):
         self.ensure_one()
         key = (self.env.cr.dbname, self.id)
@@ -418,6 +430,15 @@ class CgsmsAccount(models.Model):
             "unknown": _("The provider returned an unexpected answer."),
         }
         text = messages.get(exc.error_class, messages["unknown"])
+        # Our own HTTP layer reports "connection" / "timeout" (the provider said nothing):
+        # say where we tried to connect instead of repeating its code word.
+        address = self.sudo().base_url or DEFAULT_BASE_URLS.get(self.provider, "")
+        transport = {
+            "connection": _("no connection to %(address)s: check the API URL", address=address),
+            "timeout": _("no answer in time from %(address)s", address=address),
+        }
+        if exc.provider_code in transport:
+            return f"{text} ({transport[exc.provider_code]})"
         detail = " ".join(p for p in (exc.provider_code, exc.provider_text) if p)
         return f"{text} ({detail})" if detail else text
 

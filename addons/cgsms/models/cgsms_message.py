@@ -196,6 +196,7 @@ class CgsmsMessage(models.Model):
     credit_available = fields.Float(
         "Available credits", digits=(12, 4), compute="_compute_account_figures"
     )
+    gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_account_figures")
     recipient_count = fields.Integer("Recipients", compute="_compute_preview")
     dropped_count = fields.Integer("Skipped", compute="_compute_preview")
     preview_html = fields.Html(
@@ -230,10 +231,13 @@ class CgsmsMessage(models.Model):
         for message in self.filtered("template_id"):
             message.body = message.template_id.body
 
-    @api.depends("body")
+    @api.depends("body", "company_id")
     def _compute_counters(self):
         for message in self:
-            info = count_segments(message.body or "")
+            account = self.env["cgsms.account"]._get_active(message.company_id)
+            info = count_segments(
+                account._cgsms_prepare_body(message.body) if account else message.body
+            )
             message.char_count = info.chars
             message.segment_count = info.segments
             message.encoding = info.encoding
@@ -251,6 +255,7 @@ class CgsmsMessage(models.Model):
                 account = message.account_id.sudo()
             message.cost_per_segment = account.cost_per_segment
             message.credit_available = account._credit_balances().get(account.id, 0.0)
+            message.gsm7_safe = account.gsm7_safe
             message.cost_per_segment_label = (
                 _("1 SMS = %(cost)s credits", cost="%.4f" % account.cost_per_segment)
                 if account
@@ -685,7 +690,7 @@ class CgsmsMessage(models.Model):
         body = self.body or ""
         instructions = parse_inline_template(body)
         if not any(expression for _literal, expression, _default in instructions):
-            return [body] * len(targets)
+            return self._cgsms_prepare_bodies([body] * len(targets))
         self._cgsms_check_render_rights(body)
         partner_ids = list({t.partner.id for t in targets if t.partner})
         if self.template_id and self.template_id.body == body:
@@ -695,7 +700,16 @@ class CgsmsMessage(models.Model):
                 body, "res.partner", partner_ids
             )
         anonymous = "".join(literal + default for literal, _expr, default in instructions)
-        return [rendered[t.partner.id] if t.partner else anonymous for t in targets]
+        bodies = [rendered[t.partner.id] if t.partner else anonymous for t in targets]
+        return self._cgsms_prepare_bodies(bodies)
+
+    def _cgsms_prepare_bodies(self, bodies):
+        """The texts as they leave through the company's account (e.g. accents replaced)."""
+        account = self.env["cgsms.account"]._get_active(self.company_id)
+        if not account:
+            return bodies
+        prepared = {body: account._cgsms_prepare_body(body) for body in set(bodies)}
+        return [prepared[body] for body in bodies]
 
     def _cgsms_check_sendable(self, targets, bodies=None):
         """Refuse, with what to do, a send that cannot go out. Returns the account."""

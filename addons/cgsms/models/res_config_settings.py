@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .cgsms_account import _provider_selection
+from .cgsms_account import DEFAULT_BASE_URLS, _provider_selection
 
 # settings field -> account field
 _ACCOUNT_FIELDS = {
@@ -11,6 +11,7 @@ _ACCOUNT_FIELDS = {
     "cgsms_base_url": "base_url",
     "cgsms_cost_per_segment": "cost_per_segment",
     "cgsms_low_balance_threshold": "low_balance_threshold",
+    "cgsms_gsm7_safe": "gsm7_safe",
 }
 
 
@@ -25,6 +26,11 @@ class ResConfigSettings(models.TransientModel):
     cgsms_base_url = fields.Char("API URL")
     cgsms_cost_per_segment = fields.Float("Credits per SMS", digits=(12, 4), default=1.44)
     cgsms_low_balance_threshold = fields.Float("Low-balance alert", digits=(12, 4), default=50.0)
+    cgsms_gsm7_safe = fields.Boolean(
+        "Replace accented letters",
+        default=True,
+        help="Replace accented letters (á→a, ç→c) so an SMS holds 160 characters instead of 70.",
+    )
     cgsms_account_id = fields.Many2one("cgsms.account", readonly=True)
     cgsms_state = fields.Selection(related="cgsms_account_id.state")
     cgsms_credit_available = fields.Float(
@@ -60,6 +66,12 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.cgsms_invoice_post_template_id", readonly=False
     )
 
+    @api.onchange("cgsms_provider")
+    def _onchange_cgsms_provider(self):
+        # Show the new provider's standard address, unless the user typed their own.
+        if not self.cgsms_base_url or self.cgsms_base_url in DEFAULT_BASE_URLS.values():
+            self.cgsms_base_url = DEFAULT_BASE_URLS.get(self.cgsms_provider, "")
+
     def _cgsms_account(self, company=None):
         company = company or self.env.company
         return (
@@ -88,12 +100,16 @@ class ResConfigSettings(models.TransientModel):
             return
         account = self._cgsms_account(self.company_id)
         vals = {fname: self[setting] or False for setting, fname in _ACCOUNT_FIELDS.items()}
+        vals["gsm7_safe"] = self.cgsms_gsm7_safe
         vals["cost_per_segment"] = self.cgsms_cost_per_segment
         vals["low_balance_threshold"] = self.cgsms_low_balance_threshold
-        if not vals.get("base_url"):
-            vals.pop("base_url")
+        # An emptied address means the provider's standard one.
+        vals["base_url"] = vals.get("base_url") or DEFAULT_BASE_URLS.get(vals["provider"], "")
         if account:
             changed = {k: v for k, v in vals.items() if account[k] != v}
+            if "provider" in changed:
+                # Written together, so that the new provider does not reset the address.
+                changed["base_url"] = vals["base_url"]
             if changed:
                 account.write(changed)
             if account.active != self.cgsms_active:

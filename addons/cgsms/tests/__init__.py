@@ -12,3 +12,6 @@ from . import test_message_recipients
 from . import test_message_send
 from . import test_send_form_tour
 from . import test_security
+from . import test_account_settings
+from . import test_text_as_sent
+from . import test_reminder_preview

@@ -44,7 +44,7 @@ class TestExpressWizard(CgsmsCase):
         self.assertEqual(summary["message"], "SMS sent to 1 number.")
         recipient = self.env["cgsms.recipient"].search([("partner_id", "=", self.maria.id)])
         self.assertEqual(recipient.state, "sent")
-        self.assertEqual(recipient.body, "Olá Maria")
+        self.assertEqual(recipient.body, "Ola Maria", "accented letters replaced")
 
     def test_sending_consumes_credits_per_segment_and_number(self):
         before = self._balance()

@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.transliterate import to_gsm7
 from .invoice_common import CgsmsInvoiceCase
 
 REMINDER_EN = (
@@ -111,7 +112,7 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
         self._wizard(invoice).action_send()
         sent = self._gateway_messages()
         self.assertEqual(len(sent), 1)
-        self.assertEqual(sent[0]["body"], REMINDER_PT)
+        self.assertEqual(sent[0]["body"], to_gsm7(REMINDER_PT), "accented letters replaced")
 
     # ------------------------------------------------------------------ wizard
 

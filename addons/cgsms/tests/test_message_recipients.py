@@ -87,6 +87,8 @@ class TestMessageRecipients(CgsmsCase):
         self.assertEqual(form.segment_count, 2)
         self.assertAlmostEqual(form.estimated_cost, 5.76, places=4)
         form.body = "Olá"
+        self.assertEqual(form.encoding, "GSM-7", "the account replaces accented letters")
+        form.body = "Olá 😀"
         self.assertEqual(form.encoding, "UCS-2")
 
     def test_template_text_copied_and_still_editable(self):

@@ -13,7 +13,12 @@ from .sms_segments import (
     is_gsm7,
     split_segments,
 )
-from .transliterate import TransliterationReport, to_gsm7, transliteration_report
+from .transliterate import (
+    TransliterationReport,
+    clean_formatting,
+    to_gsm7,
+    transliteration_report,
+)
 
 __all__ = [
     "GSM7_BASIC",
@@ -21,6 +26,7 @@ __all__ = [
     "NormalizedNumber",
     "SegmentInfo",
     "TransliterationReport",
+    "clean_formatting",
     "count_segments",
     "dedupe_numbers",
     "is_gsm7",

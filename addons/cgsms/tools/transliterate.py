@@ -70,6 +70,52 @@ _REPLACEMENTS = {
 }
 
 
+# What Odoo's formatting (formatLang, format_amount, format_date, babel) puts into a text: a
+# no-break or thin space between an amount and its currency, typographic quotes and dashes.
+# Replaced in every SMS built from a template, whatever the account's setting: the reader sees no
+# difference, but one such character makes the whole SMS Unicode (70 characters per part).
+_FORMATTING = {
+    "\u00a0": " ",  # no-break space
+    "\u2002": " ",  # en space
+    "\u2003": " ",  # em space
+    "\u2004": " ",  # three-per-em space
+    "\u2005": " ",  # four-per-em space
+    "\u2006": " ",  # six-per-em space
+    "\u2007": " ",  # figure space
+    "\u2008": " ",  # punctuation space
+    "\u2009": " ",  # thin space
+    "\u200a": " ",  # hair space
+    "\u202f": " ",  # narrow no-break space
+    "\u205f": " ",  # medium mathematical space
+    "\u200b": "",  # zero-width space
+    "\u200e": "",  # left-to-right mark
+    "\u200f": "",  # right-to-left mark
+    "\u2060": "",  # word joiner
+    "\ufeff": "",  # zero-width no-break space
+    "\u2018": "'",  # left single quotation mark
+    "\u2019": "'",  # right single quotation mark
+    "\u201a": "'",  # single low-9 quotation mark
+    "\u201c": '"',  # left double quotation mark
+    "\u201d": '"',  # right double quotation mark
+    "\u201e": '"',  # double low-9 quotation mark
+    "\u2010": "-",  # hyphen
+    "\u2011": "-",  # non-breaking hyphen
+    "\u2012": "-",  # figure dash
+    "\u2013": "-",  # en dash
+    "\u2014": "-",  # em dash
+    "\u2212": "-",  # minus sign
+}
+_FORMATTING_TABLE = str.maketrans(_FORMATTING)
+
+
+def clean_formatting(text):
+    """Replace the typographic spaces, quotes and dashes that number, amount and date
+    formatting inserts by their plain equivalents (letters and accents are left alone)."""
+    if not text:
+        return text or ""
+    return text.translate(_FORMATTING_TABLE)
+
+
 def _gsm7_spelling(char):
     """The GSM-7 replacement of one character, or the character itself if there is none."""
     if is_gsm7(char):

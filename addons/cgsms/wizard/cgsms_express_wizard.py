@@ -27,6 +27,7 @@ class CgsmsExpressWizard(models.TransientModel):
     recipient_count = fields.Integer(compute="_compute_recipient_count")
     cost_per_segment = fields.Float(digits=(12, 4), compute="_compute_account_info")
     credit_available = fields.Float(digits=(12, 4), compute="_compute_account_info")
+    gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_account_info")
 
     @api.depends("numbers", "partner_ids")
     def _compute_recipient_count(self):
@@ -42,6 +43,7 @@ class CgsmsExpressWizard(models.TransientModel):
                 account = account._get_active(wizard.company_id)
             wizard.cost_per_segment = account.cost_per_segment
             wizard.credit_available = account.credit_available
+            wizard.gsm7_safe = account.gsm7_safe
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -81,6 +83,7 @@ class CgsmsExpressWizard(models.TransientModel):
             "visible": True,
             "cost_per_segment": account.cost_per_segment,
             "credit_available": account.credit_available,
+            "gsm7_safe": account.gsm7_safe,
         }
 
     @api.model
@@ -208,7 +211,7 @@ class CgsmsExpressWizard(models.TransientModel):
                     numbers=", ".join(sorted(blacklisted)),
                 )
             )
-        info = count_segments(self.body)
+        info = count_segments(account._cgsms_prepare_body(self.body))
         cost = round(info.segments * account.cost_per_segment * len(to_send), 4)
         available = account.credit_available
         if cost > available + 1e-9:
@@ -234,6 +237,7 @@ class CgsmsExpressWizard(models.TransientModel):
         self.ensure_one()
         account, recipients = self._check_sendable()
         to_send = [r for r in recipients if r["valid"]]
+        body = account._cgsms_prepare_body(self.body)
         sms_records = (
             self.env["sms.sms"]
             .sudo()
@@ -241,7 +245,7 @@ class CgsmsExpressWizard(models.TransientModel):
                 [
                     {
                         "number": r["number"],
-                        "body": self.body,
+                        "body": body,
                         "partner_id": r["partner_id"],
                         "cgsms_company_id": self.company_id.id,
                     }

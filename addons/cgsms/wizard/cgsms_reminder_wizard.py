@@ -1,10 +1,12 @@
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import formatLang
 
 from ..models.account_move import _company_now
 from ..models.cgsms_message import refuse_nul
+from ..tools.sms_segments import count_segments
 
 
 class CgsmsReminderWizard(models.TransientModel):
@@ -44,6 +46,17 @@ class CgsmsReminderWizard(models.TransientModel):
     )
     sms_count = fields.Integer("SMS to send", compute="_compute_preview")
     preview = fields.Html("Recipients", compute="_compute_preview", sanitize=False)
+    text_preview = fields.Html(
+        "What the customers receive", compute="_compute_preview", sanitize=False
+    )
+    segment_total = fields.Integer(
+        "SMS parts",
+        compute="_compute_preview",
+        help="Parts of all the SMS of this send: a long or Unicode text takes several.",
+    )
+    cost_total = fields.Float("Total cost", digits=(12, 4), compute="_compute_preview")
+    credit_short = fields.Boolean(compute="_compute_preview")
+    gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_preview")
     credit_info = fields.Char("Credits", compute="_compute_preview")
 
     @api.model_create_multi
@@ -61,7 +74,7 @@ class CgsmsReminderWizard(models.TransientModel):
         for wizard in self:
             wizard.body = wizard.template_id.body or wizard.body
 
-    @api.depends("move_ids", "remind_again")
+    @api.depends("move_ids", "remind_again", "template_id", "body")
     def _compute_preview(self):
         for wizard in self:
             moves = wizard.move_ids.filtered("cgsms_is_overdue")
@@ -72,27 +85,51 @@ class CgsmsReminderWizard(models.TransientModel):
             if not wizard.remind_again:
                 moves -= today_moves
             groups, skipped = moves._cgsms_reminder_groups()
+            render_error = False
             wizard.skipped_move_ids = skipped
             wizard.sms_count = len(groups)
+            try:
+                texts = wizard._reminder_texts(groups)
+            except (AccessError, UserError) as exc:
+                # A placeholder being typed; the send itself reports it again.
+                texts = ["" for _group in groups]
+                render_error = exc.args[0]
+            infos = [count_segments(text) for text in texts]
+            costs = [
+                info.segments * group["company"].cgsms_account_id.sudo().cost_per_segment
+                for group, info in zip(groups, infos, strict=True)
+            ]
+            wizard.segment_total = sum(info.segments for info in infos)
+            wizard.cost_total = round(sum(costs), 4)
             rows = Markup("").join(
-                Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
+                Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
                 % (
                     group["partner"].display_name,
                     group["number"],
                     ", ".join(group["moves"].mapped("name")),
+                    wizard._reminder_count_label(info),
                 )
-                for group in groups
+                for group, info in zip(groups, infos, strict=True)
             )
             wizard.preview = (
                 Markup(
                     '<table class="table table-sm"><thead><tr><th>%s</th><th>%s</th><th>%s</th>'
-                    "</tr></thead><tbody>%s</tbody></table>"
+                    "<th>%s</th></tr></thead><tbody>%s</tbody></table>"
                 )
-                % (_("Customer"), _("Mobile"), _("Invoices"), rows)
+                % (_("Customer"), _("Mobile"), _("Invoices"), _("SMS"), rows)
                 if groups
                 else False
             )
+            wizard.text_preview = (
+                Markup("<div class='alert alert-warning' role='alert'>%s</div>") % render_error
+                if render_error
+                else wizard._reminder_text_preview(groups, texts, infos, costs)
+            )
             account = self.env.company.cgsms_account_id.sudo()
+            wizard.gsm7_safe = account.gsm7_safe
+            wizard.credit_short = bool(account) and (
+                wizard.cost_total > account.credit_available + 1e-9
+            )
             wizard.credit_info = (
                 _(
                     "1 SMS = %(cost)s credits. Available credits: %(available)s",
@@ -129,20 +166,80 @@ class CgsmsReminderWizard(models.TransientModel):
                     customers=", ".join(sorted(set(skipped.commercial_partner_id.mapped("name")))),
                 )
             )
-        use_template = bool(self.template_id) and self.body == self.template_id.body
-        texts = [
-            move_model._cgsms_render_reminder(
-                group["moves"][0],
-                template=self.template_id if use_template else None,
-                body=None if use_template else self.body,
-            )
-            for group in groups
-        ]
+        texts = self._reminder_texts(groups)
         move_model._cgsms_check_sending(groups, texts)
         logs = self.env["cgsms.reminder.log"]
         for group, text in zip(groups, texts, strict=True):
             logs |= move_model._cgsms_send_reminder_group(group, text)
         return self._notify_result(groups, logs, skipped)
+
+    def _reminder_texts(self, groups):
+        """The text each group receives, as it leaves: the template in the customer's
+        language, or the edited text, with its placeholders filled in."""
+        if not (self.body or "").strip():
+            return ["" for _group in groups]
+        use_template = bool(self.template_id) and self.body == self.template_id.body
+        return [
+            self.env["account.move"]._cgsms_render_reminder(
+                group["moves"][0]._origin,
+                template=self.template_id._origin if use_template else None,
+                body=None if use_template else self.body,
+            )
+            for group in groups
+        ]
+
+    def _reminder_count_label(self, info):
+        return _(
+            "%(chars)s characters, %(parts)s SMS (%(encoding)s)",
+            chars=info.chars,
+            parts=info.segments,
+            encoding=_("Unicode") if info.encoding == "UCS-2" else "GSM-7",
+        )
+
+    def _reminder_text_preview(self, groups, texts, infos, costs):
+        """One row per language (per distinct text when placeholders make them differ): the
+        text as the customers of that language receive it, its parts and its cost."""
+        if not groups:
+            return False
+        languages = dict(self.env["res.lang"].get_installed())
+        rows = {}
+        for group, text, info, cost in zip(groups, texts, infos, costs, strict=True):
+            lang = group["moves"][0].partner_id.lang or self.env.lang or "en_US"
+            row = rows.setdefault(
+                (lang, text),
+                {"lang": lang, "text": text, "info": info, "count": 0, "cost": 0.0},
+            )
+            row["count"] += 1
+            row["cost"] += cost
+        body = Markup("").join(
+            Markup(
+                "<tr><td>%s</td><td class='o_cgsms_reminder_text' style='white-space: pre-wrap'>"
+                "%s</td><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>"
+            )
+            % (
+                languages.get(row["lang"], row["lang"]),
+                row["text"],
+                self._reminder_count_label(row["info"]),
+                row["count"],
+                self._format_credits(row["cost"]),
+            )
+            for row in rows.values()
+        )
+        return Markup(
+            "<table class='table table-sm o_cgsms_reminder_texts'><thead><tr><th>%s</th>"
+            "<th>%s</th><th>%s</th><th>%s</th><th class='text-end'>%s</th></tr></thead>"
+            "<tbody>%s</tbody></table>"
+        ) % (
+            _("Language"),
+            _("Message as sent"),
+            _("Length"),
+            _("Customers"),
+            _("Credits"),
+            body,
+        )
+
+    def _format_credits(self, amount):
+        return formatLang(self.env, amount, digits=4)
 
     def _notify_result(self, groups, logs, skipped):
         failed_numbers = set(logs.filtered(lambda log: log.state == "failed").mapped("number"))

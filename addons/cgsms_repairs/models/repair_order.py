@@ -29,6 +29,9 @@ class RepairOrder(models.Model):
         "Characters left", compute="_compute_cgsms_new_message_info"
     )
     cgsms_new_message_too_long = fields.Boolean(compute="_compute_cgsms_new_message_info")
+    cgsms_gsm7_safe = fields.Boolean(
+        "Replace accented letters", compute="_compute_cgsms_new_message_info"
+    )
     cgsms_message_ids = fields.One2many(
         "cgsms.repair.message", "repair_id", "Current messages", readonly=True
     )
@@ -47,14 +50,20 @@ class RepairOrder(models.Model):
         "Customer notified of the end of the repair", copy=False, readonly=True
     )
 
-    @api.depends("cgsms_new_message")
+    @api.depends("cgsms_new_message", "company_id")
     def _compute_cgsms_new_message_info(self):
         for repair in self:
-            text = (repair.cgsms_new_message or "").strip()
+            account = self.env["cgsms.account"]._get_active(repair.company_id)
+            repair.cgsms_gsm7_safe = account.gsm7_safe
+            text = repair._cgsms_outgoing_text(repair.cgsms_new_message, account)
             info = count_segments(text)
             limit = 160 if info.encoding == GSM7 else 70
             repair.cgsms_new_message_too_long = info.units > limit
-            if not text:
+            if not text and account.gsm7_safe:
+                repair.cgsms_new_message_info = _(
+                    "One SMS: 160 characters (accented letters are replaced), or 70 with emoji."
+                )
+            elif not text:
                 repair.cgsms_new_message_info = _(
                     "One SMS: 160 characters, or 70 with characters such as ã, ç or emoji."
                 )
@@ -67,6 +76,11 @@ class RepairOrder(models.Model):
             elif info.encoding == GSM7:
                 repair.cgsms_new_message_info = _(
                     "%(left)s characters left in one SMS", left=limit - info.units
+                )
+            elif account.gsm7_safe:
+                repair.cgsms_new_message_info = _(
+                    "%(left)s characters left in one SMS (70 maximum with emoji or symbols)",
+                    left=limit - info.units,
                 )
             else:
                 repair.cgsms_new_message_info = _(
@@ -170,8 +184,9 @@ class RepairOrder(models.Model):
             return
         checked = []
         for repair in pending:
-            body = repair.cgsms_new_message.strip()
-            info = repair._cgsms_check_length(body)
+            account = self.env["cgsms.account"]._get_active(repair.company_id)
+            body = repair._cgsms_outgoing_text(repair.cgsms_new_message, account)
+            info = repair._cgsms_check_length(body, gsm7_safe=account.gsm7_safe)
             partner, number, problem = repair._cgsms_sms_target(info.segments)
             if problem:
                 raise UserError(
@@ -187,7 +202,14 @@ class RepairOrder(models.Model):
             repair._cgsms_post_sms(body, partner, number)
 
     @api.model
-    def _cgsms_check_length(self, body):
+    def _cgsms_outgoing_text(self, body, account):
+        """The new message as the customer receives it (the account may replace accents)."""
+        body = (body or "").strip()
+        return account._cgsms_prepare_body(body) if account else body
+
+    @api.model
+    def _cgsms_check_length(self, body, gsm7_safe=False):
+        """``body`` is the text as it leaves (see :meth:`_cgsms_outgoing_text`)."""
         info = count_segments(body)
         if info.segments <= 1:
             return info
@@ -198,6 +220,16 @@ class RepairOrder(models.Model):
                     "by %(over)s characters.",
                     units=info.units,
                     over=info.units - 160,
+                )
+            )
+        if gsm7_safe:
+            raise ValidationError(
+                _(
+                    "The message has %(units)s characters and one SMS holds 70 when the text "
+                    "has emoji or other symbols. Shorten it by %(over)s characters, or remove "
+                    "those symbols (up to 160).",
+                    units=info.units,
+                    over=info.units - 70,
                 )
             )
         raise ValidationError(
@@ -310,7 +342,9 @@ class RepairOrder(models.Model):
                     subtype_xmlid="mail.mt_note",
                 )
                 continue
-            text = template.sudo()._render_field("body", repair.ids, compute_lang=True)[repair.id]
+            body = template.sudo()._render_field("body", repair.ids, compute_lang=True)[repair.id]
+            account = self.env["cgsms.account"]._get_active(repair.company_id)
+            text = account._cgsms_prepare_rendered(body)
             error = too_long_error(self.env, text)
             if error:
                 repair.message_post(
@@ -322,8 +356,8 @@ class RepairOrder(models.Model):
                     subtype_xmlid="mail.mt_note",
                 )
                 continue
-            message = repair._message_sms_with_template(
-                template=template.sudo(),
+            message = repair._message_sms(
+                text,
                 partner_ids=partner.ids,
                 sms_pid_to_number={partner.id: number},
                 subtype_id=repair._cgsms_subtype(),

@@ -5,6 +5,10 @@ from .common import CgsmsRepairsMixin
 
 GSM7_160 = "Reparacao pronta. " + "x" * 142
 UCS2_70 = "Reparação pronta. " + "x" * 52
+# A repair message as the manual writes them: 84 characters with accents.
+MANUAL_MESSAGE = (
+    "Olá! Informamos que o seu telemóvel já está reparado. Pode levantá-lo na nossa loja."
+)
 
 
 @tagged("post_install", "-at_install")
@@ -112,7 +116,35 @@ class TestRepairSms(CgsmsRepairsMixin, TransactionCase):
         form.cgsms_send_sms = True
         self._assert_refused(form, ValidationError, text)
 
+    def test_manual_message_with_accents_fits_one_sms_when_letters_are_replaced(self):
+        self.assertTrue(self.account.gsm7_safe, "on by default")
+        self.assertEqual(len(MANUAL_MESSAGE), 84)
+        form = self._form()
+        form.cgsms_new_message = MANUAL_MESSAGE
+        form.cgsms_send_sms = True
+        self.assertFalse(form.cgsms_new_message_too_long)
+        self.assertEqual(form.cgsms_new_message_info, "76 characters left in one SMS")
+        repair = form.save()
+        sent = self._gateway_messages()
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(
+            sent[0]["body"],
+            "Ola! Informamos que o seu telemovel ja esta reparado. Pode levanta-lo na nossa loja.",
+        )
+        self.assertEqual(self._repair_messages(repair).sms_state, "sent")
+
+    def test_emoji_still_limits_the_message_to_70_with_letters_replaced(self):
+        text = MANUAL_MESSAGE + " \U0001f600"
+        form = self._form()
+        form.cgsms_new_message = text
+        form.cgsms_send_sms = True
+        self.assertTrue(form.cgsms_new_message_too_long)
+        with self.assertRaisesRegex(ValidationError, "emoji"):
+            form.save()
+        self.assertFalse(self._gateway_messages())
+
     def test_ucs2_message_of_70_characters_is_sent(self):
+        self.account.gsm7_safe = False
         self.assertEqual(len(UCS2_70), 70)
         form = self._form()
         form.cgsms_new_message = UCS2_70
@@ -123,6 +155,7 @@ class TestRepairSms(CgsmsRepairsMixin, TransactionCase):
         self.assertEqual(sent[0]["body"], UCS2_70)
 
     def test_ucs2_message_of_71_characters_is_refused_and_kept(self):
+        self.account.gsm7_safe = False
         repair = self._create_repair()
         text = UCS2_70 + "x"
         form = self._form(repair)
@@ -184,7 +217,9 @@ class TestRepairSms(CgsmsRepairsMixin, TransactionCase):
         self.assertIn("155", form.cgsms_new_message_info)
         self.assertFalse(form.cgsms_new_message_too_long)
         form.cgsms_new_message = "Olá"
-        self.assertIn("67", form.cgsms_new_message_info)
+        self.assertIn("157", form.cgsms_new_message_info, "accented letters are replaced")
+        form.cgsms_new_message = "Olá \U0001f600"
+        self.assertIn("64", form.cgsms_new_message_info)
         form.cgsms_new_message = GSM7_160 + "xx"
         self.assertIn("2", form.cgsms_new_message_info)
         self.assertTrue(form.cgsms_new_message_too_long)

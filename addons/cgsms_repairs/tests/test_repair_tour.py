@@ -14,6 +14,7 @@ class TestRepairTour(CgsmsRepairsMixin, HttpCase):
         )
         sent = self._gateway_messages()
         self.assertEqual(len(sent), 1)
-        self.assertEqual(sent[0]["body"], "O seu portátil está pronto.")
+        # The account replaces accented letters (its default): the text as it left.
+        self.assertEqual(sent[0]["body"], "O seu portatil esta pronto.")
         self.assertEqual(sent[0]["to"], "+351912345678")
-        self.assertEqual(repair.cgsms_message_ids.body, "O seu portátil está pronto.")
+        self.assertEqual(repair.cgsms_message_ids.body, "O seu portatil esta pronto.")

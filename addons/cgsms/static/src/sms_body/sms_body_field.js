@@ -6,7 +6,12 @@ import { registry } from "@web/core/registry";
 import { formatFloat } from "@web/core/utils/numbers";
 import { useService } from "@web/core/utils/hooks";
 import { TextField, textField } from "@web/views/fields/text/text_field";
-import { countSegments, transliterationReport, UCS2 } from "@cgsms/counter/sms_segments";
+import {
+    countSegments,
+    transliterate,
+    transliterationReport,
+    UCS2,
+} from "@cgsms/counter/sms_segments";
 
 function formatCredits(value) {
     return formatFloat(value || 0, { digits: [false, 4] });
@@ -24,10 +29,29 @@ export class SmsCounter extends Component {
         creditAvailable: { type: Number, optional: true },
         recipientCount: { type: Number, optional: true },
         onTransliterate: { type: Function, optional: true },
+        // The account replaces accented letters when it sends: count the text as it leaves.
+        gsm7Safe: { type: Boolean, optional: true },
     };
 
+    get sentText() {
+        const text = this.props.text || "";
+        return this.props.gsm7Safe ? transliterate(text) : text;
+    }
+
     get info() {
-        return countSegments(this.props.text || "");
+        return countSegments(this.sentText);
+    }
+
+    get lettersReplaced() {
+        return Boolean(this.props.gsm7Safe) && this.sentText !== (this.props.text || "");
+    }
+
+    get unicodeHint() {
+        return this.props.gsm7Safe && this.info.encoding === UCS2
+            ? _t(
+                  "Emoji or symbols without a plain equivalent keep this SMS in Unicode: 70 characters per SMS."
+              )
+            : "";
     }
 
     get encodingLabel() {
@@ -92,7 +116,8 @@ export class SmsCounter extends Component {
     }
 
     get savedSegments() {
-        return this.props.onTransliterate ? this.report.saved_segments : 0;
+        // With the account's setting on, accents are replaced anyway when the SMS leaves.
+        return this.props.onTransliterate && !this.props.gsm7Safe ? this.report.saved_segments : 0;
     }
 
     get savingLabel() {
@@ -142,6 +167,11 @@ export class SmsBodyField extends TextField {
             }
             if (has("recipient_count")) {
                 props.recipientCount = data.recipient_count || 0;
+            }
+        }
+        for (const name of ["gsm7_safe", "cgsms_gsm7_safe"]) {
+            if (has(name)) {
+                props.gsm7Safe = Boolean(data[name]);
             }
         }
         if (!this.props.readonly) {

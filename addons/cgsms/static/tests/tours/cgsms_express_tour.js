@@ -42,30 +42,45 @@ registry.category("web_tour.tours").add("cgsms_express_tour", {
             run: `edit ${TEXT}`,
         },
         {
-            content: "Accents make it Unicode: two messages",
-            trigger: ".o_cgsms_counter_summary:contains('Characters: 105 · Messages: 2')",
+            content: "The account replaces accented letters: counted as it leaves, one message",
+            trigger: ".o_cgsms_counter_summary:contains('Characters: 105 · Messages: 1')",
+        },
+        {
+            trigger: ".o_cgsms_counter_encoding:contains('GSM-7')",
+        },
+        {
+            trigger: ".o_cgsms_counter_replaced:contains('Accents are replaced when sent')",
+        },
+        {
+            content: "The cost follows: 1 message to 1 number",
+            trigger: ".o_cgsms_counter_cost:contains('Cost: 1.4400 credits')",
+        },
+        {
+            content: "Nothing to convert by hand",
+            trigger: ".o_cgsms_express_dialog:not(:has(.o_cgsms_gsm7_safe))",
+        },
+        {
+            content: "Add a symbol that has no GSM-7 equivalent (a check mark)",
+            trigger: ".o_cgsms_express_dialog textarea.o_cgsms_express_body",
+            run: `edit ${TEXT} \u2713`,
+        },
+        {
+            content: "No plain equivalent: Unicode, two messages, and a hint says why",
+            trigger: ".o_cgsms_counter_summary:contains('Characters: 107 · Messages: 2')",
         },
         {
             trigger: ".o_cgsms_counter_encoding:contains('Unicode')",
         },
         {
-            content: "The cost follows: 2 messages to 1 number",
-            trigger: ".o_cgsms_counter_cost:contains('Cost: 2.8800 credits')",
+            trigger: ".o_cgsms_counter_unicode_hint:contains('Emoji')",
         },
         {
-            content: "Make it GSM-7 safe",
-            trigger: ".o_cgsms_counter_gsm7:contains('saves 1 message') button.o_cgsms_gsm7_safe",
-            run: "click",
+            content: "Back to the text without the emoji",
+            trigger: ".o_cgsms_express_dialog textarea.o_cgsms_express_body",
+            run: `edit ${TEXT}`,
         },
         {
-            content: "One GSM-7 message now",
             trigger: ".o_cgsms_counter_summary:contains('Characters: 105 · Messages: 1')",
-        },
-        {
-            trigger: ".o_cgsms_counter_cost:contains('Cost: 1.4400 credits')",
-        },
-        {
-            trigger: ".o_cgsms_express_dialog:not(:has(.o_cgsms_gsm7_safe))",
         },
         {
             content: "Send",

@@ -22,8 +22,12 @@ registry.category("web_tour.tours").add("cgsms_repair_tour", {
             run: "check",
         },
         {
-            content: "The hint says how many characters are left in one SMS",
-            trigger: "div[name='cgsms_new_message_info']:contains('43 characters left')",
+            content: "Accents are replaced when sent: the counter says so",
+            trigger: "div[name='cgsms_new_message'] .o_cgsms_counter_replaced",
+        },
+        {
+            content: "The hint counts the text as it leaves: 160 - 27 characters left in one SMS",
+            trigger: "div[name='cgsms_new_message_info']:contains('133 characters left')",
         },
         {
             content: "Save the repair",
@@ -33,7 +37,7 @@ registry.category("web_tour.tours").add("cgsms_repair_tour", {
         {
             content: "The message is listed as sent by SMS",
             trigger:
-                "div[name='cgsms_message_ids'] .o_data_row:contains('O seu portátil está pronto.'):contains('Sent')",
+                "div[name='cgsms_message_ids'] .o_data_row:contains('O seu portatil esta pronto.'):contains('Sent')",
         },
         {
             content: "The new message field is empty again",
