@@ -238,6 +238,14 @@ def snapshot(env, args):
     }
 
 
+def dlr_setup(env, args):
+    """Delivery reports go to ``base_url`` and are signed with ``webhook_secret``."""
+    env["ir.config_parameter"].set_param("web.base.url", args["base_url"])
+    account = env["cgsms.account"]._get_active()
+    account.webhook_secret = args["webhook_secret"]
+    return {"account_id": account.id, "callback_url": account._callback_url()}
+
+
 def _running(lines):
     total = 0.0
     for line in lines:
@@ -256,6 +264,7 @@ SCENARIOS = {
         reconcile_stale,
         resend,
         snapshot,
+        dlr_setup,
     )
 }
 

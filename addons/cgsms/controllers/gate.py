@@ -5,12 +5,12 @@ route) and keeps one until the end. A provider that posts hundreds of delivery r
 once would take every connection of the pool, and the users' own requests would fail with
 "Connection Pool Is Full". So a delivery report reads its body (no database needed), then
 waits here for one of a few slots, well under the pool size, before Odoo touches the
-database; past a short wait it is answered 503 with a Retry-After header. Providers post a
-report again when it is not answered 2xx, so nothing is lost, and the other users never
-wait on a burst of reports.
+database; past a short wait, or when as many already wait, it is answered 503 with a
+Retry-After header. Providers post a report again when it is not answered 2xx, so nothing is
+lost, and the other users never wait on a burst of reports.
 
 Tunable in the Odoo configuration file: ``cgsms_dlr_concurrency`` (slots per process,
-default an eighth of ``db_maxconn``, at most 8) and ``cgsms_dlr_wait`` (seconds, default 5).
+default an eighth of ``db_maxconn``, at most 8) and ``cgsms_dlr_wait`` (seconds, default 2).
 """
 
 import functools
@@ -27,6 +27,8 @@ from ..providers.base import MAX_REPORT_BYTES
 _logger = logging.getLogger(__name__)
 
 DLR_PATH_PREFIX = "/cgsms/dlr/"
+# Seconds a provider is asked to wait before posting a refused report again.
+RETRY_AFTER = 5
 
 
 def _config_number(key, default, kind=int):
@@ -39,17 +41,34 @@ def _config_number(key, default, kind=int):
 
 
 class DeliveryReportGate:
-    """At most ``limit`` delivery reports served at once by this process."""
+    """At most ``limit`` delivery reports served at once by this process, and at most as
+    many again waiting (``wait`` seconds at most) for a slot. The others are answered 503 at
+    once: an HTTP thread waiting for a slot is a thread the users do not get."""
 
-    def __init__(self, limit, wait, retry_after):
-        self.configure(limit, wait, retry_after)
+    def __init__(self, limit, wait, retry_after=None):
+        self._lock = threading.Lock()
         self.refused = 0
+        self.configure(limit, wait, retry_after)
 
     def configure(self, limit, wait, retry_after=None):
         self.limit = limit
         self.wait = wait
-        self.retry_after = retry_after or max(1, round(wait))
+        self.retry_after = retry_after or RETRY_AFTER
         self._slots = threading.BoundedSemaphore(limit)
+        self._waiting = 0
+
+    def _acquire(self, slots):
+        if slots.acquire(blocking=False):
+            return True
+        with self._lock:
+            if self._waiting >= self.limit:
+                return False
+            self._waiting += 1
+        try:
+            return slots.acquire(timeout=self.wait)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     def serve(self, serve_db, request):
         """``serve_db()`` once a slot is free, else a 503 answer with Retry-After."""
@@ -61,8 +80,9 @@ class DeliveryReportGate:
         except RequestEntityTooLarge:
             return http.Response("Delivery report too large", status=413)
         slots = self._slots
-        if not slots.acquire(timeout=self.wait):
-            self.refused += 1
+        if not self._acquire(slots):
+            with self._lock:
+                self.refused += 1
             _logger.info("Busy with delivery reports: one answered 503 (retry later)")
             return http.Response(
                 "Busy with other delivery reports, retry later",
@@ -81,8 +101,7 @@ GATE = DeliveryReportGate(
         "cgsms_dlr_concurrency",
         max(1, min(8, (config["db_maxconn"] - config["max_cron_threads"]) // 8)),
     ),
-    wait=_config_number("cgsms_dlr_wait", 5.0, float),
-    retry_after=None,
+    wait=_config_number("cgsms_dlr_wait", 2.0, float),
 )
 
 
