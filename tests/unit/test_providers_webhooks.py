@@ -191,3 +191,25 @@ def test_auto_deliver(gateway, receiver, make_provider):
     [request] = receiver.requests
     assert provider.verify_signature(request)
     assert provider.parse_delivery_report(request)[0].status == "delivered"
+
+
+def test_report_answered_503_is_posted_again_like_a_provider(gateway, receiver, make_provider):
+    provider = make_provider("sandbox", callback_url=f"{receiver.url}/dlr")
+    [result] = provider.send([OutgoingSms("r", "+351912345678", "Hi")])
+    receiver.status = 503
+    gateway.report_retries, gateway.report_backoff = 2, 0.01
+    try:
+        assert gateway.deliver(result.message_id) == [503]
+    finally:
+        gateway.report_retries = 0
+    assert len(receiver.requests) == 3  # the first post and two retries
+    assert len({r.body for r in receiver.requests}) == 1  # the same signed report
+    assert [r["code"] for r in gateway.reports] == [503]
+
+
+def test_reports_posted_concurrently(gateway, receiver, make_provider):
+    provider = make_provider("sandbox", callback_url=f"{receiver.url}/dlr")
+    provider.send([OutgoingSms(f"r{i}", "+351912345678", "Hi") for i in range(20)])
+    assert gateway.deliver(concurrency=10) == [200] * 20
+    ids = {provider.parse_delivery_report(r)[0].message_id for r in receiver.requests}
+    assert ids == {m["id"] for m in gateway.messages}

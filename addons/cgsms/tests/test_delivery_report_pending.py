@@ -162,6 +162,18 @@ class TestDeliveryReportPending(CgsmsGatewayMixin, HttpCase):
         with self.assertRaises(AccessError):
             self.env["cgsms.delivery.report"].with_user(user).search([])
 
+    def test_account_form_gives_managers_the_address_and_secret_to_copy(self):
+        manager = new_test_user(self.env, "dlr_form_manager", groups="cgsms.group_cgsms_manager")
+        user = new_test_user(self.env, "dlr_form_user", groups="cgsms.group_cgsms_user")
+        Account = self.env["cgsms.account"]
+        arch = Account.with_user(manager).get_views([(False, "form")])["views"]["form"]["arch"]
+        for fname in ("callback_url", "webhook_secret", "dlr_last_date", "dlr_refused_count"):
+            self.assertIn(f'name="{fname}"', arch)
+        self.assertEqual(arch.count('widget="CopyClipboardChar"'), 2)
+        arch = Account.with_user(user).get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertNotIn('name="webhook_secret"', arch)
+        self.assertNotIn('name="callback_url"', arch)
+
     def test_settings_show_callback_url_and_secret(self):
         self.env["res.config.settings"]._cgsms_account().write({"active": True})
         settings = self.env["res.config.settings"].create({})
