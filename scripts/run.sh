@@ -28,7 +28,10 @@ if ! psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | g
   bash "$here/demo_db.sh" "$db"
   "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
-vals = {"provider": "sandbox", "sender": "CgSMS", "password": "sandbox-token",
+# the fake gateway signs its delivery reports with its own secret: the account must hold it
+from odoo.addons.cgsms.providers.fake_gateway import SANDBOX_TOKEN, SANDBOX_WEBHOOK_SECRET
+vals = {"provider": "sandbox", "sender": "CgSMS", "password": SANDBOX_TOKEN,
+        "webhook_secret": SANDBOX_WEBHOOK_SECRET,
         "base_url": "http://127.0.0.1:$gw_port", "active": True}
 account = account.write(vals) if account else env["cgsms.account"].create(vals)
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)

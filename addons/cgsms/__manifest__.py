@@ -12,6 +12,7 @@
         "security/cgsms_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/ir_cron_delivery_report_data.xml",
         "data/mail_activity_type_data.xml",
         "data/sms_template_invoice_data.xml",
         "data/ir_cron_reminder_data.xml",
@@ -30,6 +31,8 @@
         "wizard/cgsms_reminder_wizard_views.xml",
         "wizard/cgsms_express_wizard_views.xml",
         "views/menus.xml",
+        "views/cgsms_delivery_report_views.xml",
+        "views/res_config_settings_dlr_views.xml",
     ],
     "demo": [
         "demo/cgsms_demo.xml",

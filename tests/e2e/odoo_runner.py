@@ -269,6 +269,12 @@ def demo_facts(env, args):
             for r in express._resolve_recipients()
         ],
     }
+def dlr_setup(env, args):
+    """Delivery reports go to ``base_url`` and are signed with ``webhook_secret``."""
+    env["ir.config_parameter"].set_param("web.base.url", args["base_url"])
+    account = env["cgsms.account"]._get_active()
+    account.webhook_secret = args["webhook_secret"]
+    return {"account_id": account.id, "callback_url": account._callback_url()}
 
 
 def _running(lines):
@@ -290,6 +296,7 @@ SCENARIOS = {
         resend,
         snapshot,
         demo_facts,
+        dlr_setup,
     )
 }
 

@@ -61,9 +61,8 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 url = f"http://{self.headers.get('Host')}{self.path}"
+                # like the Odoo controller: ``params`` is the query string only
                 params = dict(parse_qsl(urlsplit(self.path).query))
-                if "form-urlencoded" in (self.headers.get("Content-Type") or ""):
-                    params.update(parse_qsl(body.decode("utf-8")))
                 receiver.requests.append(
                     WebhookRequest(self.command, url, dict(self.headers.items()), params, body)
                 )

@@ -38,7 +38,7 @@ def test_control_api_round_trip(gateway, receiver, make_provider):
     messages = control(gateway, "messages").json()["messages"]
     assert [m["ref"] for m in messages] == ["b"]
     answer = control(gateway, "deliver", {"message_id": good.message_id, "status": "failed"})
-    assert answer.json() == {"codes": [200]}
+    assert answer.json() == {"codes": [200], "retried": 0}
     assert provider.parse_delivery_report(receiver.requests[0])[0].status == "failed"
     accounts = control(gateway, "accounts").json()["accounts"]
     assert all("password" not in a and "webhook_secret" not in a for a in accounts)

@@ -38,9 +38,8 @@ def without_signature(code, request):
 
 def tampered(request, message_id):
     other = message_id[:-1] + ("1" if message_id[-1] != "1" else "2")
-    params = {k: v.replace(message_id, other) for k, v in request.params.items()}
     body = request.body.replace(message_id.encode(), other.encode())
-    return dataclasses.replace(request, params=params, body=body)
+    return dataclasses.replace(request, body=body)
 
 
 @pytest.mark.parametrize("code", PROVIDER_CODES)
@@ -106,9 +105,14 @@ def test_malformed_report_raises_value_error(make_provider, code, body, params):
         make_provider(code).parse_delivery_report(request)
 
 
-def test_lusosms_signature_checked_when_framework_consumed_body(gateway, receiver, make_provider):
+def test_lusosms_fields_outside_the_raw_body_not_read(gateway, receiver, make_provider):
+    """A framework may hand over parsed form fields without the raw body: nothing signed is
+    left to read, so the report is refused rather than rebuilt from unsigned values."""
     provider, _result, request = send_and_report(gateway, receiver, make_provider, "lusosms")
-    assert provider.verify_signature(dataclasses.replace(request, body=b""))
+    consumed = dataclasses.replace(request, body=b"", params={"id": "1", "status": "DELIVERED"})
+    assert not provider.verify_signature(consumed)
+    with pytest.raises(ValueError):
+        provider.parse_delivery_report(consumed)
 
 
 def test_vonage_sha256_signature(gateway, receiver, make_provider):
@@ -187,3 +191,25 @@ def test_auto_deliver(gateway, receiver, make_provider):
     [request] = receiver.requests
     assert provider.verify_signature(request)
     assert provider.parse_delivery_report(request)[0].status == "delivered"
+
+
+def test_report_answered_503_is_posted_again_like_a_provider(gateway, receiver, make_provider):
+    provider = make_provider("sandbox", callback_url=f"{receiver.url}/dlr")
+    [result] = provider.send([OutgoingSms("r", "+351912345678", "Hi")])
+    receiver.status = 503
+    gateway.report_retries, gateway.report_backoff = 2, 0.01
+    try:
+        assert gateway.deliver(result.message_id) == [503]
+    finally:
+        gateway.report_retries = 0
+    assert len(receiver.requests) == 3  # the first post and two retries
+    assert len({r.body for r in receiver.requests}) == 1  # the same signed report
+    assert [r["code"] for r in gateway.reports] == [503]
+
+
+def test_reports_posted_concurrently(gateway, receiver, make_provider):
+    provider = make_provider("sandbox", callback_url=f"{receiver.url}/dlr")
+    provider.send([OutgoingSms(f"r{i}", "+351912345678", "Hi") for i in range(20)])
+    assert gateway.deliver(concurrency=10) == [200] * 20
+    ids = {provider.parse_delivery_report(r)[0].message_id for r in receiver.requests}
+    assert ids == {m["id"] for m in gateway.messages}

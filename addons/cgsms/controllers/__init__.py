@@ -1,1 +1,2 @@
+from . import gate
 from . import main

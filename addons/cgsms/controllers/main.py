@@ -1,10 +1,11 @@
 import logging
 
-from werkzeug.exceptions import BadRequest, Forbidden, NotFound
+from werkzeug.exceptions import NotFound
 
 from odoo.http import Controller, request, route
 
 from ..providers import PROVIDERS, WebhookRequest
+from ..providers.base import MAX_REPORT_BYTES
 
 _logger = logging.getLogger(__name__)
 
@@ -13,7 +14,9 @@ class CgsmsWebhookController(Controller):
     """Delivery reports from the providers, one route per provider and account.
 
     The account id in the path only selects which secret verifies the signature; it grants
-    nothing by itself. Unknown message ids are ignored and replays change nothing."""
+    nothing by itself. A report is read only from what its signature covers (see the
+    adapters). Replays change nothing; a report whose SMS is not saved yet is kept and
+    applied later. How many reports run at once is bounded by ``gate.py``."""
 
     @route(
         ["/cgsms/dlr/<string:provider>/<int:account_id>"],
@@ -22,6 +25,7 @@ class CgsmsWebhookController(Controller):
         methods=["GET", "POST"],
         csrf=False,
         save_session=False,
+        max_content_length=MAX_REPORT_BYTES,
     )
     def delivery_report(self, provider, account_id, **_kw):
         if provider not in PROVIDERS:
@@ -36,19 +40,23 @@ class CgsmsWebhookController(Controller):
             method=httpreq.method,
             url=account._callback_url()
             + (f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""),
-            headers={k: v for k, v in httpreq.headers.items()},
-            params={k: v for k, v in httpreq.values.items()},
+            headers=dict(httpreq.headers.items()),
+            params=dict(httpreq.args.items()),
             body=httpreq.get_data(cache=True),
         )
         adapter = account._provider()
+        Stat = request.env["cgsms.delivery.stat"].sudo()
         if not adapter.verify_signature(webhook):
             _logger.warning("Delivery report with a bad signature refused (account %s)", account.id)
-            raise Forbidden()
+            Stat._cgsms_record(account.id, refusal="signature")
+            return self._answer(403, "Bad signature")
         try:
             reports = adapter.parse_delivery_report(webhook)
         except ValueError as exc:
             _logger.warning("Malformed delivery report refused (account %s): %s", account.id, exc)
-            raise BadRequest() from None
+            Stat._cgsms_record(account.id, refusal="malformed")
+            return self._answer(400, "Malformed delivery report")
+        Stat._cgsms_record(account.id)
         updated = request.env["cgsms.recipient"].sudo()._apply_delivery_reports(account, reports)
         _logger.info(
             "Delivery reports for account %s: %s received, %s applied",
@@ -56,4 +64,9 @@ class CgsmsWebhookController(Controller):
             len(reports),
             updated,
         )
-        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
+        return self._answer(200, "OK")
+
+    @staticmethod
+    def _answer(status, text):
+        # Answered, not raised: the transaction commits, with the refusal counted.
+        return request.make_response(text, headers=[("Content-Type", "text/plain")], status=status)

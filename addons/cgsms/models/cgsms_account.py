@@ -8,6 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..providers import PROVIDERS, ProviderConfig, ProviderError, get_provider_class
 from ..tools.transliterate import clean_formatting, to_gsm7
+from .cgsms_delivery_stat import REFUSALS
 
 _logger = logging.getLogger(__name__)
 
@@ -84,6 +85,32 @@ class CgsmsAccount(models.Model):
         default=lambda self: secrets.token_hex(16),
         help="Secret used to sign delivery reports (Vonage signature secret, LusoSMS and "
         "sandbox HMAC key). Twilio signs with the Auth Token.",
+    )
+    callback_url = fields.Char(
+        "Delivery report URL",
+        compute="_compute_callback_url",
+        groups="cgsms.group_cgsms_manager",
+        help="Give this address to your provider as the delivery report (status callback) "
+        "URL, with the delivery report secret.",
+    )
+    dlr_last_date = fields.Datetime(
+        "Last delivery report", compute="_compute_dlr_stats", groups="cgsms.group_cgsms_manager"
+    )
+    dlr_refused_count = fields.Integer(
+        "Refused delivery reports",
+        compute="_compute_dlr_stats",
+        groups="cgsms.group_cgsms_manager",
+        help="Reports refused because of a bad signature (check the secret at the provider) "
+        "or because they could not be read.",
+    )
+    dlr_last_refused_date = fields.Datetime(
+        "Last refused report", compute="_compute_dlr_stats", groups="cgsms.group_cgsms_manager"
+    )
+    dlr_last_refusal = fields.Selection(
+        REFUSALS,
+        "Why it was refused",
+        compute="_compute_dlr_stats",
+        groups="cgsms.group_cgsms_manager",
     )
     base_url = fields.Char(
         "API URL",
@@ -204,6 +231,24 @@ class CgsmsAccount(models.Model):
             if not account.base_url or account.base_url in standard:
                 account.base_url = DEFAULT_BASE_URLS.get(account.provider, "")
 
+    def _compute_callback_url(self):
+        for account in self:
+            account.callback_url = account._callback_url() if account.id else False
+
+    def _compute_dlr_stats(self):
+        stats = {
+            stat.account_id.id: stat
+            for stat in self.env["cgsms.delivery.stat"]
+            .sudo()
+            .search([("account_id", "in", self.ids)])
+        }
+        for account in self:
+            stat = stats.get(account.id)
+            account.dlr_last_date = stat.last_date if stat else False
+            account.dlr_refused_count = stat.refused_count if stat else 0
+            account.dlr_last_refused_date = stat.last_refused_date if stat else False
+            account.dlr_last_refusal = stat.last_refusal if stat else False
+
     def _compute_credit_available(self):
         balances = self._credit_balances()
         for account in self:
@@ -211,12 +256,18 @@ class CgsmsAccount(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            # every account has a secret, so that its delivery reports can always be verified
+            if not vals.get("webhook_secret"):
+                vals["webhook_secret"] = secrets.token_hex(16)
         accounts = super().create(vals_list)
         accounts._check_one_active_per_company()
         self.env.registry.clear_cache()
         return accounts
 
     def write(self, vals):
+        if "webhook_secret" in vals and not vals["webhook_secret"]:
+            vals = dict(vals, webhook_secret=secrets.token_hex(16))
         if {"provider", "username", "password", "base_url"} & set(vals):
             vals.setdefault("state", "not_checked")
         res = super().write(vals)

@@ -80,44 +80,110 @@ class CgsmsRecipient(models.Model):
         }
 
     def _apply_delivery_reports(self, account, reports):
-        """Apply provider delivery reports. Unknown ids are ignored and a replayed or late
-        report never moves a final state backwards. Returns the number of records updated."""
-        by_id = {r.message_id: r for r in reports if r.message_id}
-        if not by_id:
-            return 0
-        recipients = self.sudo().search(
-            [("account_id", "=", account.id), ("provider_message_id", "in", list(by_id))]
-        )
+        """Apply provider delivery reports (``DeliveryReport`` list) of ``account``.
+
+        A report applies to the SMS of that account that has its provider id (or, when the
+        provider echoes it, our reference) and whose send result is saved. A replayed or late
+        report never moves a final state backwards, so it never refunds twice. Reports with a
+        final status that match no SMS yet (a report can arrive before the send's transaction
+        commits) are kept in ``cgsms.delivery.report`` and applied once the SMS gets its
+        provider id (see ``_cgsms_apply_pending_reports``).
+
+        Returns the number of SMS whose state changed."""
+        matched = self._cgsms_match_reports(account, reports)
         updated = 0
+        for report, rec in matched:
+            updated += rec._cgsms_apply_report(report)
+        matched_ids = {id(report) for report, _rec in matched}
+        unmatched = [r for r in reports if id(r) not in matched_ids]
+        if unmatched:
+            self.env["cgsms.delivery.report"].sudo()._cgsms_keep(account, unmatched)
+        return updated
+
+    def _cgsms_match_reports(self, account, reports):
+        """``[(report, recipient)]`` for the reports that match an SMS of ``account`` whose
+        provider id is saved: by provider id first, else by our reference."""
+        reports = [r for r in reports if r.message_id]
+        if not reports:
+            return []
+        Recipient = self.sudo()
+        by_message = {
+            rec.provider_message_id: rec
+            for rec in Recipient.search(
+                [
+                    ("account_id", "=", account.id),
+                    ("provider_message_id", "in", list({r.message_id for r in reports})),
+                ]
+            )
+        }
+        refs = list({r.ref for r in reports if r.ref and r.message_id not in by_message})
+        by_ref = {}
+        if refs:
+            by_ref = {
+                rec.sms_uuid: rec
+                for rec in Recipient.search(
+                    [
+                        ("account_id", "=", account.id),
+                        ("sms_uuid", "in", refs),
+                        ("provider_message_id", "!=", False),
+                    ]
+                )
+            }
+        matched = []
+        for report in reports:
+            rec = by_message.get(report.message_id) or by_ref.get(report.ref)
+            if rec:
+                matched.append((report, rec))
+        return matched
+
+    def _cgsms_apply_report(self, report):
+        """Apply one delivery report to this SMS; 1 if its state changed, else 0."""
+        self.ensure_one()
+        rec = self.sudo()
+        if rec.state in ("delivered", "failed", "cancelled") or not rec.provider_message_id:
+            return 0
         now = fields.Datetime.now()
         trackers = self.env["sms.tracker"].sudo()
-        for rec in recipients:
-            report = by_id[rec.provider_message_id]
-            if rec.state in ("delivered", "failed", "cancelled"):
-                continue
-            tracker = (
-                trackers.search([("sms_uuid", "=", rec.sms_uuid)]) if rec.sms_uuid else trackers
+        tracker = trackers.search([("sms_uuid", "=", rec.sms_uuid)]) if rec.sms_uuid else trackers
+        if report.status == "delivered":
+            rec.write({"state": "delivered", "date_done": now})
+            tracker._action_update_from_sms_state("sent")
+        elif report.status == "failed":
+            reason = " ".join(p for p in (report.provider_code, report.provider_text) if p)
+            rec.write(
+                {
+                    "state": "failed",
+                    "error_class": "undelivered",
+                    "failure_reason": reason or _("Not delivered"),
+                    "date_done": now,
+                }
             )
-            if report.status == "delivered":
-                rec.write({"state": "delivered", "date_done": now})
-                tracker._action_update_from_sms_state("sent")
-            elif report.status == "failed":
-                reason = " ".join(p for p in (report.provider_code, report.provider_text) if p)
-                rec.write(
-                    {
-                        "state": "failed",
-                        "error_class": "undelivered",
-                        "failure_reason": reason or _("Not delivered"),
-                        "date_done": now,
-                    }
-                )
-                tracker._action_update_from_provider_error("not_delivered")
-                if account.refund_undelivered and rec.cost:
-                    rec._refund(_("Undelivered SMS"))
-            else:
-                continue
-            updated += 1
-        return updated
+            tracker._action_update_from_provider_error("not_delivered")
+            if rec.account_id.refund_undelivered and rec.cost:
+                rec._refund(_("Undelivered SMS"))
+        else:
+            return 0
+        return 1
+
+    def _cgsms_apply_pending_reports(self):
+        """Apply the delivery reports kept for these SMS because they arrived before their
+        provider id was saved. Call it on the SMS whose provider ids were just saved (the
+        sending engine does, right after saving them); the delivery-report cron catches the
+        rest. Returns the number of SMS whose state changed."""
+        recipients = self.sudo().filtered("provider_message_id")
+        if not recipients:
+            return 0
+        Report = self.env["cgsms.delivery.report"].sudo()
+        pending = Report.search(
+            [
+                ("state", "=", "pending"),
+                ("account_id", "in", recipients.account_id.ids),
+                "|",
+                ("provider_message_id", "in", recipients.mapped("provider_message_id")),
+                ("ref", "in", [uuid for uuid in recipients.mapped("sms_uuid") if uuid]),
+            ]
+        )
+        return pending._cgsms_apply()
 
     def _refund(self, reason):
         lines = []

@@ -37,6 +37,14 @@ class ResConfigSettings(models.TransientModel):
         related="cgsms_account_id.credit_available", digits=(12, 4)
     )
     cgsms_last_check_message = fields.Char(related="cgsms_account_id.last_check_message")
+    # Delivery reports: what to give the provider (read-only here, edited on the account)
+    cgsms_callback_url = fields.Char(
+        related="cgsms_account_id.callback_url", groups="cgsms.group_cgsms_manager"
+    )
+    cgsms_webhook_secret = fields.Char(
+        related="cgsms_account_id.webhook_secret", groups="cgsms.group_cgsms_manager"
+    )
+    cgsms_account_provider = fields.Selection(related="cgsms_account_id.provider")
     # Invoicing SMS (per company)
     cgsms_reminder_template_id = fields.Many2one(
         related="company_id.cgsms_reminder_template_id", readonly=False

@@ -243,6 +243,7 @@ class SmsSms(models.Model):
             sms._cgsms_fail(result.error_class or "unknown", reason, unlink_failed)
         if sent:
             sent.sms_tracker_id._action_update_from_sms_state("pending")
+            sent.cgsms_recipient_id._cgsms_apply_pending_reports()  # reports that came early
             sent.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
         account._check_low_balance()
         sms_all.mail_message_id._notify_message_notification_update()

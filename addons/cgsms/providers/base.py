@@ -8,6 +8,7 @@ one provider's HTTP protocol into the small vocabulary below: ``SendResult`` per
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import re
 import time
@@ -213,14 +214,26 @@ class DeliveryReport:
     error_class: str = ""
     provider_code: str = ""
     provider_text: str = ""
+    ref: str = ""  # our reference, when the provider echoes it (Vonage ``client-ref``)
+
+
+# Delivery reports bigger than this, or carrying more reports than this, are refused: no
+# provider sends anything close, and parsing must stay cheap under a burst.
+MAX_REPORT_BYTES = 64 * 1024
+MAX_REPORTS_PER_REQUEST = 100
+# Longest value kept from a report field (ids, codes, texts).
+MAX_FIELD_LENGTH = 256
 
 
 @dataclass
 class WebhookRequest:
     """An incoming HTTP request, independent of the web framework that received it.
 
-    ``url`` is the full URL as received (with query string); ``params`` merges query and form
-    values; ``body`` is the raw body (needed for HMAC signatures over the body).
+    ``url`` is the full URL as received (with query string); ``params`` holds the query-string
+    parameters only; ``body`` is the raw body, exactly as received. Adapters read a report only
+    from what its signature covers: the raw body (``body_params``/``json_body``), or the query
+    string of a signed URL. They never merge the two, and never let the Content-Type header
+    decide which of them is read.
     """
 
     method: str
@@ -237,13 +250,45 @@ class WebhookRequest:
                 return value
         return ""
 
+    def body_params(self):
+        """The raw body read as ``application/x-www-form-urlencoded``, whatever the
+        Content-Type says; ValueError when it is not text."""
+        try:
+            text = (self.body or b"").decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError("The report body is not UTF-8 text") from exc
+        return dict(parse_qsl(text, keep_blank_values=True))
+
     def form_params(self):
-        """Form parameters from the body, falling back to ``params`` minus the query string."""
-        content_type = self.header("Content-Type").lower()
-        if self.body and "application/x-www-form-urlencoded" in content_type:
-            return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
-        query = dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
-        return {k: v for k, v in (self.params or {}).items() if query.get(k) != v}
+        """Alias of ``body_params``: the form fields are the ones in the raw body only."""
+        return self.body_params()
+
+    def json_body(self):
+        """The raw body decoded as JSON; ValueError when it is not JSON or nested too deep."""
+        if not self.body:
+            raise ValueError("The report body is empty")
+        if len(self.body) > MAX_REPORT_BYTES:
+            raise ValueError("The report body is too large")
+        try:
+            return json.loads(self.body)
+        except RecursionError as exc:
+            raise ValueError("The report body is nested too deeply") from exc
+        except ValueError as exc:
+            raise ValueError("The report body is not valid JSON") from exc
+
+
+def report_field(data, key, default=""):
+    """``data[key]`` as a short string: ``default`` when missing or empty; ValueError when
+    it is a list, an object or anything but text or a number."""
+    value = data.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"The field {key!r} of the report must be text")
+    value = str(value)
+    if len(value) > MAX_FIELD_LENGTH:
+        raise ValueError(f"The field {key!r} of the report is too long")
+    return value
 
 
 class ProviderError(Exception):

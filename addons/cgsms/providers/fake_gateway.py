@@ -10,7 +10,8 @@ Other processes drive it through a small JSON control API::
     GET  /_control/requests             -> {"requests": [...]}
     GET  /_control/accounts             -> {"accounts": [...]}
     POST /_control/fail      {"provider", "mode", "count"?, "delay"?}
-    POST /_control/deliver   {"message_id"?, "status"?, "error_code"?} -> {"codes": [...]}
+    POST /_control/deliver   {"message_id"?, "status"?, "error_code"?, "concurrency"?}
+                             -> {"codes": [...], "retried": N}
     POST /_control/reset
     POST /_control/balance   {"provider", "account"?, "amount"}
     POST /_control/account   {"provider", "username", "password", "balance"?, ...}
@@ -25,6 +26,7 @@ import sys
 import threading
 import time
 from base64 import b64decode
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
-from .base import E164_RE, count_segments, hmac_hex
+from .base import E164_RE, count_segments, hmac_hex, retry_after_seconds
 from .twilio import twilio_signature
 from .vonage import vonage_signature
 
@@ -171,6 +173,13 @@ class FakeGateway:
         self.timeout_delay = 2.0  # "timeout" failures sleep this long (beyond client timeouts)
         self.slow_delay = 0.5
         self.vonage_signature_method = "md5hash"  # or "sha256"
+        # Delivery reports: answered 429/5xx or not at all, they are posted again like the
+        # providers do, up to ``report_retries`` times (0: never).
+        self.report_retries = 0
+        self.report_backoff = 0.5
+        self.report_retry_cap = 30.0
+        self.report_timeout = 10.0
+        self.report_retried = 0
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server = None
@@ -178,6 +187,7 @@ class FakeGateway:
         self.accounts = {}
         self.messages = []
         self.requests = []
+        self.reports = []
         self._failures = {}
         self._counter = 0
         self.reset()
@@ -253,6 +263,8 @@ class FakeGateway:
             self.accounts = {}
             self.messages = []
             self.requests = []
+            self.reports = []
+            self.report_retried = 0
             self._failures = {}
             for provider, (username, password, secret) in DEFAULT_ACCOUNTS.items():
                 self.add_account(provider, username, password, DEFAULT_BALANCE, secret)
@@ -768,11 +780,15 @@ class FakeGateway:
 
     # -- delivery reports --------------------------------------------------------------------
 
-    def deliver(self, message_id=None, status="delivered", error_code=""):
+    def deliver(self, message_id=None, status="delivered", error_code="", concurrency=1):
         """Send delivery reports for one message (or every pending one); returns HTTP codes.
 
         ``status`` is "delivered" or "failed" (a provider's own status value is accepted too).
         A code of 0 means the report could not be posted (no callback URL, connection refused).
+        ``concurrency`` > 1 posts the reports of that many messages at the same time, as a
+        provider does in a burst. Like the providers, a report answered 429/5xx or not
+        answered at all is posted again, up to ``report_retries`` times, after the delay of
+        its ``Retry-After`` header (else an exponential backoff); the last code is returned.
         """
         with self._lock:
             if message_id:
@@ -783,13 +799,20 @@ class FakeGateway:
                     raise KeyError(f"Unknown message {message_id!r}")
             else:
                 targets = [m for m in self.messages if m["status"] not in FINAL_STATUSES]
-        codes = []
-        for message in targets:
-            failed = status not in ("delivered", "DELIVERED", "read")
-            with self._lock:
+        failed = status not in ("delivered", "DELIVERED", "read")
+        with self._lock:
+            for message in targets:
                 message["status"] = "failed" if failed else "delivered"
-            codes.extend(self._post_reports(message, status, error_code))
-        return codes
+
+        def post(message):
+            return self._post_reports(message, status, error_code)
+
+        if concurrency > 1 and len(targets) > 1:
+            with ThreadPoolExecutor(max_workers=min(int(concurrency), len(targets))) as pool:
+                results = list(pool.map(post, targets))
+        else:
+            results = [post(message) for message in targets]
+        return [code for codes in results for code in codes]
 
     def _callback_for(self, message):
         if message["callback_url"]:
@@ -808,14 +831,47 @@ class FakeGateway:
             return [0]
         builder = getattr(self, f"_{message['provider']}_report")
         codes = []
-        for kwargs in builder(message, account, url, status, error_code):
+        with requests.Session() as session:
+            for kwargs in builder(message, account, url, status, error_code):
+                prepared = requests.Request("POST", url, **kwargs).prepare()
+                code = self._post_report(session, prepared)
+                with self._lock:
+                    self.reports.append(
+                        {
+                            "provider": message["provider"],
+                            "message_id": message["id"],
+                            "url": prepared.url,
+                            "method": prepared.method,
+                            "headers": dict(prepared.headers),
+                            "body": prepared.body
+                            if isinstance(prepared.body, bytes)
+                            else (prepared.body or "").encode("utf-8"),
+                            "code": code,
+                        }
+                    )
+                codes.append(code)
+        return codes
+
+    def _post_report(self, session, prepared):
+        """Post one report, retrying like a provider; returns the last HTTP code (0: none)."""
+        code = 0
+        for attempt in range(1 + max(0, int(self.report_retries))):
+            if attempt:
+                with self._lock:
+                    self.report_retried += 1
             try:
-                response = requests.post(url, timeout=10, **kwargs)
-                codes.append(response.status_code)
+                response = session.send(prepared, timeout=self.report_timeout)
             except requests.RequestException as exc:
                 _logger.warning("fake gateway: delivery report not posted (%s)", type(exc).__name__)
-                codes.append(0)
-        return codes
+                code, delay = 0, self.report_backoff * (2**attempt)
+            else:
+                code = response.status_code
+                if code != 429 and code < 500:
+                    return code
+                delay = retry_after_seconds(response, self.report_backoff * (2**attempt))
+            if self._stopping.wait(min(delay, self.report_retry_cap)):
+                break
+        return code
 
     def _twilio_report(self, message, account, url, status, error_code):
         native = {"delivered": "delivered", "failed": "undelivered"}.get(status, status)
@@ -952,8 +1008,11 @@ class FakeGateway:
                     data.get("message_id"),
                     data.get("status", "delivered"),
                     data.get("error_code", ""),
+                    int(data.get("concurrency") or 1),
                 )
-                raise _json(200, {"codes": codes})
+                with self._lock:
+                    retried = self.report_retried
+                raise _json(200, {"codes": codes, "retried": retried})
             elif action == "reset":
                 self.reset()
             elif action == "balance":
@@ -976,6 +1035,10 @@ class FakeGateway:
                     "slow_delay",
                     "price_per_segment",
                     "vonage_signature_method",
+                    "report_retries",
+                    "report_backoff",
+                    "report_retry_cap",
+                    "report_timeout",
                 ):
                     if key in data:
                         setattr(self, key, data[key])

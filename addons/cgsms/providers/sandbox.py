@@ -10,10 +10,10 @@
   "error_message"}`` with ``X-Sandbox-Signature`` = hex HMAC-SHA256 of the body (webhook secret).
 """
 
-import json
 import logging
 
 from .base import (
+    MAX_REPORTS_PER_REQUEST,
     Balance,
     BaseProvider,
     DeliveryReport,
@@ -21,6 +21,7 @@ from .base import (
     SendResult,
     hmac_hex,
     register,
+    report_field,
     safe_equal,
     to_float,
 )
@@ -110,6 +111,7 @@ class SandboxProvider(BaseProvider):
         )
 
     def verify_signature(self, request):
+        # The signature covers the raw body only; the report is read from that body alone.
         secret = self.config.webhook_secret
         signature = request.header(self.signature_header)
         if not secret or not signature or not request.body:
@@ -117,26 +119,30 @@ class SandboxProvider(BaseProvider):
         return safe_equal(signature.lower(), hmac_hex(secret, request.body))
 
     def parse_delivery_report(self, request):
-        try:
-            data = json.loads(request.body or b"")
-        except ValueError as exc:
-            raise ValueError("Malformed sandbox delivery report (invalid JSON)") from exc
+        data = request.json_body()
         items = data if isinstance(data, list) else [data]
+        if len(items) > MAX_REPORTS_PER_REQUEST:
+            raise ValueError("Too many reports in one sandbox delivery report")
         reports = []
         for item in items:
-            if not isinstance(item, dict) or not item.get("id"):
+            if not isinstance(item, dict):
+                raise ValueError("Malformed sandbox delivery report (not an object)")
+            message_id = report_field(item, "id")
+            if not message_id:
                 raise ValueError("Malformed sandbox delivery report (id missing)")
-            status = STATUS_MAP.get(item.get("status"))
+            native = report_field(item, "status")
+            status = STATUS_MAP.get(native)
             if not status:
                 raise ValueError("Malformed sandbox delivery report (unknown status)")
-            code = str(item.get("error_code") or "")
+            code = report_field(item, "error_code")
             reports.append(
                 DeliveryReport(
-                    message_id=str(item["id"]),
+                    message_id=message_id,
                     status=status,
                     error_class=_dlr_error_class(code) if status == "failed" else "",
                     provider_code=code,
-                    provider_text=item.get("error_message") or item.get("status"),
+                    provider_text=report_field(item, "error_message") or native,
+                    ref=report_field(item, "ref"),
                 )
             )
         return reports

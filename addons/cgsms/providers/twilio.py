@@ -11,7 +11,7 @@
 
 import logging
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .base import (
     Balance,
@@ -21,6 +21,7 @@ from .base import (
     SendResult,
     hmac_b64,
     register,
+    report_field,
     safe_equal,
     to_float,
 )
@@ -172,24 +173,35 @@ class TwilioProvider(BaseProvider):
             price=abs(price) if price is not None else None,
         )
 
+    @staticmethod
+    def _signed_params(request):
+        """What Twilio's signature covers besides the URL: the form fields of a POST body
+        (read from the raw body, whatever the Content-Type says). A GET carries its fields
+        in the query string, which is part of the signed URL."""
+        if request.method.upper() == "POST":
+            return request.body_params()
+        return dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+
     def verify_signature(self, request):
         signature = request.header(self.signature_header)
         if not signature or not self.config.password:
             return False
-        params = request.form_params() if request.method.upper() == "POST" else {}
+        try:
+            params = request.body_params() if request.method.upper() == "POST" else {}
+        except ValueError:
+            return False
         return any(
             safe_equal(signature, twilio_signature(self.config.password, url, params))
             for url in _url_variants(request.url)
         )
 
     def parse_delivery_report(self, request):
-        params = request.form_params() if request.method.upper() == "POST" else {}
-        params = params or request.params
-        message_id = params.get("MessageSid") or params.get("SmsSid")
-        status = params.get("MessageStatus") or params.get("SmsStatus")
+        params = self._signed_params(request)
+        message_id = report_field(params, "MessageSid") or report_field(params, "SmsSid")
+        status = report_field(params, "MessageStatus") or report_field(params, "SmsStatus")
         if not message_id or status not in STATUS_MAP:
             raise ValueError("Not a Twilio status callback (MessageSid/MessageStatus missing)")
-        error_code = params.get("ErrorCode") or ""
+        error_code = report_field(params, "ErrorCode")
         ours = STATUS_MAP[status]
         return [
             DeliveryReport(

@@ -3,6 +3,8 @@ from . import test_invoice_reminders
 from . import test_invoice_posting
 from . import test_reminder_schedule
 from . import test_delivery_reports
+from . import test_delivery_report_attacks
+from . import test_delivery_report_pending
 from . import test_account
 from . import test_bad_input
 from . import test_express

@@ -1,0 +1,140 @@
+"""A burst of delivery reports against a real Odoo server (threaded, default connection pool)
+never starves the other users, and every report ends applied."""
+
+import contextlib
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from .conftest import DB
+from .helpers import ROOT, free_port, wait_until
+
+BURST = 500
+SANDBOX_WEBHOOK_SECRET = "fake-sandbox-webhook-secret"  # the fake gateway's default
+
+
+@pytest.fixture(scope="module")
+def odoo_server(project, database, runner):
+    """``odoo-bin`` serving HTTP on ``CGSMS_E2E_HTTP_PORT`` (else a free port), threaded
+    mode, Odoo's default pool of 64 connections, no cron."""
+    env = project["env"]
+    port = int(os.environ.get("CGSMS_E2E_HTTP_PORT") or free_port())
+    log_path = Path(project["log_dir"]) / "dlr-burst-server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            project["python"],
+            str(Path(project["odoo"]) / "odoo-bin"),
+            f"--addons-path={env['CGSMS_ADDONS']}",
+            f"--db_host={env['PGHOST']}",
+            f"--db_port={env['PGPORT']}",
+            f"--db_user={env['PGUSER']}",
+            "-d",
+            database,
+            f"--http-port={port}",
+            "--http-interface=127.0.0.1",
+            "--max-cron-threads=0",
+            "--log-level=info",
+            "--log-handler=werkzeug:WARNING",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(f"{url}/web/login", timeout=5).status_code == 200
+        return False
+
+    try:
+        wait_until(up, timeout=120, interval=0.5, what="the Odoo server")
+        yield {"url": url, "log": log_path}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _unrelated_requests(url, stop, results):
+    """What other users do meanwhile: open the login page, log in over JSON-RPC."""
+    payload = {
+        "jsonrpc": "2.0",
+        "method": "call",
+        "params": {"service": "common", "method": "login", "args": [DB, "admin", "admin"]},
+    }
+    while not stop.is_set():
+        for kind in ("login page", "json-rpc"):
+            started = time.monotonic()
+            try:
+                if kind == "login page":
+                    response = requests.get(f"{url}/web/login", timeout=30)
+                    ok = response.status_code == 200
+                else:
+                    response = requests.post(f"{url}/jsonrpc", json=payload, timeout=30)
+                    ok = response.status_code == 200 and "error" not in response.json()
+                detail = response.status_code
+            except requests.RequestException as exc:
+                ok, detail = False, type(exc).__name__
+            results.append((kind, ok, detail, time.monotonic() - started))
+        time.sleep(0.05)
+
+
+def test_burst_of_reports_never_starves_other_users(runner, gateway, fresh, odoo_server, report):
+    fresh(credits=BURST * 1.44 + 10)
+    runner.run("dlr_setup", base_url=odoo_server["url"], webhook_secret=SANDBOX_WEBHOOK_SECRET)
+    numbers = [f"+3519130{i:05d}" for i in range(BURST)]
+    runner.run("queue_sms", numbers=numbers)
+    runner.run("process_queue")
+    sent = runner.run("snapshot")
+    assert [r["state"] for r in sent["recipients"]].count("sent") == BURST
+
+    # like a provider: a report answered 429/5xx (or not at all) is posted again later
+    gateway.control("settings", report_retries=30, report_backoff=0.5, report_timeout=60)
+    stop, unrelated = threading.Event(), []
+    other_users = threading.Thread(
+        target=_unrelated_requests, args=(odoo_server["url"], stop, unrelated)
+    )
+    other_users.start()
+    try:
+        started = time.monotonic()
+        answer = requests.post(
+            f"{gateway.url}/_control/deliver", json={"concurrency": BURST}, timeout=900
+        ).json()
+        burst_seconds = time.monotonic() - started
+    finally:
+        stop.set()
+        other_users.join(60)
+        gateway.control("settings", report_retries=0)
+        runner.run("dlr_setup", base_url="http://127.0.0.1:8069", webhook_secret="")
+
+    final = runner.run("snapshot")
+    states = [r["state"] for r in final["recipients"]]
+    server_log = Path(odoo_server["log"]).read_text()
+    failed_unrelated = [r for r in unrelated if not r[1]]
+    report(
+        "burst of delivery reports",
+        reports=BURST,
+        seconds=round(burst_seconds, 1),
+        reposted_by_gateway=answer["retried"],
+        final_codes={code: answer["codes"].count(code) for code in set(answer["codes"])},
+        delivered=states.count("delivered"),
+        unrelated_requests=len(unrelated),
+        unrelated_failed=len(failed_unrelated),
+        unrelated_slowest_s=round(max((r[3] for r in unrelated), default=0), 2),
+    )
+    assert unrelated, "no unrelated request ran during the burst"
+    assert not failed_unrelated, failed_unrelated[:5]
+    assert "Connection Pool Is Full" not in server_log
+    assert answer["codes"] == [200] * BURST
+    assert states.count("delivered") == BURST
