@@ -1,0 +1,76 @@
+/** @odoo-module */
+
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+// Kept in sync with tests/test_walkthrough_tour.py.
+registry.category("web_tour.tours").add("cgsms_record_pack_tour", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the SMS app",
+            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open the credits",
+            trigger: ".o_menu_sections button[data-menu-xmlid='cgsms.cgsms_menu_credits'], .o_menu_sections a[data-menu-xmlid='cgsms.cgsms_menu_credits']",
+            run: "click",
+        },
+        {
+            content: "The credits screen has a button to record a pack",
+            trigger: ".o_list_view .o_control_panel button[name='action_record_pack']",
+            run: "click",
+        },
+        {
+            content: "Credits of the pack",
+            trigger: ".modal .o_field_widget[name='amount'] input",
+            run: "edit 1440",
+        },
+        {
+            trigger: ".modal .o_field_widget[name='reference'] input",
+            run: "edit Tour pack 1000 SMS",
+        },
+        {
+            content: "Save the pack",
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The pack is in the credits list",
+            trigger: ".o_list_view .o_data_row:contains('Tour pack 1000 SMS')",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the SMS app",
+            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
+            run: "click",
+        },
+        {
+            content: "New SMS",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "Reload the untouched new form (F5)",
+            trigger: ".o_form_view .o_field_widget[name='body'] textarea",
+            run() {
+                window.location.reload();
+            },
+        },
+        {
+            content: "After the reload the form is a new SMS again",
+            trigger: ".o_form_view .o_field_widget[name='body'] textarea",
+        },
+        {
+            trigger: ".o_form_view .o_breadcrumb:contains('New')",
+        },
+    ],
+});
