@@ -11,6 +11,7 @@ from odoo.tools.misc import formatLang
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
+from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
 
 _logger = logging.getLogger(__name__)
@@ -485,7 +486,8 @@ class CgsmsMessage(models.Model):
 
     def _cgsms_render_bodies(self, targets):
         """The text each target receives: the message with its placeholders filled in for the
-        target's contact (the placeholder's default, or nothing, for typed numbers)."""
+        target's contact; for typed numbers the placeholder's default, or nothing without a
+        stray space ("Olá, ..." rather than "Olá , ...")."""
         self.ensure_one()
         body = self.body or ""
         instructions = parse_inline_template(body)
@@ -498,7 +500,7 @@ class CgsmsMessage(models.Model):
             rendered = self.env["mail.render.mixin"]._render_template(
                 body, "res.partner", partner_ids
             )
-        anonymous = "".join(literal + default for literal, _expr, default in instructions)
+        anonymous = render_without_contact(instructions)
         return [rendered[t.partner.id] if t.partner else anonymous for t in targets]
 
     def _cgsms_check_sendable(self, targets, bodies=None):

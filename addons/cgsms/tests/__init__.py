@@ -11,4 +11,5 @@ from . import test_group
 from . import test_message_recipients
 from . import test_message_send
 from . import test_send_form_tour
+from . import test_walkthrough
 from . import test_walkthrough_tour

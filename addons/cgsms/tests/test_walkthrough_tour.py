@@ -32,3 +32,9 @@ class TestWalkthroughTour(CgsmsGatewayMixin, HttpCase):
         before = Message.search_count([])
         self.start_tour("/odoo", "cgsms_new_form_reload_tour", login="admin")
         self.assertEqual(Message.search_count([]), before)
+
+    def test_template_form_is_title_and_message_with_counter(self):
+        self.start_tour("/odoo", "cgsms_template_form_tour", login="cgsms_pack_manager")
+        template = self.env["sms.template"].search([("name", "=", "Reparação pronta")])
+        self.assertEqual(template.model, "res.partner")
+        self.assertEqual(template.body, "Olá {{ object.name }}, a sua reparação está pronta.")

@@ -7,6 +7,11 @@ import { formatFloat } from "@web/core/utils/numbers";
 import { useService } from "@web/core/utils/hooks";
 import { TextField, textField } from "@web/views/fields/text/text_field";
 import { countSegments, transliterationReport, UCS2 } from "@cgsms/counter/sms_segments";
+import {
+    hasPlaceholders,
+    PLACEHOLDER_SAMPLE_LENGTH,
+    withPlaceholderSamples,
+} from "@cgsms/counter/placeholders";
 
 function formatCredits(value) {
     return formatFloat(value || 0, { digits: [false, 4] });
@@ -27,7 +32,23 @@ export class SmsCounter extends Component {
     };
 
     get info() {
-        return countSegments(this.props.text || "");
+        // {{ object.name }} is counted as the customer's data, not as its code
+        return countSegments(withPlaceholderSamples(this.props.text || ""));
+    }
+
+    get placeholderLabel() {
+        return _t("placeholders counted as %(length)s characters", {
+            length: PLACEHOLDER_SAMPLE_LENGTH,
+        });
+    }
+
+    get placeholderHint() {
+        return hasPlaceholders(this.props.text)
+            ? _t(
+                  "Placeholders are counted as %(length)s characters each (a long name), or as their default; each customer's SMS is counted with their own data when it is sent.",
+                  { length: PLACEHOLDER_SAMPLE_LENGTH }
+              )
+            : "";
     }
 
     get encodingLabel() {

@@ -74,3 +74,55 @@ registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("cgsms_template_form_tour", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the SMS app",
+            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open the templates",
+            trigger: ".o_menu_sections [data-menu-xmlid='cgsms.sms_template_menu_cgsms']",
+            run: "click",
+        },
+        {
+            content: "New template",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "Title",
+            trigger: ".o_form_view .o_field_widget[name='name'] input",
+            run: "edit Reparação pronta",
+        },
+        {
+            content: "Message with a placeholder",
+            trigger: ".o_form_view .o_field_widget[name='body'] textarea",
+            run: "edit Olá {{ object.name }}, a sua reparação está pronta.",
+        },
+        {
+            content: "The placeholder is counted as a long name, and the form says so",
+            trigger: ".o_cgsms_counter_summary:contains('Characters: 54')",
+        },
+        {
+            trigger: ".o_cgsms_counter_placeholders:contains('20')",
+        },
+        {
+            content: "Only a title and a message: no technical field",
+            trigger: ".o_form_view:not(:has(.o_field_widget[name='model_id'])):not(:has(.o_field_widget[name='lang']))",
+        },
+        {
+            content: "Save",
+            trigger: ".o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "What a typed number receives",
+            trigger: ".o_field_widget[name='cgsms_body_without_contact']:contains('Olá, a sua reparação está pronta.')",
+        },
+    ],
+});
