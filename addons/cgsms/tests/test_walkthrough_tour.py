@@ -16,6 +16,14 @@ class TestWalkthroughTour(CgsmsGatewayMixin, HttpCase):
             groups="base.group_user,cgsms.group_cgsms_manager",
             name="Pack Manager",
         )
+        cls.env["res.lang"]._activate_lang("pt_PT")
+        cls.env["ir.module.module"]._load_module_terms(["cgsms"], ["pt_PT"], overwrite=True)
+        new_test_user(
+            cls.env,
+            login="cgsms_walk_pt",
+            groups="base.group_user,cgsms.group_cgsms_user",
+            lang="pt_PT",
+        )
 
     def test_record_a_pack_from_the_credits_screen(self):
         before = self.account.credit_available
@@ -38,3 +46,8 @@ class TestWalkthroughTour(CgsmsGatewayMixin, HttpCase):
         template = self.env["sms.template"].search([("name", "=", "Reparação pronta")])
         self.assertEqual(template.model, "res.partner")
         self.assertEqual(template.body, "Olá {{ object.name }}, a sua reparação está pronta.")
+
+    def test_one_recipient_reads_in_the_singular_in_portuguese(self):
+        self.start_tour(
+            "/odoo/action-cgsms.cgsms_message_action", "cgsms_singular_tour", login="cgsms_walk_pt"
+        )

@@ -24,13 +24,15 @@ DOCS_DIR = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 @tagged("post_install", "-at_install")
 class TestScreenshots(CgsmsRepairsMixin, HttpCase):
-    browser_size = "1280x860"
+    browser_size = "1280x1150"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        env = cls.env
-        env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
+        admin = cls.env.ref("base.user_admin")
+        # the screens show what the user did, not the test's superuser (OdooBot)
+        env = cls.env(user=admin)
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
         Partner = env["res.partner"]
         pt = cls.pt
         people = Partner.create(
@@ -74,11 +76,12 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
             ]
         )
         invoices.action_post()
-        cls.repair = cls._create_repair_for_screens()
+        cls.repair = cls._create_repair_for_screens(env)
+        cls.account.with_env(env).action_test_connection()
 
     @classmethod
-    def _create_repair_for_screens(cls):
-        repair = cls.env["repair.order"].create(
+    def _create_repair_for_screens(cls, env):
+        repair = env["repair.order"].create(
             {"partner_id": cls.customer.id, "product_id": cls.product.id}
         )
         for text, sms in (
@@ -98,13 +101,11 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
             self.shots_dir = Path(tempfile.mkdtemp(prefix="cgsms-screens-"))
             self.addCleanup(shutil.rmtree, self.shots_dir, True)
 
-    def _shoot(self, browser, url_path, ready, name, click=None):
+    def _shoot(self, browser, url_path, ready, name, script=None):
         browser.navigate_to(self.base_url() + url_path, wait_stop=True)
         self.assertTrue(browser._wait_ready(ready, timeout=60), f"{name}: {ready}")
-        if click:
-            browser._websocket_request(
-                "Runtime.evaluate", params={"expression": f"document.querySelector({click!r}).click()"}
-            )
+        if script:
+            browser._websocket_request("Runtime.evaluate", params={"expression": script})
         # let the last renders and the web fonts settle
         time.sleep(1.5)
         data = browser._websocket_request(
@@ -140,14 +141,16 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                 "/odoo/action-cgsms.account_move_action_cgsms_overdue",
                 "!!document.querySelector('.o_list_view .o_group_header')",
                 "reminders",
-                click=".o_list_view .o_group_header",
+                script="[...document.querySelectorAll('.o_list_view .o_group_header')]"
+                ".find((row) => row.textContent.includes('Maria Costa')).click()",
             )
             self._shoot(
                 browser,
                 f"/odoo/action-repair.action_repair_order_tree/{self.repair.id}",
                 "!!document.querySelector(\"a[name='cgsms_messages']\")",
                 "repair_messages",
-                click="a[name='cgsms_messages']",
+                script="document.querySelector(\"a[name='cgsms_messages']\").click();"
+                "document.querySelector('.o_notebook').scrollIntoView()",
             )
         finally:
             browser.stop()

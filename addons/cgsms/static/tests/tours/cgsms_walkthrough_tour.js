@@ -126,3 +126,47 @@ registry.category("web_tour.tours").add("cgsms_template_form_tour", {
         },
     ],
 });
+
+// Run by a Portuguese-speaking user: one number reads in the singular.
+registry.category("web_tour.tours").add("cgsms_singular_tour", {
+    url: "/odoo/action-cgsms.cgsms_message_action",
+    steps: () => [
+        {
+            content: "New SMS",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "One number typed twice",
+            trigger: ".o_field_widget[name='free_numbers'] textarea",
+            run: "edit 912 000 777; 912 000 777",
+        },
+        {
+            content: "One recipient, in the singular",
+            trigger: ".o_cgsms_figures .badge:contains('1 destinatário'):not(:contains('destinatários'))",
+        },
+        {
+            content: "One number skipped, in the singular",
+            trigger: ".o_cgsms_figures .badge:contains('1 número ignorado'):not(:contains('ignorados'))",
+        },
+        {
+            trigger: ".o_field_widget[name='free_numbers'] textarea",
+            run: "edit 912 000 777; 912 000 888; 912 000 777; 912 000 888",
+        },
+        {
+            content: "Two of each, in the plural",
+            trigger: ".o_cgsms_figures .badge:contains('2 destinatários')",
+        },
+        {
+            trigger: ".o_cgsms_figures .badge:contains('2 números ignorados')",
+        },
+        {
+            content: "Leave without saving",
+            trigger: ".o_form_button_cancel",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view",
+        },
+    ],
+});
