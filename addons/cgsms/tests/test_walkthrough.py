@@ -94,6 +94,16 @@ class TestWalkthrough(CgsmsCase):
             self.account.with_context(lang="en_US").provider_balance_display, "100.00 credits"
         )
 
+    def test_reminder_wizard_speaks_the_users_language(self):
+        wizard = self.env["cgsms.reminder.wizard"].with_context(lang="pt_PT").new({})
+        self.assertIn("1 SMS = 1,4400 créditos", wizard.credit_info)
+        arch = self.env["cgsms.reminder.wizard"].get_view(
+            self.env.ref("cgsms.cgsms_reminder_wizard_view_form").id, "form"
+        )["arch"]
+        # Odoo's sms_widget counter is English-only ("0 characters, fits in 0 SMS (GSM7)")
+        self.assertIn('widget="cgsms_sms_body"', arch)
+        self.assertNotIn("sms_widget", arch)
+
     def test_successful_connection_stores_no_english_text(self):
         self.account.with_context(lang="en_US").action_test_connection()
         self.assertEqual(self.account.state, "ok")

@@ -142,23 +142,32 @@ registry.category("web_tour.tours").add("cgsms_singular_tour", {
             run: "edit 912 000 777; 912 000 777",
         },
         {
+            content: "Leave the field (the numbers are read when it loses the focus)",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "click",
+        },
+        {
             content: "One recipient, in the singular",
-            trigger: ".o_cgsms_figures .badge:contains('1 destinatário'):not(:contains('destinatários'))",
+            trigger: ".o_cgsms_figures .badge:has(.o_field_widget[name='recipient_count']:contains('1')):contains('destinatário'):not(:contains('destinatários'))",
         },
         {
             content: "One number skipped, in the singular",
-            trigger: ".o_cgsms_figures .badge:contains('1 número ignorado'):not(:contains('ignorados'))",
+            trigger: ".o_cgsms_figures .badge:has(.o_field_widget[name='dropped_count']:contains('1')):contains('número ignorado'):not(:contains('ignorados'))",
         },
         {
             trigger: ".o_field_widget[name='free_numbers'] textarea",
             run: "edit 912 000 777; 912 000 888; 912 000 777; 912 000 888",
         },
         {
-            content: "Two of each, in the plural",
-            trigger: ".o_cgsms_figures .badge:contains('2 destinatários')",
+            trigger: ".o_field_widget[name='name'] input",
+            run: "click",
         },
         {
-            trigger: ".o_cgsms_figures .badge:contains('2 números ignorados')",
+            content: "Two of each, in the plural",
+            trigger: ".o_cgsms_figures .badge:has(.o_field_widget[name='recipient_count']:contains('2')):contains('destinatários')",
+        },
+        {
+            trigger: ".o_cgsms_figures .badge:has(.o_field_widget[name='dropped_count']:contains('2')):contains('números ignorados')",
         },
         {
             content: "Leave without saving",
