@@ -350,7 +350,7 @@ class CgsmsMessage(models.Model):
             sms_vals.append(self._cgsms_sms_values(line, sms_uuid))
         self.state = "sending"
         self._cgsms_dispatch(self.env["sms.sms"].sudo().create(sms_vals))
-        self.message_post(body=_("%(count)s failed SMS sent again.", count=len(lines)))
+        self.message_post(body=_("%(count)s failed SMS queued again.", count=len(lines)))
         return True
 
     def action_retry_now(self):
