@@ -29,11 +29,14 @@ export class SmsCounter extends Component {
         creditAvailable: { type: Number, optional: true },
         recipientCount: { type: Number, optional: true },
         onTransliterate: { type: Function, optional: true },
+        // the text leaves as typed: {{ ... }} is not a placeholder here
+        literal: { type: Boolean, optional: true },
     };
 
     get info() {
+        const text = this.props.text || "";
         // {{ object.name }} is counted as the customer's data, not as its code
-        return countSegments(withPlaceholderSamples(this.props.text || ""));
+        return countSegments(this.props.literal ? text : withPlaceholderSamples(text));
     }
 
     get placeholderLabel() {
@@ -43,7 +46,7 @@ export class SmsCounter extends Component {
     }
 
     get placeholderHint() {
-        return hasPlaceholders(this.props.text)
+        return !this.props.literal && hasPlaceholders(this.props.text)
             ? _t(
                   "Placeholders are counted as %(length)s characters each (a long name), or as their default; each customer's SMS is counted with their own data when it is sent.",
                   { length: PLACEHOLDER_SAMPLE_LENGTH }
@@ -134,6 +137,10 @@ export class SmsCounter extends Component {
 export class SmsBodyField extends TextField {
     static template = "cgsms.SmsBodyField";
     static components = { ...TextField.components, SmsCounter };
+    static props = {
+        ...TextField.props,
+        literal: { type: Boolean, optional: true },
+    };
 
     setup() {
         super.setup();
@@ -153,7 +160,7 @@ export class SmsBodyField extends TextField {
     }
 
     get counterProps() {
-        const props = { text: this.live.text };
+        const props = { text: this.live.text, literal: Boolean(this.props.literal) };
         const data = this.props.record.data;
         const has = (name) => name in this.props.record.fields && name in data;
         if (has("cost_per_segment")) {
@@ -198,6 +205,18 @@ export const smsBodyField = {
     component: SmsBodyField,
     displayName: _t("SMS message"),
     supportedTypes: ["text", "char"],
+    supportedOptions: [
+        ...(textField.supportedOptions || []),
+        {
+            label: _t("Sent as typed (no placeholders)"),
+            name: "literal",
+            type: "boolean",
+        },
+    ],
+    extractProps: (params) => ({
+        ...textField.extractProps(params),
+        literal: Boolean(params.options?.literal),
+    }),
     additionalClasses: [...(textField.additionalClasses || []), "o_field_text"],
 };
 
