@@ -129,8 +129,14 @@ registry.category("web_tour.tours").add("cgsms_template_form_tour", {
 
 // Run by a Portuguese-speaking user: one number reads in the singular.
 registry.category("web_tour.tours").add("cgsms_singular_tour", {
-    url: "/odoo/action-cgsms.cgsms_message_action",
+    url: "/odoo",
     steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open the SMS app",
+            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
+            run: "click",
+        },
         {
             content: "New SMS",
             trigger: ".o_list_button_add",
