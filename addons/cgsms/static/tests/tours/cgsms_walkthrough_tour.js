@@ -90,8 +90,8 @@ registry.category("web_tour.tours").add("cgsms_template_form_tour", {
             run: "click",
         },
         {
-            content: "New template",
-            trigger: ".o_list_button_add",
+            content: "New template (once the templates list is shown)",
+            trigger: ".o_control_panel:has(.o_breadcrumb:contains('Templates')) .o_list_button_add",
             run: "click",
         },
         {
