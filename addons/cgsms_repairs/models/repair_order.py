@@ -44,7 +44,7 @@ class RepairOrder(models.Model):
         "Earlier repairs", compute="_compute_cgsms_history_repair_ids"
     )
     cgsms_messages_text = fields.Text(
-        "Messages",
+        "Messages of the repair",
         compute="_compute_cgsms_messages_text",
         help="The messages written on the repair, newest first.",
     )
