@@ -45,6 +45,7 @@
         "web.assets_tests": [
             "cgsms/static/tests/tours/cgsms_express_tour.js",
             "cgsms/static/tests/tours/cgsms_send_form_tour.js",
+            "cgsms/static/tests/tours/cgsms_walkthrough_tour.js",
         ],
     },
     "application": True,

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import formatLang
 
 from ..providers import PROVIDERS, ProviderConfig, ProviderError, get_provider_class
 from ..tools.transliterate import clean_formatting, to_gsm7
@@ -165,6 +166,9 @@ class CgsmsAccount(models.Model):
     last_check_message = fields.Char(readonly=True, copy=False)
     provider_balance = fields.Float(readonly=True, copy=False, digits=(12, 4))
     provider_currency = fields.Char(readonly=True, copy=False)
+    provider_balance_display = fields.Char(
+        "Balance at the provider", compute="_compute_provider_balance_display"
+    )
 
     _sql_constraints = [
         (
@@ -249,6 +253,16 @@ class CgsmsAccount(models.Model):
             account.dlr_last_refused_date = stat.last_refused_date if stat else False
             account.dlr_last_refusal = stat.last_refusal if stat else False
 
+    @api.depends("provider_balance", "provider_currency", "last_check_date")
+    def _compute_provider_balance_display(self):
+        for account in self:
+            if not account.last_check_date and not account.provider_balance:
+                account.provider_balance_display = False
+                continue
+            account.provider_balance_display = account._format_balance(
+                account.provider_balance, account.provider_currency
+            )
+
     def _compute_credit_available(self):
         balances = self._credit_balances()
         for account in self:
@@ -309,15 +323,15 @@ class CgsmsAccount(models.Model):
         vals = {
             "state": "ok",
             "last_check_date": fields.Datetime.now(),
-            "last_check_message": _("Connected"),
+            # the status says "Connected", in the reader's language
+            "last_check_message": False,
         }
         if balance is not None:
             vals.update(provider_balance=balance.amount, provider_currency=balance.currency)
             message = _(
-                "Connected to %(provider)s. Balance at the provider: %(amount)s %(currency)s",
+                "Connected to %(provider)s. Balance at the provider: %(balance)s",
                 provider=dict(_provider_selection(self))[self.provider],
-                amount=round(balance.amount, 4),
-                currency=balance.currency or "",
+                balance=self._format_balance(balance.amount, balance.currency),
             )
         else:
             message = _("Connected to %(provider)s.", provider=self.provider)
@@ -436,9 +450,7 @@ class CgsmsAccount(models.Model):
             available = account._credit_balances().get(account.id, 0.0)
             if available < account.low_balance_threshold and not account.low_balance_notified:
                 account.low_balance_notified = True
-                managers = self.env.ref("cgsms.group_cgsms_manager").users.filtered(
-                    lambda u, c=account.company_id: c in u.company_ids and not u.share
-                )
+                managers = account._low_balance_recipients()
                 for user in managers:
                     account.activity_schedule(
                         "cgsms.mail_activity_type_low_balance",
@@ -462,6 +474,30 @@ class CgsmsAccount(models.Model):
             url=self.sudo().base_url or "",
         )
 
+    def _format_balance(self, amount, currency):
+        """A provider balance in the reader's language: "100,00 créditos", "12.50 EUR"."""
+        currency = currency or ""
+        # the sandbox and LusoSMS-style APIs count in credits; others give a currency code
+        unit = _("credits") if currency.lower() == "credits" else currency
+        return f"{formatLang(self.env, amount or 0.0, digits=2)} {unit}".strip()
+
+    def _low_balance_recipients(self):
+        """The people told about a low balance: active internal SMS managers of the account's
+        company, never OdooBot or the superuser, each of them once."""
+        self.ensure_one()
+        return (
+            self.env.ref("cgsms.group_cgsms_manager")
+            .users.filtered(
+                lambda u: (
+                    u.active
+                    and not u.share
+                    and not u._is_superuser()
+                    and self.company_id in u.company_ids
+                )
+            )
+            .sorted("id")
+        )
+
     def _error_message(self, exc):
         """A translated sentence for a provider error: what happened and what to do."""
         messages = {
@@ -481,6 +517,10 @@ class CgsmsAccount(models.Model):
             "unknown": _("The provider returned an unexpected answer."),
         }
         text = messages.get(exc.error_class, messages["unknown"])
+        if exc.provider_code == "not_attempted":
+            # left in the queue after an earlier SMS of the batch failed: the provider's own
+            # words belong to that SMS, not to this one
+            return text
         # Our own HTTP layer reports "connection" / "timeout" (the provider said nothing):
         # say where we tried to connect instead of repeating its code word.
         address = self.sudo().base_url or DEFAULT_BASE_URLS.get(self.provider, "")

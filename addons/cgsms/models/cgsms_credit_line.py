@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 
 class CgsmsCreditLine(models.Model):
@@ -56,3 +56,18 @@ class CgsmsCreditLine(models.Model):
         raise UserError(
             _("Credit movements cannot be deleted. Record an adjustment to correct a mistake.")
         )
+
+    def action_record_pack(self):
+        """Header button of the credits screens: record a pack bought for the company's
+        active account (the account's own "Add credits")."""
+        if not self.env.user.has_group("cgsms.group_cgsms_manager"):
+            raise AccessError(_("Only SMS managers can record the packs of credits bought."))
+        account = self.env["cgsms.account"]._get_active()
+        if not account:
+            raise UserError(
+                _(
+                    "No active SMS account for this company. Configure one in SMS > "
+                    "Configuration > Provider accounts, then record the pack."
+                )
+            )
+        return account.sudo(False).action_add_credits()

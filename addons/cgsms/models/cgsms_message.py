@@ -8,9 +8,11 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import formatLang
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
+from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
 
 _logger = logging.getLogger(__name__)
@@ -21,6 +23,8 @@ MAX_SEGMENTS = 10
 DIRECT_SEND_LIMIT = 100
 # Failures worth another try; delivered, sent and invalid numbers never are.
 RESENDABLE_CLASSES = ("temporary", "rate_limited", "auth", "insufficient_credit", "unknown")
+# Queued again after these: the SMS queue retries them later (or now, with Retry now).
+RETRY_CLASSES = ("temporary", "rate_limited")
 # How many skipped numbers the form lists before summing up the rest.
 PREVIEW_LINES = 30
 _PRECOMMIT_KEY = "cgsms.message.check_done"
@@ -214,6 +218,12 @@ class CgsmsMessage(models.Model):
     failed_count = fields.Integer("Failed", compute="_compute_result_counts")
     cancelled_count = fields.Integer("Not sent", compute="_compute_result_counts")
     resendable_count = fields.Integer(compute="_compute_result_counts")
+    retry_count = fields.Integer(
+        "Waiting for a retry",
+        compute="_compute_result_counts",
+        help="SMS the provider could not take yet (down, or limiting the rate): they are sent "
+        "again automatically, or now with Retry now.",
+    )
     progress = fields.Float(compute="_compute_result_counts")
     cost_total = fields.Float("Credits spent", digits=(12, 4), compute="_compute_result_counts")
 
@@ -257,7 +267,10 @@ class CgsmsMessage(models.Model):
             message.credit_available = account._credit_balances().get(account.id, 0.0)
             message.gsm7_safe = account.gsm7_safe
             message.cost_per_segment_label = (
-                _("1 SMS = %(cost)s credits", cost="%.4f" % account.cost_per_segment)
+                _(
+                    "1 SMS = %(cost)s credits",
+                    cost=formatLang(self.env, account.cost_per_segment, digits=4),
+                )
                 if account
                 else _("No active SMS account")
             )
@@ -304,11 +317,16 @@ class CgsmsMessage(models.Model):
                 ["__count", "cost:sum"],
             )
             for message, state, error_class, count, cost in groups:
-                entry = stats.setdefault(message.id, {"cost": 0.0, "resendable": 0})
+                entry = stats.setdefault(message.id, {"cost": 0.0, "resendable": 0, "retry": 0})
                 entry[state] = entry.get(state, 0) + count
                 entry["cost"] += cost
                 if state == "failed" and error_class in RESENDABLE_CLASSES:
                     entry["resendable"] += count
+                if state == "queued" and error_class in RETRY_CLASSES:
+                    entry["retry"] += count
+                if state == "cancelled" and error_class == "duplicate":
+                    # the number got the SMS through its first entry: not another number
+                    entry["cancelled"] -= count
         for message in self:
             entry = stats.get(message._origin.id, {})
             queued = entry.get("queued", 0) + entry.get("sending", 0)
@@ -324,6 +342,7 @@ class CgsmsMessage(models.Model):
             message.cancelled_count = cancelled
             message.total_count = total + cancelled
             message.resendable_count = entry.get("resendable", 0)
+            message.retry_count = entry.get("retry", 0)
             message.cost_total = entry.get("cost", 0.0)
             message.progress = 100.0 * (sent + delivered + failed) / total if total else 0.0
 
@@ -428,8 +447,12 @@ class CgsmsMessage(models.Model):
             sms_vals.append(self._cgsms_sms_values(line, sms_uuid))
         self._cgsms_set_state("sending")
         self._cgsms_dispatch(self.env["sms.sms"].sudo().create(sms_vals))
-        self.message_post(body=_("%(count)s failed SMS sent again.", count=len(lines)))
+        self.message_post(body=_("%(count)s failed SMS queued again.", count=len(lines)))
         return True
+
+    def action_retry_now(self):
+        self.ensure_one()
+        return self.recipient_ids.action_retry_now()
 
     def action_view_recipients(self):
         self.ensure_one()
@@ -685,7 +708,8 @@ class CgsmsMessage(models.Model):
 
     def _cgsms_render_bodies(self, targets):
         """The text each target receives: the message with its placeholders filled in for the
-        target's contact (the placeholder's default, or nothing, for typed numbers)."""
+        target's contact; for typed numbers the placeholder's default, or nothing without a
+        stray space ("Olá, ..." rather than "Olá , ...")."""
         self.ensure_one()
         body = self.body or ""
         instructions = parse_inline_template(body)
@@ -699,7 +723,7 @@ class CgsmsMessage(models.Model):
             rendered = self.env["mail.render.mixin"]._render_template(
                 body, "res.partner", partner_ids
             )
-        anonymous = "".join(literal + default for literal, _expr, default in instructions)
+        anonymous = render_without_contact(instructions)
         bodies = [rendered[t.partner.id] if t.partner else anonymous for t in targets]
         return self._cgsms_prepare_bodies(bodies)
 
@@ -750,8 +774,8 @@ class CgsmsMessage(models.Model):
                 _(
                     "This send needs %(needed)s credits, only %(available)s available. "
                     "Buy a pack of credits.",
-                    needed="%.4f" % needed,
-                    available="%.4f" % available,
+                    needed=formatLang(self.env, needed, digits=4),
+                    available=formatLang(self.env, available, digits=4),
                 )
             )
 
@@ -806,14 +830,10 @@ class CgsmsMessage(models.Model):
         self.write(
             {"state": "sending", "account_id": account.id, "date_sent": fields.Datetime.now()}
         )
-        self.message_post(
-            body=_(
-                "SMS sent to %(count)s numbers, %(skipped)s skipped.",
-                count=len(valid),
-                skipped=len(targets) - len(valid),
-            )
-        )
         self._cgsms_dispatch(sms)
+        if self.state == "sending":
+            # Nothing says "sent" before the SMS have left: _cgsms_check_done does, when they do.
+            self.message_post(body=self._cgsms_queued_summary())
 
     def _cgsms_sms_values(self, line, sms_uuid):
         return {
@@ -856,7 +876,44 @@ class CgsmsMessage(models.Model):
             )
         )
         waiting = self.browse([message.id for (message,) in pending])
-        (sending - waiting).write({"state": "done"})
+        done = sending - waiting
+        done.write({"state": "done"})
+        for message in done:
+            message.message_post(body=message._cgsms_done_summary())
+
+    def _cgsms_queued_summary(self):
+        self.ensure_one()
+        queued = self.queued_count
+        if self.retry_count:
+            return _(
+                "%(count)s SMS queued: the provider could not take them yet. They are sent "
+                "again automatically; nothing has left for them yet.",
+                count=queued,
+            )
+        return _("%(count)s SMS queued: they are leaving in the background.", count=queued)
+
+    def _cgsms_done_summary(self):
+        """What left, in words that are right for one number as for many."""
+        self.ensure_one()
+        left = self.sent_count + self.delivered_count
+        parts = [
+            _("SMS sent to 1 number.")
+            if left == 1
+            else _("SMS sent to %(count)s numbers.", count=left)
+        ]
+        if self.failed_count:
+            parts.append(
+                _("1 failed.")
+                if self.failed_count == 1
+                else _("%(count)s failed.", count=self.failed_count)
+            )
+        if self.cancelled_count:
+            parts.append(
+                _("1 number skipped.")
+                if self.cancelled_count == 1
+                else _("%(count)s numbers skipped.", count=self.cancelled_count)
+            )
+        return " ".join(parts)
 
     @api.model
     def _cgsms_check_done_later(self, message_ids):

@@ -1,4 +1,7 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .cgsms_message import DIRECT_SEND_LIMIT
 
 STATES = [
     ("queued", "Queued"),
@@ -77,6 +80,54 @@ class CgsmsRecipient(models.Model):
             "res_id": self.res_id,
             "view_mode": "form",
             "name": _("Document"),
+        }
+
+    def action_retry_now(self):
+        """Send now the SMS waiting in the queue (provider down, rate limited) instead of
+        waiting for the queue's next try."""
+        self.check_access("read")
+        queued = self.filtered(lambda r: r.state == "queued")
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .search([("cgsms_recipient_id", "in", queued.ids), ("state", "=", "outgoing")])
+        )
+        if not sms:
+            raise UserError(_("No SMS is waiting to be sent again: they have all left."))
+        limit = int(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("cgsms.direct_send_limit", DIRECT_SEND_LIMIT)
+        )
+        if len(sms) > limit:
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+            return self._retry_notification(
+                _("%(count)s SMS are being sent again in the background.", count=len(sms)),
+                "info",
+            )
+        sms.send(unlink_failed=True, unlink_sent=True, auto_commit=False, raise_exception=False)
+        queued.message_id._cgsms_check_done()
+        waiting = queued.filtered(lambda r: r.state == "queued")
+        if not waiting:
+            return self._retry_notification(_("The waiting SMS have left."), "success")
+        return self._retry_notification(
+            _(
+                "Still waiting for the provider: %(reason)s",
+                reason=waiting[0].failure_reason or "",
+            ),
+            "warning",
+        )
+
+    def _retry_notification(self, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Retry now"),
+                "message": message,
+                "type": kind,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
         }
 
     def _apply_delivery_reports(self, account, reports):

@@ -17,3 +17,5 @@ from . import test_security
 from . import test_account_settings
 from . import test_text_as_sent
 from . import test_reminder_preview
+from . import test_walkthrough
+from . import test_walkthrough_tour

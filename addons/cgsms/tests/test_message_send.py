@@ -110,7 +110,7 @@ class TestMessageSend(CgsmsCase):
         bodies = {m["to"]: m["body"] for m in self._gateway_messages()}
         self.assertEqual(bodies["+351912345678"], "Olá Maria Costa, lembramos a sua marcação.")
         self.assertEqual(bodies["+351935555012"], "Olá José Lima, lembramos a sua marcação.")
-        self.assertEqual(bodies["+351912000999"], "Olá , lembramos a sua marcação.")
+        self.assertEqual(bodies["+351912000999"], "Olá, lembramos a sua marcação.")
 
     def test_edited_template_text_rendered_per_partner(self):
         form = Form(self.env["cgsms.message"])

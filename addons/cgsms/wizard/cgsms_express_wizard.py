@@ -309,7 +309,9 @@ class CgsmsExpressWizard(models.TransientModel):
                     details="; ".join(f"{r['number']} ({r['reason']})" for r in failed),
                 )
             )
-        if counts["duplicate"]:
+        if counts["duplicate"] == 1:
+            parts.append(_("1 repeated number received it only once."))
+        elif counts["duplicate"]:
             parts.append(
                 _("%(count)s repeated numbers received it only once.", count=counts["duplicate"])
             )

@@ -133,8 +133,8 @@ class CgsmsReminderWizard(models.TransientModel):
             wizard.credit_info = (
                 _(
                     "1 SMS = %(cost)s credits. Available credits: %(available)s",
-                    cost="%.4f" % account.cost_per_segment,
-                    available="%.4f" % account.credit_available,
+                    cost=formatLang(self.env, account.cost_per_segment, digits=4),
+                    available=formatLang(self.env, account.credit_available, digits=4),
                 )
                 if account
                 else _("No active SMS account")

@@ -4,6 +4,7 @@ from odoo.addons.cgsms.tools.phone import normalize_number
 from odoo.addons.cgsms.tools.sms_segments import GSM7, count_segments
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import html2plaintext, plaintext2html
+from odoo.tools.misc import format_datetime
 
 DONE_TEMPLATE_XMLID = "cgsms_repairs.sms_template_repair_done"
 MESSAGE_SUBTYPE_XMLID = "cgsms_repairs.mt_repair_message"
@@ -40,11 +41,16 @@ class RepairOrder(models.Model):
         "repair.order",
         string="Equipment history",
         compute="_compute_cgsms_history_repair_ids",
-        help="The other repairs of the same serial number, or of the same product when the "
+        help="The earlier repairs of the same serial number, or of the same product when the "
         "equipment has no serial number.",
     )
     cgsms_history_count = fields.Integer(
         "Earlier repairs", compute="_compute_cgsms_history_repair_ids"
+    )
+    cgsms_messages_text = fields.Text(
+        "Messages of the repair",
+        compute="_compute_cgsms_messages_text",
+        help="The messages written on the repair, newest first.",
     )
     cgsms_done_notified = fields.Boolean(
         "Customer notified of the end of the repair", copy=False, readonly=True
@@ -97,8 +103,26 @@ class RepairOrder(models.Model):
         for repair in self:
             repair.cgsms_message_count = counts.get(repair._origin, 0)
 
+    def _compute_cgsms_messages_text(self):
+        messages = self.env["cgsms.repair.message"].search(
+            [("repair_id", "in", self._origin.ids)], order="date desc, id desc"
+        )
+        by_repair = messages.grouped("repair_id")
+        for repair in self:
+            lines = by_repair.get(repair._origin, messages.browse())
+            repair.cgsms_messages_text = (
+                "\n".join(
+                    f"{format_datetime(self.env, line.date, dt_format='short')}: {line.body}"
+                    for line in lines
+                )
+                or False
+            )
+
     @api.depends("lot_id", "product_id")
     def _compute_cgsms_history_repair_ids(self):
+        """What happened to this equipment before this repair: the repairs received earlier
+        (lower id, i.e. created before this one) of its serial number, or of its product when
+        it has none. Later repairs are not its history."""
         for repair in self:
             if repair.lot_id:
                 domain = [("lot_id", "=", repair.lot_id.id)]
@@ -109,7 +133,7 @@ class RepairOrder(models.Model):
                 repair.cgsms_history_count = 0
                 continue
             if repair._origin.id:
-                domain.append(("id", "!=", repair._origin.id))
+                domain.append(("id", "<", repair._origin.id))
             history = self.search(domain, order="schedule_date desc, id desc")
             repair.cgsms_history_repair_ids = history
             repair.cgsms_history_count = len(history)

@@ -31,9 +31,24 @@ class TestRepairHistory(CgsmsRepairsMixin, TransactionCase):
         self.assertEqual(second.cgsms_history_repair_ids, first)
         self.assertEqual(second.cgsms_history_count, 1)
         self.assertEqual(second.cgsms_history_repair_ids.cgsms_message_count, 2)
-        self.assertEqual(first.cgsms_history_repair_ids, second)
+        self.assertFalse(first.cgsms_history_repair_ids, "a later repair is not its history")
         self.assertEqual(second.cgsms_message_count, 1)
         self.assertEqual(len(self._gateway_messages()), 1)
+
+    def test_history_shows_only_earlier_repairs_with_their_messages(self):
+        first = self._create_repair(product_id=self.phone.id, lot_id=self.serial.id)
+        self._add_message(first, "Ecrã partido")
+        self._add_message(first, "Ecrã substituído")
+        second = self._create_repair(product_id=self.phone.id, lot_id=self.serial.id)
+        third = self._create_repair(product_id=self.phone.id, lot_id=self.serial.id)
+        self.assertEqual(second.cgsms_history_repair_ids, first)
+        self.assertEqual(third.cgsms_history_repair_ids, first | second)
+        self.assertNotIn(third, second.cgsms_history_repair_ids)
+        lines = first.cgsms_messages_text.splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[0].endswith(": Ecrã substituído"), "newest first, with its date")
+        self.assertTrue(lines[1].endswith(": Ecrã partido"))
+        self.assertFalse(second.cgsms_messages_text)
 
     def test_history_without_serial_uses_the_product(self):
         first = self._create_repair()

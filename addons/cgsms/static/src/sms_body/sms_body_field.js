@@ -12,6 +12,11 @@ import {
     transliterationReport,
     UCS2,
 } from "@cgsms/counter/sms_segments";
+import {
+    hasPlaceholders,
+    PLACEHOLDER_SAMPLE_LENGTH,
+    withPlaceholderSamples,
+} from "@cgsms/counter/placeholders";
 
 function formatCredits(value) {
     return formatFloat(value || 0, { digits: [false, 4] });
@@ -31,6 +36,8 @@ export class SmsCounter extends Component {
         onTransliterate: { type: Function, optional: true },
         // The account replaces accented letters when it sends: count the text as it leaves.
         gsm7Safe: { type: Boolean, optional: true },
+        // the text leaves as typed: {{ ... }} is not a placeholder here
+        literal: { type: Boolean, optional: true },
     };
 
     get sentText() {
@@ -39,7 +46,25 @@ export class SmsCounter extends Component {
     }
 
     get info() {
-        return countSegments(this.sentText);
+        const text = this.props.text || "";
+        // {{ object.name }} is counted as the customer's data, not as its code
+        const typed = this.props.literal ? text : withPlaceholderSamples(text);
+        return countSegments(this.props.gsm7Safe ? transliterate(typed) : typed);
+    }
+
+    get placeholderLabel() {
+        return _t("placeholders counted as %(length)s characters", {
+            length: PLACEHOLDER_SAMPLE_LENGTH,
+        });
+    }
+
+    get placeholderHint() {
+        return !this.props.literal && hasPlaceholders(this.props.text)
+            ? _t(
+                  "Placeholders are counted as %(length)s characters each (a long name), or as their default; each customer's SMS is counted with their own data when it is sent.",
+                  { length: PLACEHOLDER_SAMPLE_LENGTH }
+              )
+            : "";
     }
 
     get lettersReplaced() {
@@ -138,6 +163,10 @@ export class SmsCounter extends Component {
 export class SmsBodyField extends TextField {
     static template = "cgsms.SmsBodyField";
     static components = { ...TextField.components, SmsCounter };
+    static props = {
+        ...TextField.props,
+        literal: { type: Boolean, optional: true },
+    };
 
     setup() {
         super.setup();
@@ -157,7 +186,7 @@ export class SmsBodyField extends TextField {
     }
 
     get counterProps() {
-        const props = { text: this.live.text };
+        const props = { text: this.live.text, literal: Boolean(this.props.literal) };
         const data = this.props.record.data;
         const has = (name) => name in this.props.record.fields && name in data;
         if (has("cost_per_segment")) {
@@ -207,6 +236,18 @@ export const smsBodyField = {
     component: SmsBodyField,
     displayName: _t("SMS message"),
     supportedTypes: ["text", "char"],
+    supportedOptions: [
+        ...(textField.supportedOptions || []),
+        {
+            label: _t("Sent as typed (no placeholders)"),
+            name: "literal",
+            type: "boolean",
+        },
+    ],
+    extractProps: (params) => ({
+        ...textField.extractProps(params),
+        literal: Boolean(params.options?.literal),
+    }),
     additionalClasses: [...(textField.additionalClasses || []), "o_field_text"],
 };
 

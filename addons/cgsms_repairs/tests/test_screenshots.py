@@ -1,0 +1,159 @@
+"""The main screens in a real browser, captured as PNG files.
+
+Each screen is opened in headless Chromium, must render its CgSMS parts, and is captured.
+With CGSMS_SCREENSHOTS=1 (scripts/screenshots.sh) the captures are written to
+docs/screenshots/ for the README; otherwise to a temporary folder that is removed.
+"""
+
+import base64
+import os
+import shutil
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from odoo import Command, fields
+from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
+
+from .common import CgsmsRepairsMixin
+
+DOCS_DIR = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+@tagged("post_install", "-at_install")
+class TestScreenshots(CgsmsRepairsMixin, HttpCase):
+    browser_size = "1280x1150"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        admin = cls.env.ref("base.user_admin")
+        # the screens show what the user did, not the test's superuser (OdooBot)
+        env = cls.env(user=admin)
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
+        Partner = env["res.partner"]
+        pt = cls.pt
+        people = Partner.create(
+            [
+                {"name": "Ana Ferreira", "mobile": "912 000 101", "country_id": pt.id},
+                {"name": "Bruno Santos", "mobile": "935 000 202", "country_id": pt.id},
+                {"name": "Carla Mendes", "mobile": "961 000 303", "country_id": pt.id},
+                {"name": "Duarte Lopes", "phone": "213 000 404", "country_id": pt.id},
+            ]
+        )
+        group = env["cgsms.group"].create(
+            {"name": "Loyal customers", "partner_ids": [Command.set(people.ids)]}
+        )
+        cls.message = env["cgsms.message"].create(
+            {
+                "name": "Spring promotion",
+                "group_ids": [Command.set(group.ids)],
+                "partner_ids": [Command.set(cls.customer.ids)],
+                "free_numbers": "912 000 101; 936 555 012",
+                "body": "Spring offer: 20% off every repair until Saturday. Show this SMS "
+                "at the counter. Reply STOP to opt out.",
+            }
+        )
+        today = fields.Date.context_today(env["res.partner"])
+        invoices = env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "invoice_date": today - timedelta(days=60),
+                    "invoice_date_due": today - timedelta(days=days),
+                    "invoice_line_ids": [
+                        Command.create({"name": "Repair", "quantity": 1, "price_unit": amount})
+                    ],
+                }
+                for partner, days, amount in (
+                    (cls.customer, 30, 120.0),
+                    (cls.customer, 12, 49.9),
+                    (people[1], 20, 80.0),
+                )
+            ]
+        )
+        invoices.action_post()
+        cls.repair = cls._create_repair_for_screens(env)
+        cls.account.with_env(env).action_test_connection()
+
+    @classmethod
+    def _create_repair_for_screens(cls, env):
+        repair = env["repair.order"].create(
+            {"partner_id": cls.customer.id, "product_id": cls.product.id}
+        )
+        for text, sms in (
+            ("Equipment received: the screen is cracked. We will call you with a quote.", False),
+            ("Your laptop needs a new screen: 80 EUR. Reply YES to go ahead.", True),
+        ):
+            repair.write({"cgsms_new_message": text, "cgsms_send_sms": sms})
+            repair.action_cgsms_add_message()
+        return repair
+
+    def setUp(self):
+        super().setUp()
+        if os.environ.get("CGSMS_SCREENSHOTS"):
+            self.shots_dir = DOCS_DIR
+            self.shots_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            self.shots_dir = Path(tempfile.mkdtemp(prefix="cgsms-screens-"))
+            self.addCleanup(shutil.rmtree, self.shots_dir, True)
+
+    def _shoot(self, browser, url_path, ready, name, script=None):
+        browser.navigate_to(self.base_url() + url_path, wait_stop=True)
+        self.assertTrue(browser._wait_ready(ready, timeout=60), f"{name}: {ready}")
+        if script:
+            browser._websocket_request("Runtime.evaluate", params={"expression": script})
+        # let the last renders and the web fonts settle
+        time.sleep(1.5)
+        data = browser._websocket_request(
+            "Page.captureScreenshot", params={"format": "png"}, timeout=30
+        )["data"]
+        png = base64.b64decode(data)
+        self.assertTrue(png.startswith(b"\x89PNG\r\n\x1a\n"), name)
+        self.assertGreater(len(png), 20000, f"{name}: an empty page?")
+        (self.shots_dir / f"{name}.png").write_bytes(png)
+        return png
+
+    def test_main_screens_render_and_are_captured(self):
+        browser = ChromeBrowser(self)
+        try:
+            self.authenticate("admin", "admin", browser=browser)
+            self.cr.flush()
+            self.cr.clear()
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.cgsms_config_settings_action",
+                "!!document.querySelector('#cgsms_provider_setting')",
+                "settings",
+            )
+            self._shoot(
+                browser,
+                f"/odoo/action-cgsms.cgsms_message_action/{self.message.id}",
+                "!!document.querySelector('.o_cgsms_counter_summary') && "
+                "!!document.querySelector('.o_cgsms_skipped')",
+                "send_form",
+            )
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.account_move_action_cgsms_overdue",
+                "!!document.querySelector('.o_list_view .o_group_header')",
+                "reminders",
+                script="[...document.querySelectorAll('.o_list_view .o_group_header')]"
+                ".find((row) => row.textContent.includes('Maria Costa')).click()",
+            )
+            self._shoot(
+                browser,
+                f"/odoo/action-repair.action_repair_order_tree/{self.repair.id}",
+                "!!document.querySelector(\"a[name='cgsms_messages']\")",
+                "repair_messages",
+                script="document.querySelector(\"a[name='cgsms_messages']\").click();"
+                "document.querySelector('.o_notebook').scrollIntoView()",
+            )
+        finally:
+            browser.stop()
+            self._wait_remaining_requests()
+        names = sorted(p.stem for p in self.shots_dir.glob("*.png"))
+        self.assertEqual(names, ["reminders", "repair_messages", "send_form", "settings"])
