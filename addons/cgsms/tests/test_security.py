@@ -167,7 +167,7 @@ class TestSecurity(CgsmsCase):
         message.with_user(self.manager_a).body = "Olá {{ object.name }}"
         self._run_scheduled_cron()
         self.assertEqual(message.state, "done")
-        self.assertEqual(self._gateway_messages()[0]["body"], "Olá Rui Partilhado")
+        self.assertEqual(self._gateway_messages()[0]["body"], "Ola Rui Partilhado")
 
     def test_state_cannot_be_forced_by_create_or_write(self):
         Message = self.env["cgsms.message"].with_user(self.user_a)
