@@ -114,7 +114,9 @@ def setup_account(env, args):
 
 
 def reset_state(env, args):
-    """Empty queue and history, balance set to ``credits``, SMS batch size ``batch_size``."""
+    """Empty queue and history, balance set to ``credits``, SMS batch size ``batch_size``;
+    the account's ``in_flight`` calls and ``rate`` (messages per second), and the delay
+    before an ambiguous send is looked up (``reconcile_delay``, seconds)."""
     env.cr.execute("DELETE FROM sms_sms")
     env.cr.execute("UPDATE cgsms_credit_line SET recipient_id = NULL")
     env.cr.execute("DELETE FROM cgsms_recipient")
@@ -127,6 +129,17 @@ def reset_state(env, args):
             {"account_id": account.id, "kind": "adjustment", "amount": round(wanted - balance, 4)}
         )
     env["ir.config_parameter"].set_param("sms.session.batch.size", str(args.get("batch_size", 500)))
+    env["ir.config_parameter"].set_param(
+        "cgsms.reconcile_delay", str(args.get("reconcile_delay", 60))
+    )
+    account.write(
+        {
+            "cgsms_in_flight": args.get("in_flight", 20),
+            "cgsms_rate_limit": args.get("rate", 200.0),
+            "cgsms_rate_next_slot": 0,
+            "base_url": args.get("base_url") or account.base_url,
+        }
+    )
     return {"balance": account.credit_available}
 
 
@@ -190,6 +203,12 @@ def reconcile_stale(env, args):
     return {}
 
 
+def reconcile(env, args):
+    """What the reconciliation cron does: look ambiguous and interrupted sends up."""
+    env["sms.sms"]._cgsms_reconcile_stale()
+    return {}
+
+
 def resend(env, args):
     """What a person can do on SMS already sent: "Resend" (SMS in error) and "Retry" (set
     outgoing again, then the queue runs)."""
@@ -219,6 +238,8 @@ def snapshot(env, args):
                 "failure_reason": r.failure_reason or "",
                 "attempts": r.attempts,
                 "cost": r.cost,
+                "provider_message_id": r.provider_message_id or "",
+                "sms_uuid": r.sms_uuid or "",
             }
             for r in recipients
         ],
@@ -254,6 +275,7 @@ SCENARIOS = {
         process_queue,
         send_now,
         reconcile_stale,
+        reconcile,
         resend,
         snapshot,
     )

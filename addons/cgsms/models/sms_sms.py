@@ -4,7 +4,7 @@ import resource
 import threading
 import time
 from concurrent import futures
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from psycopg2.extensions import TransactionRollbackError
 
@@ -120,7 +120,10 @@ class SmsSms(models.Model):
         accounts = self.env["cgsms.account"].sudo().search([("active", "=", True)])
         commit = not _testing()
         deadline = self._cgsms_deadline()
-        queue = self.with_context(cgsms_commit=commit)
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        # The transaction holds nothing of the caller: a lost claim race may be rolled back.
+        queue = self.with_context(cgsms_commit=commit, cgsms_clean_tx=commit)
         if ids:
             queue = queue.browse(ids)
         left = 0
@@ -171,6 +174,7 @@ class SmsSms(models.Model):
         in_flight = max(1, account.cgsms_in_flight or 1)
         # Claim again once half of the calls are back, so that the pool never runs dry.
         refill = max(1, in_flight // 2)
+        claimer = self
         with _Dispatcher(self, account, unlink_failed, unlink_sent) as dispatcher:
             exhausted = False
             while True:
@@ -181,7 +185,10 @@ class SmsSms(models.Model):
                     and room >= min(refill, in_flight)
                     and self._cgsms_time_left(deadline)
                 ):
-                    claimed = self._cgsms_claim_chunk(account, room)
+                    claimed = claimer._cgsms_claim_chunk(account, room)
+                    if self.env.context.get("cgsms_commit"):
+                        # Committed: what the caller did before is safe from a rollback.
+                        claimer = self.with_context(cgsms_clean_tx=True)
                     if claimed:
                         dispatcher.submit(claimed)
                         continue
@@ -223,6 +230,7 @@ class SmsSms(models.Model):
         empty) that no other worker holds: history lines, numbers, credits reserved, marked
         "sending", committed when allowed. Returns the claimed SMS, ready for the provider."""
         commit = self.env.context.get("cgsms_commit")
+        retry = commit and self.env.context.get("cgsms_clean_tx")
         for attempt in range(CLAIM_TRIES):
             try:
                 claimed = self._cgsms_claim(account, limit)
@@ -232,7 +240,9 @@ class SmsSms(models.Model):
                 return claimed
             except TransactionRollbackError:
                 # Another worker committed a claim on the same account since our snapshot.
-                if not commit or attempt == CLAIM_TRIES - 1:
+                # Rolled back and tried again only when nothing of the caller would be lost;
+                # otherwise the caller's retry (Odoo's RPC or cron) starts over.
+                if not retry or attempt == CLAIM_TRIES - 1:
                     raise
                 self.env.cr.rollback()
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
@@ -581,7 +591,7 @@ class SmsSms(models.Model):
         """Cron: resolve the SMS whose send was ambiguous (answer lost) or interrupted (crash,
         killed worker) by looking them up at the provider."""
         deadline = self._cgsms_deadline()
-        self = self.with_context(cgsms_commit=not _testing())
+        model = self.with_context(cgsms_commit=not _testing())
         Account = self.env["cgsms.account"].sudo().with_context(active_test=False)
         groups = (
             self.env["cgsms.recipient"]
@@ -589,8 +599,8 @@ class SmsSms(models.Model):
             ._read_group([("state", "in", ("checking", "sending"))], ["account_id"])
         )
         for (account,) in groups:
-            if account and self._cgsms_time_left(deadline):
-                self._cgsms_reconcile(Account.browse(account.id), deadline)
+            if account and model._cgsms_time_left(deadline):
+                model._cgsms_reconcile(Account.browse(account.id), deadline)
 
     @api.model
     def _cgsms_reconcile(self, account, deadline=None, limit=200):
@@ -600,7 +610,8 @@ class SmsSms(models.Model):
         or, when the provider cannot tell, with a person ("To check")."""
         account = account.sudo()
         commit = self.env.context.get("cgsms_commit")
-        now = fields.Datetime.now()
+        # To the microsecond (write_date has them): a line is due once its delay has passed.
+        now = datetime.now(UTC).replace(tzinfo=None)
         Recipient = self.env["cgsms.recipient"].sudo()
         Recipient.flush_model()
         try:
