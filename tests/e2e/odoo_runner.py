@@ -25,7 +25,8 @@ import traceback
 def _configure(db):
     from odoo.tools import config
 
-    args = [f"--addons-path={os.environ['CGSMS_ADDONS']}", f"-d{db}", "--log-level=warn"]
+    level = os.environ.get("CGSMS_E2E_LOG_LEVEL", "warn")
+    args = [f"--addons-path={os.environ['CGSMS_ADDONS']}", f"-d{db}", f"--log-level={level}"]
     for option, var in (("db_host", "PGHOST"), ("db_port", "PGPORT"), ("db_user", "PGUSER")):
         if os.environ.get(var):
             args.append(f"--{option}={os.environ[var]}")
