@@ -36,8 +36,9 @@ def _assert_provider_ids_match(snapshot, gateway):
 
 def test_killed_in_the_middle_of_a_concurrent_chunk(runner, gateway, fresh, report):
     """A worker is killed with calls in flight: the results that came back were saved as they
-    arrived; only the calls in flight are left "sending", and the reconciliation finds them at
-    the provider. Nothing is sent twice, nothing is lost."""
+    arrived; only the calls in flight (and the chunk claimed to follow them) are left
+    "sending", and the reconciliation looks them up at the provider. Nothing is sent twice,
+    nothing is lost."""
     in_flight = 4
     fresh(in_flight=in_flight, reconcile_delay=0)
     numbers = [f"+35191210{i:04d}" for i in range(12)]
@@ -67,7 +68,9 @@ def test_killed_in_the_middle_of_a_concurrent_chunk(runner, gateway, fresh, repo
 
     kill_states = _state_counts(after_kill)
     assert kill_states.get("sent") == 2
-    assert kill_states.get("sending", 0) <= in_flight  # at most the calls in flight
+    # At most the calls in flight, and the next chunk claimed meanwhile (never handed over:
+    # the lookup sends it back to the queue).
+    assert kill_states.get("sending", 0) <= in_flight + in_flight // 2
     assert counts == {n: 1 for n in numbers}, counts
     assert set(_states(final).values()) == {"sent"}
     _assert_provider_ids_match(final, gateway)
