@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from .cgsms_message import DIRECT_SEND_LIMIT
 
@@ -10,6 +10,7 @@ STATES = [
     ("delivered", "Delivered"),
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
+    ("checking", "Checking with the provider"),
     ("unknown", "To check"),
 ]
 
@@ -57,6 +58,12 @@ class CgsmsRecipient(models.Model):
     cost = fields.Float("Credits", digits=(12, 4), readonly=True)
     attempts = fields.Integer(readonly=True)
     date_sent = fields.Datetime("Sent on", readonly=True)
+    date_attempt = fields.Datetime(
+        "Handed over on", readonly=True, help="When the SMS was last handed to the provider."
+    )
+    lookup_count = fields.Integer(
+        "Lookups", readonly=True, help="Failed attempts to check this SMS at the provider."
+    )
     date_done = fields.Datetime("Delivered on", readonly=True)
 
     _sql_constraints = [
@@ -81,6 +88,66 @@ class CgsmsRecipient(models.Model):
             "view_mode": "form",
             "name": _("Document"),
         }
+
+    def action_cgsms_check_resend(self):
+        """For an SMS nobody could tell whether it left: check once more at the provider,
+        then send it again if the provider does not have it."""
+        if not self.env.user.has_group("cgsms.group_cgsms_manager"):
+            raise AccessError(_("Only SMS managers can send an SMS again."))
+        lines = self.filtered(lambda r: r.state == "unknown")
+        if not lines:
+            return False
+        queued = self.env["sms.sms"]._cgsms_check_and_resend(lines)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Check and resend"),
+                "message": _(
+                    "%(queued)s SMS sent again, %(found)s had already left.",
+                    queued=queued,
+                    found=len(lines) - queued,
+                ),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _cgsms_left_queue(self):
+        """Hook called after the engine saved these lines as sent in bulk (no ORM write):
+        tells the sends they belong to that they may be complete."""
+        lines = self.sudo()
+        if "message_id" in lines._fields and lines.message_id:
+            self.env["cgsms.message"]._cgsms_check_done_later(lines.message_id.ids)
+
+    def _cgsms_resolve_refs(self, account, reports):
+        """A receipt carrying our reference (Vonage client-ref) resolves an SMS whose send
+        answer was lost: its provider id is saved so that the receipt applies to it."""
+        refs = {r.ref: r.message_id for r in reports if r.ref and r.message_id}
+        if not refs:
+            return
+        lines = self.sudo().search(
+            [
+                ("account_id", "=", account.id),
+                ("sms_uuid", "in", list(refs)),
+                ("state", "in", ("sending", "checking", "unknown")),
+                ("provider_message_id", "=", False),
+            ]
+        )
+        for line in lines:
+            line.write(
+                {
+                    "state": "sent",
+                    "provider_message_id": refs[line.sms_uuid],
+                    "date_sent": line.date_attempt or fields.Datetime.now(),
+                    "error_class": False,
+                    "failure_reason": False,
+                }
+            )
+            sms = self.env["sms.sms"].sudo().search([("uuid", "=", line.sms_uuid)], limit=1)
+            if sms:
+                sms.sms_tracker_id._action_update_from_sms_state("pending")
+                sms.write({"state": "pending", "failure_type": False, "to_delete": True})
 
     def action_retry_now(self):
         """Send now the SMS waiting in the queue (provider down, rate limited) instead of
@@ -141,6 +208,7 @@ class CgsmsRecipient(models.Model):
         provider id (see ``_cgsms_apply_pending_reports``).
 
         Returns the number of SMS whose state changed."""
+        self._cgsms_resolve_refs(account, reports)
         matched = self._cgsms_match_reports(account, reports)
         updated = 0
         for report, rec in matched:

@@ -19,3 +19,4 @@ from . import test_text_as_sent
 from . import test_reminder_preview
 from . import test_walkthrough
 from . import test_walkthrough_tour
+from . import test_delivery_engine
