@@ -7,7 +7,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import split_every
+from odoo.tools import SQL, split_every
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
@@ -376,13 +376,7 @@ class CgsmsMessage(models.Model):
         self.ensure_one()
         default_country = self.company_id.country_id.code or None
         Partner = self.env["res.partner"]
-        partner_ids = list(
-            dict.fromkeys(
-                self.partner_ids._origin.ids
-                + self.contact_ids._origin.ids
-                + self.group_ids._origin._get_members().ids
-            )
-        )
+        partner_ids = self._cgsms_partner_ids()
         use_phone = self.use_phone_fallback
         fnames = ["mobile", "country_id"] + (["phone"] if use_phone else [])
         country_codes = {}
@@ -402,15 +396,20 @@ class CgsmsMessage(models.Model):
         for raw in split_free_numbers(self.free_numbers):
             targets.append(self._cgsms_target(Partner, raw, default_country))
 
-        numbers = {t.e164 for t in targets if t.e164 and not t.error_class}
+        numbers = list({t.e164 for t in targets if t.e164 and not t.error_class})
         blacklisted = set()
         if numbers:
-            blacklisted = set(
-                self.env["phone.blacklist"]
-                .sudo()
-                .search([("number", "in", list(numbers))])
-                .mapped("number")
-            )
+            # The numbers are E.164 already, as the opt-out list stores them: looked up as they
+            # are, a chunk at a time (its domain operator would format each of them again).
+            self.env["phone.blacklist"].flush_model(["number", "active"])
+            for chunk in split_every(50000, numbers, list):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+                        chunk,
+                    )
+                )
+                blacklisted.update(number for (number,) in self.env.cr.fetchall())
         first_by_number = {}
         duplicates = []
         for target in targets:
@@ -434,6 +433,28 @@ class CgsmsMessage(models.Model):
                     else _("Duplicate number")
                 )
         return targets
+
+    def _cgsms_partner_ids(self):
+        """Ids of the customers, contacts and group members, in order, once each, without the
+        archived ones. Only ids are read: a send to 100,000 people loads no contact."""
+        self.ensure_one()
+        lists = [
+            self.with_context(active_test=False).partner_ids._origin.ids,
+            self.with_context(active_test=False).contact_ids._origin.ids,
+        ]
+        for group in self.group_ids._origin:
+            lists.append(group.with_context(active_test=False).partner_ids._origin.ids)
+            lists.append(group._filter_partners().ids)
+        ordered = list(dict.fromkeys(pid for ids in lists for pid in ids))
+        archived = set()
+        for ids in split_every(50000, ordered, list):
+            archived.update(
+                self.env["res.partner"]
+                .with_context(active_test=False)
+                .search([("id", "in", ids), ("active", "=", False)])
+                .ids
+            )
+        return [pid for pid in ordered if pid not in archived]
 
     def _cgsms_compose_chunk(self):
         return max(1, int(self.env.context.get("cgsms_compose_chunk") or COMPOSE_CHUNK))

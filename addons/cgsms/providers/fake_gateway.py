@@ -15,6 +15,9 @@ Other processes drive it through a small JSON control API::
     POST /_control/balance   {"provider", "account"?, "amount"}
     POST /_control/account   {"provider", "username", "password", "balance"?, ...}
     POST /_control/settings  {"auto_deliver"?, "callback_base"?, "timeout_delay"?, ...}
+
+``latency`` (seconds, a setting) delays every provider and IAP call, as a provider that far
+away would; the control API answers at once.
 """
 
 import contextlib
@@ -129,6 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        self.server.gateway._wait_latency(self.path)
         try:
             self.server.gateway._dispatch(self, body)
         except _ReplyError as reply:
@@ -170,6 +174,7 @@ class FakeGateway:
         self.auto_deliver_delay = 0.2
         self.timeout_delay = 2.0  # "timeout" failures sleep this long (beyond client timeouts)
         self.slow_delay = 0.5
+        self.latency = 0.0  # seconds added to every provider call (benchmarks)
         self.vonage_signature_method = "md5hash"  # or "sha256"
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -356,6 +361,10 @@ class FakeGateway:
                 self._apply_failure(provider, kind)
                 getattr(self, f"_{provider}_{kind}")(request)
         raise _text(404, "Not found")
+
+    def _wait_latency(self, path):
+        if self.latency and not urlsplit(path).path.startswith("/_control/"):
+            self._stopping.wait(float(self.latency))
 
     def _apply_failure(self, provider, kind):
         with self._lock:
@@ -974,6 +983,7 @@ class FakeGateway:
                     "callback_base",
                     "timeout_delay",
                     "slow_delay",
+                    "latency",
                     "price_per_segment",
                     "vonage_signature_method",
                 ):
@@ -1003,9 +1013,18 @@ def main(argv=None):
         action="store_true",
         help="send a 'delivered' report shortly after every message",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added to every provider call, as a distant provider would",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver).start()
+    gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver)
+    gateway.latency = args.latency / 1000.0
+    gateway.start()
     # the first line on stdout is read by the scripts and tests that start the gateway
     sys.stdout.write(f"Fake SMS gateway on {gateway.url} (Ctrl-C to stop)\n")
     sys.stdout.flush()

@@ -48,6 +48,8 @@ class TestMessageCompose(CgsmsCase):
         cls.group = cls.env["cgsms.group"].create(
             {"name": "Metade", "partner_ids": [(6, 0, cls.partners[::2].ids)]}
         )
+        # archived contacts get nothing, be they listed customers or group members
+        (cls.partners[1254] | cls.partners[2]).action_archive()
 
     def _send(self, chunk):
         message = self.env["cgsms.message"].create(
@@ -86,12 +88,13 @@ class TestMessageCompose(CgsmsCase):
             if line[3] == "cancelled":
                 skipped[line[4]] = skipped.get(line[4], 0) + 1
         # the 1250 customers, then the 625 group members not among them, then 3 typed numbers
-        self.assertEqual(len(chunked_lines), 1250 + 625 + 3)
+        self.assertEqual(len(chunked_lines), 1250 + 625 + 3 - 2)
         self.assertEqual(
             skipped,
             {"duplicate": 127, "missing_number": 125, "invalid_number": 376, "blacklisted": 25},
         )
-        self.assertEqual(len(queued), 1225)
+        self.assertEqual(len(queued), 1223)
+        self.assertNotIn(self.partners[1254].id, {line[0] for line in chunked_lines}, "archived")
         self.assertEqual(len({line[1] for line in queued}), len(queued), "each number once")
         numbers = {line[1] for line in queued}
         self.assertIn("+34600001259", numbers, "a Spanish customer's number is read in Spain")
