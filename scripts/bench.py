@@ -496,6 +496,15 @@ def main(argv=None):
         metavar="BASE",
         help="gateway on BASE, Odoo on BASE+1 and BASE+2 (default: free ports)",
     )
+    parser.add_argument(
+        "--update", action="store_true", help="update the cgsms module of the database first"
+    )
+    parser.add_argument(
+        "--in-flight", type=int, help="the account's calls in flight (default: the account's)"
+    )
+    parser.add_argument(
+        "--rate", type=float, help="the account's messages per second (default: the account's)"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -511,12 +520,42 @@ def main(argv=None):
     env, python, odoo_src = _project_env()
     started = time.monotonic()
     _ensure_database(env, python, odoo_src, options.db, options.rebuild)
+    if options.update:
+        print(f"Updating cgsms in {options.db}...", flush=True)
+        subprocess.run(
+            _odoo_cmd(
+                env,
+                python,
+                odoo_src,
+                options.db,
+                "-u",
+                "cgsms",
+                "--stop-after-init",
+                "--max-cron-threads=0",
+                "--log-level=warn",
+            ),
+            env=env,
+            check=True,
+        )
     base = options.ports
     gateway = _Gateway(python, base, options.latency)
     status = 0
     try:
-        setup = _worker(env, python, options.db, "setup", gateway=gateway.url, partners=max(sizes))
-        print(f"Database {options.db}: {setup['partners']} partners ready", flush=True)
+        setup = _worker(
+            env,
+            python,
+            options.db,
+            "setup",
+            gateway=gateway.url,
+            partners=max(sizes),
+            in_flight=options.in_flight,
+            rate=options.rate,
+        )
+        print(
+            f"Database {options.db}: {setup['partners']} partners ready; account: "
+            f"{setup['account']}",
+            flush=True,
+        )
         if options.production:
             status = _run_production(
                 options,
@@ -590,12 +629,21 @@ def _phase_setup(env, args):
         "sender": "CgSMS",
         "low_balance_threshold": 0,
     }
+    # the delivery engine's settings, when given (else the account's own)
+    for option, fname in (("in_flight", "cgsms_in_flight"), ("rate", "cgsms_rate_limit")):
+        if args.get(option) is not None and fname in Account._fields:
+            vals[fname] = args[option]
     if account:
         account.write(vals)
     else:
         Account.search([("company_id", "=", company.id)]).write({"active": False})
         account = Account.create(dict(vals, company_id=company.id, provider="sandbox"))
     env.cr.commit()
+    settings = {
+        fname: account[fname]
+        for fname in ("cgsms_in_flight", "cgsms_rate_limit")
+        if fname in account._fields
+    }
     Partner = env["res.partner"].with_context(
         mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True
     )
@@ -615,7 +663,7 @@ def _phase_setup(env, args):
         )
         env.cr.commit()
         env.invalidate_all()
-    return {"partners": Partner.search_count([("ref", "=", PARTNER_REF)])}
+    return {"partners": Partner.search_count([("ref", "=", PARTNER_REF)]), "account": settings}
 
 
 def _use_path(env, path):
