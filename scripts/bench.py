@@ -505,6 +505,11 @@ def main(argv=None):
     parser.add_argument(
         "--rate", type=float, help="the account's messages per second (default: the account's)"
     )
+    parser.add_argument(
+        "--extra-addons",
+        metavar="DIR",
+        help="one more addons directory (e.g. where cgsms_queue_job is, if not in addons/)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -518,6 +523,8 @@ def main(argv=None):
     if set(paths) - {"cgsms", "stock"}:
         raise SystemExit("--paths: cgsms and/or stock")
     env, python, odoo_src = _project_env()
+    if options.extra_addons:
+        env["CGSMS_ADDONS"] += "," + str(Path(options.extra_addons).resolve())
     started = time.monotonic()
     _ensure_database(env, python, odoo_src, options.db, options.rebuild)
     if options.update:
