@@ -137,6 +137,7 @@ class CgsmsAccount(models.Model):
         "the limit of your provider contract (0: no limit).",
     )
     cgsms_rate_next_slot = fields.Float(
+        "Next send slot",
         readonly=True,
         copy=False,
         digits=(16, 6),

@@ -1,6 +1,7 @@
 import logging
 import random
 import resource
+import sys
 import threading
 import time
 from concurrent import futures
@@ -10,6 +11,7 @@ from psycopg2.extensions import TransactionRollbackError
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.service.server import WorkerCron
 from odoo.tools import SQL, config
 
 from ..providers import OutgoingSms, SendResult
@@ -531,6 +533,7 @@ class SmsSms(models.Model):
             limit = config.get("limit_time_real") or 0
         if limit <= 0:
             return None
+        _cron_worker_heartbeat()
         budget = max(limit - max(TIME_MARGIN, limit / 4), limit / 4)
         return time.monotonic() + budget
 
@@ -976,6 +979,23 @@ class _Dispatcher:
         )
         self.requeued = self.requeued or bool(requeued)
         self.stopped = self.stopped or stop
+
+
+def _cron_worker_heartbeat():
+    """In a prefork cron worker, tell the watchdog that the worker is alive.
+
+    The watchdog counts from the worker's last heartbeat, sent before the worker sleeps up to
+    a minute waiting for jobs: a job starting after that sleep would be killed long before the
+    time limit it is given. One heartbeat when the queue run starts makes the watchdog and the
+    run's budget count from the same instant; the run then stops within the limit."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        worker = frame.f_locals.get("self")
+        if isinstance(worker, WorkerCron) and getattr(worker, "multi", None):
+            worker.multi.pipe_ping(worker.watchdog_pipe)
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _bulk_update(records, columns, rows, constants):
