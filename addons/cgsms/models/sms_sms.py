@@ -58,6 +58,15 @@ FAILURE_TYPES = {
 }
 
 
+# Pacing needs the real clock, also when a test freezes time (freezegun replaces the time
+# functions it finds as module attributes, not the ones kept in a container).
+_REAL_CLOCK = (time.monotonic,)
+
+
+def _clock():
+    return _REAL_CLOCK[0]()
+
+
 def _testing():
     return getattr(threading.current_thread(), "testing", False)
 
@@ -174,7 +183,7 @@ class SmsSms(models.Model):
     ):
         """Drain the queue of ``account``'s company (only the SMS of ``self`` when it is not
         empty): claim small chunks and keep up to the account's calls in flight, until the
-        queue is empty or the time budget (``deadline``, ``time.monotonic()``) is spent.
+        queue is empty or the time budget (``deadline``, ``_clock()``) is spent.
         Returns how many SMS are left in the queue."""
         account = account.sudo()
         in_flight = max(1, account.cgsms_in_flight or 1)
@@ -479,12 +488,12 @@ class SmsSms(models.Model):
 
     def _cgsms_reserve_slots(self, account, count, cursor=None):
         """Reserve ``count`` send slots in the account's token bucket, shared by every worker
-        and server (a row of the database), and return the ``time.monotonic()`` instant of
+        and server (a row of the database), and return the ``_clock()`` instant of
         each. The bucket is updated in a short transaction of its own when committing is
         allowed, so that it never waits for our claim's locks."""
         rate = account.cgsms_rate_limit or 0.0
         if rate <= 0 or count <= 0:
-            return [time.monotonic()] * count
+            return [_clock()] * count
         query = (
             "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
             "EXTRACT(EPOCH FROM clock_timestamp()), COALESCE(cgsms_rate_next_slot, 0)) + %(span)s "
@@ -506,7 +515,7 @@ class SmsSms(models.Model):
             self.env.cr.execute(query, params)
             start, db_now = self.env.cr.fetchone()
         account.invalidate_recordset(["cgsms_rate_next_slot"])
-        first = time.monotonic() + (float(start) - float(db_now))
+        first = _clock() + (float(start) - float(db_now))
         return [first + i / rate for i in range(count)]
 
     def _cgsms_hold_rate(self, account, seconds):
@@ -525,7 +534,7 @@ class SmsSms(models.Model):
 
     @api.model
     def _cgsms_deadline(self):
-        """``time.monotonic()`` instant at which a queue run stops claiming: before the
+        """``_clock()`` instant at which a queue run stops claiming: before the
         worker's real-time limit (``limit_time_real_cron``, else ``limit_time_real``), with a
         margin for the calls still in flight."""
         limit = config.get("limit_time_real_cron") or 0
@@ -535,11 +544,11 @@ class SmsSms(models.Model):
             return None
         _cron_worker_heartbeat()
         budget = max(limit - max(TIME_MARGIN, limit / 4), limit / 4)
-        return time.monotonic() + budget
+        return _clock() + budget
 
     @api.model
     def _cgsms_time_left(self, deadline):
-        if deadline is not None and time.monotonic() >= deadline:
+        if deadline is not None and _clock() >= deadline:
             return False
         # Prefork workers are also killed at their CPU limit (RLIMIT_CPU, set per job).
         soft, _hard = resource.getrlimit(resource.RLIMIT_CPU)
@@ -922,19 +931,19 @@ class _Dispatcher:
             self._slot_cursor = self.model.env.registry.cursor()
         slots = self.model._cgsms_reserve_slots(self.account, len(messages), self._slot_cursor)
         _logger.debug(
-            "submit %s in %.3fs: %s", claimed.ids, slots[0] - time.monotonic(), self.hold_until
+            "submit %s in %.3fs: %s", claimed.ids, slots[0] - _clock(), self.hold_until
         )
         for sms, message, slot in zip(claimed, messages, slots, strict=True):
             self.pending[self._pool.submit(self._call, message, slot)] = sms.id
 
     def _call(self, message, slot):
         """In a pool thread: wait for the slot, then one HTTP call. No ORM here."""
-        delay = slot - time.monotonic()
+        delay = slot - _clock()
         if delay > 0 and self._abort.wait(delay):
             return _not_attempted(message, "temporary")
-        if time.monotonic() < self.hold_until:
+        if _clock() < self.hold_until:
             # The provider asked to slow down after this call was scheduled.
-            return _not_attempted(message, "rate_limited", self.hold_until - time.monotonic())
+            return _not_attempted(message, "rate_limited", self.hold_until - _clock())
         try:
             return self._provider.send_one(message)
         except Exception:  # a bug in an adapter: the SMS may have left, it is looked up
@@ -972,7 +981,7 @@ class _Dispatcher:
         )
         if limited:
             wait = max(limited)
-            self.hold_until = max(self.hold_until, time.monotonic() + wait)
+            self.hold_until = max(self.hold_until, _clock() + wait)
             self.model._cgsms_hold_rate(self.account, wait)
         requeued, stop = self.model._cgsms_apply_results(
             self.account, results, self.unlink_failed, self.unlink_sent
