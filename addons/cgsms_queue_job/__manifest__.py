@@ -11,6 +11,7 @@
         "data/queue_job_data.xml",
         "views/cgsms_message_views.xml",
     ],
+    "post_init_hook": "post_init_hook",
     "installable": True,
     "auto_install": True,
 }

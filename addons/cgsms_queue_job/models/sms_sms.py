@@ -45,16 +45,18 @@ class SmsSms(models.Model):
         account = account.sudo()
         SmsSudo = self.sudo()
         if not account.active:
-            return "account archived: nothing sent"
+            return self.env._("The SMS account is archived: nothing sent.")
         limit = SmsSudo._cgsms_qj_chunk_size(account)
         claimed = SmsSudo._cgsms_qj_claim(account, limit)
         if not claimed:
-            return "nothing to send"
+            return self.env._("Nothing to send.")
         SmsSudo._cgsms_qj_deliver(account, claimed)
         left = SmsSudo._cgsms_qj_count_left(account)
         if left and len(claimed) >= limit:
             SmsSudo._cgsms_qj_enqueue(account, left=left)
-        return f"{len(claimed)} SMS sent, {left} left in the queue"
+        return self.env._(
+            "%(count)s SMS sent, %(left)s left in the queue.", count=len(claimed), left=left
+        )
 
     # ------------------------------------------------------------------ enqueuing
 
@@ -73,7 +75,9 @@ class SmsSms(models.Model):
         for slot in range(wanted):
             self.sudo().with_delay(
                 description=self.env._(
-                    "Send SMS of %(account)s (slot %(slot)s)", account=account.display_name, slot=slot
+                    "Send SMS of %(account)s (slot %(slot)s)",
+                    account=account.display_name,
+                    slot=slot,
                 ),
                 identity_key=f"cgsms-queue:{account.id}:{slot}",
             )._cgsms_job_send_chunk(account, slot)
