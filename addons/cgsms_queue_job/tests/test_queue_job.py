@@ -1,9 +1,8 @@
 from collections import Counter
 
-from odoo.tests import new_test_user, tagged
-
 from odoo.addons.cgsms.tests.common import CgsmsCase
 from odoo.addons.queue_job.tests.common import trap_jobs
+from odoo.tests import new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
