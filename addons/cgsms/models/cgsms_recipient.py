@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 STATES = [
     ("queued", "Queued"),
@@ -7,6 +8,7 @@ STATES = [
     ("delivered", "Delivered"),
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
+    ("checking", "Checking with the provider"),
     ("unknown", "To check"),
 ]
 
@@ -53,6 +55,12 @@ class CgsmsRecipient(models.Model):
     cost = fields.Float("Credits", digits=(12, 4), readonly=True)
     attempts = fields.Integer(readonly=True)
     date_sent = fields.Datetime("Sent on", readonly=True)
+    date_attempt = fields.Datetime(
+        "Handed over on", readonly=True, help="When the SMS was last handed to the provider."
+    )
+    lookup_count = fields.Integer(
+        "Lookups", readonly=True, help="Failed attempts to check this SMS at the provider."
+    )
     date_done = fields.Datetime("Delivered on", readonly=True)
 
     _sql_constraints = [
@@ -78,9 +86,63 @@ class CgsmsRecipient(models.Model):
             "name": _("Document"),
         }
 
+    def action_cgsms_check_resend(self):
+        """For an SMS nobody could tell whether it left: check once more at the provider,
+        then send it again if the provider does not have it."""
+        if not self.env.user.has_group("cgsms.group_cgsms_manager"):
+            raise AccessError(_("Only SMS managers can send an SMS again."))
+        lines = self.filtered(lambda r: r.state == "unknown")
+        if not lines:
+            return False
+        queued = self.env["sms.sms"]._cgsms_check_and_resend(lines)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Check and resend"),
+                "message": _(
+                    "%(queued)s SMS sent again, %(found)s had already left.",
+                    queued=queued,
+                    found=len(lines) - queued,
+                ),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _cgsms_resolve_refs(self, account, reports):
+        """A receipt carrying our reference (Vonage client-ref) resolves an SMS whose send
+        answer was lost: its provider id is saved so that the receipt applies to it."""
+        refs = {r.ref: r.message_id for r in reports if r.ref and r.message_id}
+        if not refs:
+            return
+        lines = self.sudo().search(
+            [
+                ("account_id", "=", account.id),
+                ("sms_uuid", "in", list(refs)),
+                ("state", "in", ("sending", "checking", "unknown")),
+                ("provider_message_id", "=", False),
+            ]
+        )
+        for line in lines:
+            line.write(
+                {
+                    "state": "sent",
+                    "provider_message_id": refs[line.sms_uuid],
+                    "date_sent": line.date_attempt or fields.Datetime.now(),
+                    "error_class": False,
+                    "failure_reason": False,
+                }
+            )
+            sms = self.env["sms.sms"].sudo().search([("uuid", "=", line.sms_uuid)], limit=1)
+            if sms:
+                sms.sms_tracker_id._action_update_from_sms_state("pending")
+                sms.write({"state": "pending", "failure_type": False, "to_delete": True})
+
     def _apply_delivery_reports(self, account, reports):
         """Apply provider delivery reports. Unknown ids are ignored and a replayed or late
         report never moves a final state backwards. Returns the number of records updated."""
+        self._cgsms_resolve_refs(account, reports)
         by_id = {r.message_id: r for r in reports if r.message_id}
         if not by_id:
             return 0

@@ -1,20 +1,40 @@
 import logging
+import random
+import resource
 import threading
+import time
+from concurrent import futures
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from psycopg2.extensions import TransactionRollbackError
 
-from ..providers import OutgoingSms
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import config
+
+from ..providers import OutgoingSms, SendResult
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
 
 _logger = logging.getLogger(__name__)
 
-# After this many temporary failures (provider down, rate limited) an SMS is given up.
+# After this many temporary failures (provider unreachable) an SMS is given up.
 MAX_ATTEMPTS = 5
 # An SMS left "sending" longer than this was interrupted between the provider call and the
-# commit: it may have left, so it is flagged for a person to check instead of being resent.
-STALE_SENDING = timedelta(minutes=15)
+# commit (crash, killed worker): it is looked up at the provider like an ambiguous send.
+STALE_SENDING = timedelta(minutes=5)
+# An ambiguous send is looked up this long after the failure (``cgsms.reconcile_delay``,
+# seconds): a slow provider may still be handling the call that timed out.
+RECONCILE_DELAY = 60
+# Lookups that fail (provider unreachable) are tried this many times before a person decides.
+MAX_LOOKUPS = 5
+# Without a lookup call (Vonage), a delivery receipt carrying our reference resolves the SMS;
+# after this long without one, a person checks.
+RECEIPT_WAIT = timedelta(hours=2)
+# A queue run stops claiming this long before the worker's time limit, or a quarter of it.
+TIME_MARGIN = 25.0
+# Claims that lose a race against another worker (serialization failure) are tried again.
+CLAIM_TRIES = 5
 
 # Our error classes mapped onto Odoo's sms.sms failure types (None: provider error kept
 # as the notification's failure reason, see sms.tracker._action_update_from_provider_error).
@@ -30,6 +50,10 @@ FAILURE_TYPES = {
     "rejected": None,
     "unknown": None,
 }
+
+
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsSms(models.Model):
@@ -61,8 +85,7 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
-        testing = getattr(threading.current_thread(), "testing", False)
-        commit = bool(auto_commit) and not testing
+        commit = bool(auto_commit) and not _testing()
         return super(SmsSms, self.with_context(cgsms_commit=commit)).send(
             unlink_failed=unlink_failed,
             unlink_sent=unlink_sent,
@@ -89,20 +112,160 @@ class SmsSms(models.Model):
             )
         return None
 
+    @api.model
+    def _process_queue(self, ids=None):
+        """The SMS queue cron: each company with an active account drains its queue in small
+        concurrent chunks within the worker's time budget, then re-triggers itself if SMS are
+        left; SMS of other companies keep Odoo's path."""
+        accounts = self.env["cgsms.account"].sudo().search([("active", "=", True)])
+        commit = not _testing()
+        deadline = self._cgsms_deadline()
+        queue = self.with_context(cgsms_commit=commit)
+        if ids:
+            queue = queue.browse(ids)
+        left = 0
+        for account in accounts:
+            try:
+                left += queue._cgsms_process_account_queue(account, deadline)
+                queue._cgsms_reconcile(account, deadline)
+            except Exception:
+                _logger.exception("Failed processing the SMS queue of account %s", account.id)
+                if not commit:
+                    raise
+                self.env.cr.rollback()
+        if left and not self._cgsms_time_left(deadline):
+            if commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
+            _logger.info("SMS queue: time budget spent, %s SMS left for the next run", left)
+        domain = [("state", "=", "outgoing"), ("to_delete", "!=", True)]
+        if accounts:
+            domain.append(("cgsms_company_id", "not in", accounts.company_id.ids))
+        others = self.search(domain, limit=10000).ids
+        if ids:
+            others = list(set(others) & set(ids))
+        if others:
+            return super()._process_queue(ids=others)
+        return None
+
     # ------------------------------------------------------------------ CgSMS sending
 
     def _cgsms_send(self, account, unlink_failed=False, unlink_sent=True):
-        account = account.sudo()
+        """Send these SMS (a user's send, or Odoo's ``send()``) through ``account``."""
         sms_all = self.sudo().with_context(sms_skip_msg_notification=True)
+        self._cgsms_process_account_queue(
+            account, None, unlink_failed=unlink_failed, unlink_sent=unlink_sent
+        )
+        sms_all.exists().mail_message_id._notify_message_notification_update()
+
+    def _cgsms_process_account_queue(
+        self, account, deadline=None, unlink_failed=False, unlink_sent=True
+    ):
+        """Drain the queue of ``account``'s company (only the SMS of ``self`` when it is not
+        empty): claim small chunks and keep up to the account's calls in flight, until the
+        queue is empty or the time budget (``deadline``, ``time.monotonic()``) is spent.
+        Returns how many SMS are left in the queue."""
+        account = account.sudo()
+        in_flight = max(1, account.cgsms_in_flight or 1)
+        # Claim again once half of the calls are back, so that the pool never runs dry.
+        refill = max(1, in_flight // 2)
+        with _Dispatcher(self, account, unlink_failed, unlink_sent) as dispatcher:
+            exhausted = False
+            while True:
+                room = in_flight - dispatcher.busy
+                if (
+                    not exhausted
+                    and not dispatcher.stopped
+                    and room >= min(refill, in_flight)
+                    and self._cgsms_time_left(deadline)
+                ):
+                    claimed = self._cgsms_claim_chunk(account, room)
+                    if claimed:
+                        dispatcher.submit(claimed)
+                        continue
+                    exhausted = True
+                if not dispatcher.busy:
+                    if exhausted and dispatcher.requeued and not dispatcher.stopped:
+                        # 429s went back to the queue: take them again at the paced rate.
+                        exhausted = dispatcher.requeued = False
+                        continue
+                    break
+                dispatcher.collect()
+                if dispatcher.requeued and not dispatcher.stopped:
+                    exhausted = dispatcher.requeued = False
+        self._cgsms_after_run(account)
+        return self._cgsms_count_queued(account)
+
+    def _cgsms_after_run(self, account):
+        commit = self.env.context.get("cgsms_commit")
+        try:
+            with self.env.cr.savepoint():
+                account._check_low_balance()
+        except TransactionRollbackError:
+            _logger.info("Low-balance check of account %s skipped (concurrent update)", account.id)
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _cgsms_count_queued(self, account):
+        domain = [
+            ("state", "=", "outgoing"),
+            ("to_delete", "!=", True),
+            ("cgsms_company_id", "=", account.company_id.id),
+        ]
+        if self.ids:
+            domain.append(("id", "in", self.ids))
+        return self.sudo().search_count(domain)
+
+    def _cgsms_claim_chunk(self, account, limit):
+        """Claim up to ``limit`` queued SMS of ``account``'s company (of ``self`` when not
+        empty) that no other worker holds: history lines, numbers, credits reserved, marked
+        "sending", committed when allowed. Returns the claimed SMS, ready for the provider."""
+        commit = self.env.context.get("cgsms_commit")
+        for attempt in range(CLAIM_TRIES):
+            try:
+                claimed = self._cgsms_claim(account, limit)
+                if commit:
+                    # From here the reservation and the "sending" mark survive a crash.
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                return claimed
+            except TransactionRollbackError:
+                # Another worker committed a claim on the same account since our snapshot.
+                if not commit or attempt == CLAIM_TRIES - 1:
+                    raise
+                self.env.cr.rollback()
+                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+        return self.browse()
+
+    def _cgsms_claim(self, account, limit):
+        account = account.sudo()
+        Sms = self.env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
+        Sms.flush_model(["state", "to_delete", "cgsms_company_id"])
+        query = (
+            "SELECT id FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE "
+            "AND cgsms_company_id = %s"
+        )
+        params = [account.company_id.id]
+        if self.ids:
+            query += " AND id IN %s"
+            params.append(tuple(self.ids))
+        query += " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+        params.append(int(limit))
+        self.env.cr.execute(query, params)
+        sms_all = Sms.browse([row[0] for row in self.env.cr.fetchall()])
+        if not sms_all:
+            return sms_all
         sms_all._cgsms_ensure_recipients(account)
 
-        # Exactly once: an SMS whose history line already left is never handed over again.
+        # Exactly once: an SMS whose history line already left, or is being looked up at the
+        # provider, is never handed over again.
         done = sms_all.filtered(
-            lambda s: s.cgsms_recipient_id.state in ("sending", "sent", "delivered")
+            lambda s: s.cgsms_recipient_id.state in ("sending", "checking", "sent", "delivered")
         )
         for sms in done:
             _logger.info("SMS %s already handed to the provider: not sent again", sms.id)
-            sms.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
+            sms.write({"state": "pending", "failure_type": False, "to_delete": True})
         todo = sms_all - done
 
         default_country = account.company_id.country_id.code or None
@@ -117,21 +280,21 @@ class SmsSms(models.Model):
                     _("No mobile number.")
                     if error_class == "missing_number"
                     else _("Invalid number %(number)s.", number=sms.number),
-                    unlink_failed,
                 )
                 continue
             if not (sms.body or "").strip():
-                sms._cgsms_fail("rejected", _("The message is empty."), unlink_failed)
+                sms._cgsms_fail("rejected", _("The message is empty."))
                 continue
             to_send.append((sms, number.e164, count_segments(sms.body)))
         if not to_send:
-            sms_all.mail_message_id._notify_message_notification_update()
-            return
+            return Sms
 
         # Reserve the credits under a row lock so concurrent sends cannot overdraw.
         account._lock()
         available = account._credit_balances().get(account.id, 0.0)
-        reserved, debits = [], []
+        reserved = Sms
+        debits = []
+        now = fields.Datetime.now()
         for sms, e164, info in to_send:
             cost = round(info.segments * account.cost_per_segment, 4)
             if cost > available + 1e-9:
@@ -143,7 +306,6 @@ class SmsSms(models.Model):
                         cost=cost,
                         available=round(available, 4),
                     ),
-                    unlink_failed,
                 )
                 continue
             available -= cost
@@ -151,11 +313,15 @@ class SmsSms(models.Model):
             recipient.write(
                 {
                     "state": "sending",
+                    # The account that really sends it, so that its reports match.
+                    "account_id": account.id,
                     "number": e164,
                     "segments": info.segments,
                     "encoding": info.encoding,
                     "cost": cost,
                     "attempts": recipient.attempts + 1,
+                    "date_attempt": now,
+                    "lookup_count": 0,
                     "error_class": False,
                     "failure_reason": False,
                 }
@@ -170,45 +336,27 @@ class SmsSms(models.Model):
                     "reference": e164,
                 }
             )
-            reserved.append((sms, e164))
+            reserved |= sms
         if debits:
             self.env["cgsms.credit.line"].sudo().create(debits)
-        if not reserved:
-            sms_all.mail_message_id._notify_message_notification_update()
-            return
-        self.browse([s.id for s, _e in reserved]).sudo().write({"state": "process"})
-        if self.env.context.get("cgsms_commit"):
-            # From here the reservation and the "sending" mark survive a crash.
-            self.env.cr.commit()  # pylint: disable=invalid-commit
+        reserved.write({"state": "process"})
+        return reserved
 
-        provider = account._provider()
-        outgoing = [
-            OutgoingSms(ref=sms.uuid, to=e164, body=sms.body, sender=account.sender or "")
-            for sms, e164 in reserved
-        ]
-        try:
-            results = provider.send(outgoing)
-        except Exception:  # a bug in an adapter must not lose the queue
-            _logger.exception("SMS provider %s failed unexpectedly", account.provider)
-            results = None
-        if not results or len(results) != len(outgoing):
-            from ..providers import SendResult
+    def _cgsms_deliver_chunk(self, account, claimed, unlink_failed=False, unlink_sent=True):
+        """Hand ``claimed`` (from ``_cgsms_claim_chunk``) to the provider, the calls made
+        concurrently within the account's rate; each result is saved as it arrives."""
+        with _Dispatcher(self, account, unlink_failed, unlink_sent) as dispatcher:
+            dispatcher.submit(claimed)
+            while dispatcher.busy:
+                dispatcher.collect()
 
-            # Some may have left before the adapter broke: flagged, not resent blindly.
-            results = [
-                SendResult(
-                    ref=o.ref,
-                    ok=False,
-                    status="failed",
-                    error_class="unknown",
-                    provider_code="timeout",
-                )
-                for o in outgoing
-            ]
-
+    def _cgsms_apply_results(self, account, results, unlink_failed=False, unlink_sent=True):
+        """Save provider results (``[(sms, SendResult)]``), in the calling thread. Returns
+        (requeued count, whether the run should stop: provider unreachable)."""
         now = fields.Datetime.now()
         sent = self.env["sms.sms"].sudo()
-        for (sms, _e164), result in zip(reserved, results, strict=True):
+        requeued, stop, checking, retry_at = 0, False, False, 0
+        for sms, result in results:
             recipient = sms.cgsms_recipient_id
             if result.ok:
                 recipient.write(
@@ -216,36 +364,134 @@ class SmsSms(models.Model):
                 )
                 sent |= sms
                 continue
-            if result.provider_code == "timeout":
-                # No answer in time: the provider may have accepted it, and sending it again
-                # could deliver it twice. Flagged for a person, like an interrupted send.
-                sms._cgsms_flag_unknown(
-                    _(
-                        "The provider did not answer in time: the SMS may or may not have "
-                        "left. Check with the recipient before sending it again."
-                    ),
-                    unlink_failed,
-                )
+            if result.maybe_taken:
+                # The provider may have taken it: looked up later, never resent blindly.
+                sms._cgsms_mark_checking(result)
+                checking = True
                 continue
             recipient._refund(_("Not sent"))
             reason = account._error_message(_ProviderFailure(result))
-            if (
-                result.error_class in ("temporary", "rate_limited")
-                and recipient.attempts < MAX_ATTEMPTS
-            ):
-                # Provider down: back to the queue, the SMS queue cron tries again later.
+            if result.error_class == "rate_limited":
                 recipient.write(
-                    {"state": "queued", "error_class": result.error_class, "failure_reason": reason}
+                    {"state": "queued", "error_class": "rate_limited", "failure_reason": reason}
                 )
                 sms.write({"state": "outgoing"})
-                self._cgsms_schedule_retry(recipient.attempts)
+                requeued += 1
+                if recipient.attempts >= MAX_ATTEMPTS:
+                    stop = True
+                    retry_at = max(retry_at, recipient.attempts)
+                continue
+            if result.error_class == "temporary" and recipient.attempts < MAX_ATTEMPTS:
+                # Provider unreachable: back to the queue, the SMS queue cron tries later.
+                recipient.write(
+                    {"state": "queued", "error_class": "temporary", "failure_reason": reason}
+                )
+                sms.write({"state": "outgoing"})
+                stop = True
+                retry_at = max(retry_at, recipient.attempts)
                 continue
             sms._cgsms_fail(result.error_class or "unknown", reason, unlink_failed)
         if sent:
             sent.sms_tracker_id._action_update_from_sms_state("pending")
             sent.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
-        account._check_low_balance()
-        sms_all.mail_message_id._notify_message_notification_update()
+        if retry_at:
+            self._cgsms_schedule_retry(retry_at)
+        if checking:
+            self._cgsms_schedule_reconcile()
+        if sent:
+            self._cgsms_pending_reports()
+        if self.env.context.get("cgsms_commit"):
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return requeued, stop
+
+    def _cgsms_pending_reports(self):
+        # Delivery reports that arrived before their SMS's provider id was saved.
+        Recipient = self.env["cgsms.recipient"].sudo()
+        if hasattr(Recipient, "_cgsms_apply_pending_reports"):
+            Recipient._cgsms_apply_pending_reports()
+
+    def _cgsms_reserve_slots(self, account, count):
+        """Reserve ``count`` send slots in the account's token bucket, shared by every worker
+        and server (a row of the database), and return the ``time.monotonic()`` instant of
+        each. The bucket is updated in a short transaction of its own when committing is
+        allowed, so that it never waits for our claim's locks."""
+        rate = account.cgsms_rate_limit or 0.0
+        if rate <= 0 or count <= 0:
+            return [time.monotonic()] * count
+        query = (
+            "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
+            "EXTRACT(EPOCH FROM clock_timestamp()), COALESCE(cgsms_rate_next_slot, 0)) + %(span)s "
+            "WHERE id = %(id)s "
+            "RETURNING cgsms_rate_next_slot - %(span)s, EXTRACT(EPOCH FROM clock_timestamp())"
+        )
+        params = {"span": count / rate, "id": account.id}
+        if self.env.context.get("cgsms_commit"):
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr.execute(query, params)
+                start, db_now = cr.fetchone()
+        else:
+            self.env.cr.execute(query, params)
+            start, db_now = self.env.cr.fetchone()
+        account.invalidate_recordset(["cgsms_rate_next_slot"])
+        first = time.monotonic() + (float(start) - float(db_now))
+        return [first + i / rate for i in range(count)]
+
+    def _cgsms_hold_rate(self, account, seconds):
+        """The provider answered 429: no slot of this account starts before ``seconds``."""
+        query = (
+            "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
+            "COALESCE(cgsms_rate_next_slot, 0), EXTRACT(EPOCH FROM clock_timestamp()) + %s) "
+            "WHERE id = %s"
+        )
+        if self.env.context.get("cgsms_commit"):
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr.execute(query, [seconds, account.id])
+        else:
+            self.env.cr.execute(query, [seconds, account.id])
+
+    @api.model
+    def _cgsms_deadline(self):
+        """``time.monotonic()`` instant at which a queue run stops claiming: before the
+        worker's real-time limit (``limit_time_real_cron``, else ``limit_time_real``), with a
+        margin for the calls still in flight."""
+        limit = config.get("limit_time_real_cron") or 0
+        if limit <= 0:
+            limit = config.get("limit_time_real") or 0
+        if limit <= 0:
+            return None
+        budget = max(limit - max(TIME_MARGIN, limit / 4), limit / 4)
+        return time.monotonic() + budget
+
+    @api.model
+    def _cgsms_time_left(self, deadline):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        # Prefork workers are also killed at their CPU limit (RLIMIT_CPU, set per job).
+        soft, _hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if soft != resource.RLIM_INFINITY:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            if usage.ru_utime + usage.ru_stime > soft - 10:
+                return False
+        return True
+
+    def _cgsms_mark_checking(self, result):
+        """The call failed in a way where the provider may have taken the SMS: the debit is
+        kept and the SMS is looked up at the provider before anything else happens."""
+        self.ensure_one()
+        detail = " ".join(p for p in (result.provider_code, result.provider_text) if p)
+        self.cgsms_recipient_id.write(
+            {
+                "state": "checking",
+                "error_class": "unknown",
+                "failure_reason": _(
+                    "The provider's answer was lost (%(detail)s): checking with the provider "
+                    "whether the SMS left.",
+                    detail=detail or _("no answer"),
+                ),
+            }
+        )
 
     def _cgsms_ensure_recipients(self, account):
         """Give each SMS its history line (kept after the SMS itself is garbage-collected)."""
@@ -316,31 +562,222 @@ class SmsSms(models.Model):
         if cron:
             cron.sudo()._trigger(fields.Datetime.now() + timedelta(minutes=2 ** min(attempts, 6)))
 
+    def _cgsms_schedule_reconcile(self):
+        delay = self._cgsms_reconcile_delay()
+        cron = self.env.ref("cgsms.ir_cron_cgsms_reconcile", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(fields.Datetime.now() + timedelta(seconds=delay + 1))
+
+    @api.model
+    def _cgsms_reconcile_delay(self):
+        param = self.env["ir.config_parameter"].sudo().get_param("cgsms.reconcile_delay")
+        try:
+            return max(0, int(param)) if param not in (None, "") else RECONCILE_DELAY
+        except ValueError:
+            return RECONCILE_DELAY
+
     @api.model
     def _cgsms_reconcile_stale(self):
-        """Flag SMS interrupted between the provider call and the commit (crash, kill): they may
-        have been delivered, so they are never resent blindly; a person checks and resends."""
-        limit = fields.Datetime.now() - STALE_SENDING
-        stale = (
+        """Cron: resolve the SMS whose send was ambiguous (answer lost) or interrupted (crash,
+        killed worker) by looking them up at the provider."""
+        deadline = self._cgsms_deadline()
+        self = self.with_context(cgsms_commit=not _testing())
+        Account = self.env["cgsms.account"].sudo().with_context(active_test=False)
+        groups = (
             self.env["cgsms.recipient"]
             .sudo()
-            .search([("state", "=", "sending"), ("write_date", "<", limit)])
+            ._read_group([("state", "in", ("checking", "sending"))], ["account_id"])
         )
-        if not stale:
+        for (account,) in groups:
+            if account and self._cgsms_time_left(deadline):
+                self._cgsms_reconcile(Account.browse(account.id), deadline)
+
+    @api.model
+    def _cgsms_reconcile(self, account, deadline=None, limit=200):
+        """Look up at the provider the SMS of ``account`` whose send was ambiguous (once the
+        reconcile delay has passed) or interrupted (left "sending" too long). Each ends sent
+        (with its provider id), back in the queue (the provider certainly does not have it)
+        or, when the provider cannot tell, with a person ("To check")."""
+        account = account.sudo()
+        commit = self.env.context.get("cgsms_commit")
+        now = fields.Datetime.now()
+        Recipient = self.env["cgsms.recipient"].sudo()
+        Recipient.flush_model()
+        try:
+            self.env.cr.execute(
+                "SELECT id FROM cgsms_recipient WHERE account_id = %s AND ("
+                "(state = 'checking' AND write_date <= %s) OR "
+                "(state = 'sending' AND write_date < %s)) "
+                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                [
+                    account.id,
+                    now - timedelta(seconds=self._cgsms_reconcile_delay()),
+                    now - STALE_SENDING,
+                    limit,
+                ],
+            )
+        except TransactionRollbackError:
+            if not commit:
+                raise
+            self.env.cr.rollback()  # a sender saved one of them meanwhile: next run
             return
-        reason = _(
-            "Sending was interrupted: the SMS may or may not have left. Check with the "
-            "recipient before sending it again."
+        lines = Recipient.browse([row[0] for row in self.env.cr.fetchall()])
+        if not lines:
+            return
+        outcomes = self._cgsms_lookup(account, lines)
+        for line in lines:
+            self._cgsms_resolve(account, line, outcomes[line.id])
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        _logger.info("Reconciled %s SMS of account %s with the provider", len(lines), account.id)
+
+    @api.model
+    def _cgsms_lookup(self, account, lines):
+        """{line id: LookupResult, None (no lookup at this provider) or ProviderError}; the
+        calls are made concurrently, without the ORM in the threads."""
+        provider = account._cgsms_send_provider()
+        known = {
+            r.provider_message_id
+            for r in self.env["cgsms.recipient"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", account.id),
+                    ("number", "in", lines.mapped("number")),
+                    ("provider_message_id", "!=", False),
+                ]
+            )
+        }
+        jobs = {
+            line.id: (
+                OutgoingSms(
+                    ref=line.sms_uuid or "",
+                    to=line.number or "",
+                    body=line.body or "",
+                    sender=account.sender or "",
+                ),
+                line.date_attempt or line.write_date or fields.Datetime.now(),
+            )
+            for line in lines
+        }
+
+        def lookup(job):
+            message, since = job
+            try:
+                return provider.lookup(message, since, known_ids=known)
+            except Exception as exc:  # reported per line, never lost
+                return exc
+
+        size = max(1, min(len(jobs), account.cgsms_in_flight or 1))
+        with futures.ThreadPoolExecutor(size, thread_name_prefix="cgsms-lookup") as pool:
+            results = dict(zip(jobs, pool.map(lookup, jobs.values()), strict=True))
+        return results
+
+    @api.model
+    def _cgsms_resolve(self, account, line, outcome):
+        """Apply one lookup ``outcome`` to the history ``line``."""
+        sms = self.sudo().search([("uuid", "=", line.sms_uuid)], limit=1) if line.sms_uuid else None
+        if outcome is None or isinstance(outcome, Exception):
+            if isinstance(outcome, Exception):
+                _logger.warning(
+                    "Lookup of SMS %s at %s failed: %s", line.id, account.provider, outcome
+                )
+                waited = line.lookup_count + 1 >= MAX_LOOKUPS
+            else:
+                waited = (
+                    line.date_attempt or line.write_date
+                ) < fields.Datetime.now() - RECEIPT_WAIT
+            if not waited:
+                line.write({"lookup_count": line.lookup_count + 1, "state": "checking"})
+                self._cgsms_schedule_reconcile()
+                return
+            reason = _(
+                "The provider could not tell whether this SMS left. Check with the recipient, "
+                "then use Check and resend if it did not arrive."
+            )
+            line.write({"state": "unknown", "error_class": "unknown", "failure_reason": reason})
+            if sms:
+                sms.sms_tracker_id._action_update_from_sms_state(
+                    "error", failure_type="unknown", failure_reason=reason
+                )
+                sms.write({"state": "error", "failure_type": "unknown"})
+            return
+        if outcome.found:
+            line.write(
+                {
+                    "state": "sent",
+                    "provider_message_id": outcome.message_id,
+                    "date_sent": line.date_attempt or fields.Datetime.now(),
+                    "error_class": False,
+                    "failure_reason": False,
+                }
+            )
+            if sms:
+                sms.sms_tracker_id._action_update_from_sms_state("pending")
+                sms.write({"state": "pending", "failure_type": False, "to_delete": True})
+            if outcome.status in ("delivered", "failed"):
+                from ..providers import DeliveryReport
+
+                self.env["cgsms.recipient"].sudo()._apply_delivery_reports(
+                    account, [DeliveryReport(message_id=outcome.message_id, status=outcome.status)]
+                )
+            self._cgsms_pending_reports()
+            return
+        # The provider certainly does not have it: safe to send again.
+        self._cgsms_requeue(line, sms)
+
+    @api.model
+    def _cgsms_requeue(self, line, sms=None):
+        """Put the SMS of history ``line`` back in the queue (credits given back, they are
+        reserved again when it leaves) and wake the queue up."""
+        line._refund(_("Not sent"))
+        line.write(
+            {"state": "queued", "error_class": False, "failure_reason": False, "lookup_count": 0}
         )
-        stale.write({"state": "unknown", "error_class": "unknown", "failure_reason": reason})
-        sms = self.sudo().search(
-            [("uuid", "in", stale.mapped("sms_uuid")), ("state", "=", "process")]
-        )
-        sms.write({"state": "error", "failure_type": "unknown"})
-        sms.sms_tracker_id._action_update_from_sms_state(
-            "error", failure_type="unknown", failure_reason=reason
-        )
-        _logger.warning("%s interrupted SMS flagged for checking", len(stale))
+        if sms:
+            sms.write({"state": "outgoing", "failure_type": False, "to_delete": False})
+        else:
+            self.sudo().create(
+                {
+                    "uuid": line.sms_uuid,
+                    "number": line.number,
+                    "body": line.body,
+                    "partner_id": line.partner_id.id,
+                    "mail_message_id": line.mail_message_id.id,
+                    "cgsms_company_id": line.company_id.id,
+                    "cgsms_recipient_id": line.id,
+                    "state": "outgoing",
+                }
+            )
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cgsms_check_and_resend(self, lines):
+        """A person's "Check and resend" on lines "To check": looked up once more; sent if
+        the provider has it, else back in the queue. Returns how many were queued again."""
+        queued = 0
+        for account, group in lines.sudo().grouped("account_id").items():
+            outcomes = self._cgsms_lookup(account, group) if account else {}
+            for line in group:
+                outcome = outcomes.get(line.id)
+                if isinstance(outcome, Exception):
+                    raise UserError(
+                        _(
+                            "The provider could not be reached to check the SMS to %(number)s. "
+                            "Try again in a few minutes.",
+                            number=line.number,
+                        )
+                    )
+                sms = self.sudo().search([("uuid", "=", line.sms_uuid)], limit=1)
+                if outcome is not None and outcome.found:
+                    self._cgsms_resolve(account, line, outcome)
+                else:
+                    # Not at the provider, or no way to ask: the person checked, send again.
+                    self._cgsms_requeue(line, sms)
+                    queued += 1
+        return queued
 
 
 class _ProviderFailure:
@@ -350,3 +787,101 @@ class _ProviderFailure:
         self.error_class = result.error_class or "unknown"
         self.provider_code = result.provider_code or ""
         self.provider_text = result.provider_text or ""
+
+
+class _Dispatcher:
+    """Concurrent provider calls of one account: a thread pool that only does HTTP (no ORM,
+    no cursor in its threads), paced by the account's shared token bucket. The results are
+    saved in the calling thread by ``collect``, as they arrive."""
+
+    def __init__(self, model, account, unlink_failed, unlink_sent):
+        self.model = model.sudo().with_context(sms_skip_msg_notification=True)
+        self.account = account.sudo()
+        self.unlink_failed = unlink_failed
+        self.unlink_sent = unlink_sent
+        self.size = max(1, self.account.cgsms_in_flight or 1)
+        self.pending = {}
+        self.stopped = False
+        self.requeued = False
+        self.hold_until = 0.0
+        self._abort = threading.Event()
+        self._pool = None
+        self._provider = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        # On an error in the calling thread the calls not made yet are dropped; those made
+        # stay "sending" and are looked up by the reconciliation.
+        if exc_type is not None:
+            self._abort.set()
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        return False
+
+    @property
+    def busy(self):
+        return len(self.pending)
+
+    def submit(self, claimed):
+        if not claimed:
+            return
+        if self._pool is None:
+            self._provider = self.account._cgsms_send_provider()
+            self._pool = futures.ThreadPoolExecutor(self.size, thread_name_prefix="cgsms-send")
+        sender = self.account.sender or ""
+        messages = [
+            OutgoingSms(
+                ref=sms.uuid, to=sms.cgsms_recipient_id.number, body=sms.body, sender=sender
+            )
+            for sms in claimed
+        ]
+        slots = self.model._cgsms_reserve_slots(self.account, len(messages))
+        for sms, message, slot in zip(claimed, messages, slots, strict=True):
+            self.pending[self._pool.submit(self._call, message, slot)] = sms.id
+
+    def _call(self, message, slot):
+        """In a pool thread: wait for the slot, then one HTTP call. No ORM here."""
+        delay = slot - time.monotonic()
+        if delay > 0 and self._abort.wait(delay):
+            return _not_attempted(message, "temporary")
+        if time.monotonic() < self.hold_until:
+            # The provider asked to slow down after this call was scheduled.
+            return _not_attempted(message, "rate_limited", self.hold_until - time.monotonic())
+        try:
+            return self._provider.send_one(message)
+        except Exception:  # a bug in an adapter: the SMS may have left, it is looked up
+            _logger.exception("SMS provider %s failed unexpectedly", self._provider.code)
+            return SendResult(ref=message.ref, ok=False, status="failed", error_class="unknown")
+
+    def collect(self, timeout=1.0):
+        """Save the results that arrived (waiting up to ``timeout`` for the first one)."""
+        done, _running = futures.wait(
+            list(self.pending), timeout=timeout, return_when=futures.FIRST_COMPLETED
+        )
+        if not done:
+            return
+        results = [(self.model.browse(self.pending.pop(f)), f.result()) for f in done]
+        limited = [r.retry_after or 1.0 for _s, r in results if r.error_class == "rate_limited"]
+        if limited:
+            wait = max(limited)
+            self.hold_until = max(self.hold_until, time.monotonic() + wait)
+            self.model._cgsms_hold_rate(self.account, wait)
+        requeued, stop = self.model._cgsms_apply_results(
+            self.account, results, self.unlink_failed, self.unlink_sent
+        )
+        self.requeued = self.requeued or bool(requeued)
+        self.stopped = self.stopped or stop
+
+
+def _not_attempted(message, error_class, retry_after=None):
+    return SendResult(
+        ref=message.ref,
+        ok=False,
+        status="failed",
+        error_class=error_class,
+        provider_code="not_attempted",
+        provider_text="Not attempted",
+        retry_after=retry_after,
+    )

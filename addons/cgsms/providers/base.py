@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 _logger = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ ERROR_CLASSES = (
 
 # Errors worth retrying inside one call; everything else is final for that call.
 RETRYABLE_CLASSES = ("temporary", "rate_limited")
+# A failed send of one of these classes certainly did not leave: the provider refused it or
+# was never reached. "unknown" is the only class where the SMS may have been taken.
+NOT_TAKEN_CLASSES = ("auth", "insufficient_credit", "invalid_number", "rate_limited", "temporary")
 # Never wait longer than this for a Retry-After header, whatever the provider asks.
 RETRY_AFTER_CAP = 10.0
 
@@ -202,6 +207,23 @@ class SendResult:
     provider_code: str = ""
     provider_text: str = ""
     price: float | None = None
+    retry_after: float | None = None  # seconds the provider asked to wait (429)
+
+    @property
+    def maybe_taken(self):
+        """True when the SMS may have reached the provider although the call failed (no
+        answer, dropped connection, 5xx...): it must not be sent again before a lookup."""
+        return not self.ok and self.error_class not in (*NOT_TAKEN_CLASSES, "rejected")
+
+
+@dataclass
+class LookupResult:
+    """What the provider knows of a message we may have sent: ``found`` with its id and our
+    delivery status (``sent``, ``delivered``, ``failed``), or not found (safe to send again)."""
+
+    found: bool
+    message_id: str = ""
+    status: str = ""
 
 
 @dataclass
@@ -213,6 +235,7 @@ class DeliveryReport:
     error_class: str = ""
     provider_code: str = ""
     provider_text: str = ""
+    ref: str = ""  # our reference, when the provider echoes it (Vonage client-ref)
 
 
 @dataclass
@@ -249,10 +272,11 @@ class WebhookRequest:
 class ProviderError(Exception):
     """A failure of a whole call (not of one message): bad credentials, provider down..."""
 
-    def __init__(self, error_class, message, provider_code="", provider_text=""):
+    def __init__(self, error_class, message, provider_code="", provider_text="", retry_after=None):
         if error_class not in ERROR_CLASSES:
             error_class = "unknown"
         self.error_class = error_class
+        self.retry_after = retry_after
         self.provider_code = str(provider_code or "")
         self.provider_text = redact(provider_text or "")
         super().__init__(redact(message))
@@ -287,6 +311,26 @@ def to_float(value):
         return float(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def make_session(pool_size=10):
+    """A ``requests.Session`` keeping up to ``pool_size`` connections per host alive (one per
+    call in flight), without urllib3's own retries: whether a failed call may be repeated is
+    decided by ``BaseProvider._request``."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, int(pool_size)), max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def never_reached(exc):
+    """True when a ``requests`` connection error happened before anything was sent (refused,
+    DNS failure): the request certainly did not reach the server."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError)
 
 
 def retry_after_seconds(response, default):
@@ -339,6 +383,28 @@ class BaseProvider:
     def get_balance(self):
         """Return the provider's own ``Balance``, or None when the API has no balance call."""
 
+    def send_one(self, message):
+        """Send one ``OutgoingSms`` and return its ``SendResult``; never raises for a provider
+        failure. Safe to call from several threads at once (one HTTP call, no shared state
+        besides the keep-alive session). ``result.maybe_taken`` tells an ambiguous failure
+        (the SMS may have left) from one where it certainly did not."""
+        try:
+            return self._send_one(message)
+        except ProviderError as exc:
+            result = self._failed(message, exc.error_class, exc.provider_code, str(exc))
+            result.retry_after = exc.retry_after
+            return result
+
+    def lookup(self, message, since, known_ids=()):
+        """Look ``message`` (an ``OutgoingSms`` sent with its ``ref``, at or after the datetime
+        ``since``, naive UTC) up at the provider after an ambiguous failure; ``known_ids``:
+        provider ids already recorded for other SMS, never an answer.
+
+        Returns ``LookupResult(found=True, ...)`` when the provider has it, ``found=False``
+        when it certainly does not (safe to send again), or None when the provider's API
+        offers no way to tell. Raises ``ProviderError`` when the lookup itself failed."""
+        return None
+
     def send(self, messages):
         """Send ``messages`` (list of ``OutgoingSms``) and return one ``SendResult`` per message.
 
@@ -362,10 +428,7 @@ class BaseProvider:
                     )
                 )
                 continue
-            try:
-                result = self._send_one(message)
-            except ProviderError as exc:
-                result = self._failed(message, exc.error_class, exc.provider_code, str(exc))
+            result = self.send_one(message)
             results.append(result)
             if not result.ok and result.error_class in ("auth", "temporary", "rate_limited"):
                 stop = result
@@ -433,11 +496,16 @@ class BaseProvider:
     def _request(self, method, url, idempotent=None, **kwargs):
         """Perform an HTTP call with the shared session, a timeout and bounded retries.
 
-        Retries (with exponential backoff, honouring Retry-After up to a cap) only happen for
-        429/5xx answers and for connection failures. A read timeout is only retried for
-        idempotent calls: a send that timed out may have been accepted, and sending it again
-        could deliver it twice. Returns the last response (the caller classifies it); raises
-        ``ProviderError("temporary", ...)`` when no response was obtained at all.
+        A call is only repeated when the first one certainly did not reach the provider
+        (connection refused, DNS failure, connect timeout, 429 Too Many Requests). Idempotent
+        calls (balance, lookups) are also repeated after a 5xx, a dropped connection or a read
+        timeout. A send never is: the provider may have taken it, and sending it again could
+        deliver it twice. Such an ambiguous send raises ``ProviderError("unknown", ...)``
+        (``provider_code`` "timeout", "dropped" or the HTTP status), to be looked up later.
+        Returns the last response otherwise (the caller classifies it); raises
+        ``ProviderError("temporary", ...)`` when the provider could not be reached at all and
+        ``ProviderError("rate_limited", ...)`` (with ``retry_after``) for a send refused with
+        429 after the retries.
         """
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD")
@@ -450,43 +518,73 @@ class BaseProvider:
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.ConnectTimeout:
-                error = ("timeout", "connection timed out")
+                error = ("temporary", "timeout", "connection timed out")
                 retry = True
             except requests.Timeout:
-                error = ("timeout", "no answer in time; the request may have been processed")
+                error = ("unknown", "timeout", "no answer in time; the request may have been taken")
                 retry = idempotent
-            except requests.ConnectionError:
-                error = ("connection", "connection failed")
-                retry = True
+            except requests.ConnectionError as exc:
+                if never_reached(exc):
+                    error = ("temporary", "connection", "connection failed")
+                    retry = True
+                else:
+                    error = (
+                        "unknown",
+                        "dropped",
+                        "connection lost; the request may have been taken",
+                    )
+                    retry = idempotent
             except requests.RequestException as exc:
                 raise ProviderError(
                     "unknown", f"{self.code}: {method} {path} failed ({type(exc).__name__})"
                 ) from None
             else:
-                transient = self._transient_error(response)
                 _logger.debug("%s: %s %s -> %s", self.code, method, path, response.status_code)
-                if not transient or last:
-                    return response
+                status = response.status_code
+                if status >= 500 and not idempotent:
+                    # A proxy or the provider failed while handling the send: it may have
+                    # been forwarded and accepted before the failure.
+                    raise ProviderError(
+                        "unknown",
+                        f"{self.code}: {method} {path}: HTTP {status}; the request may have "
+                        "been taken",
+                        provider_code=str(status),
+                        provider_text=f"HTTP {status}",
+                    )
+                transient = self._transient_error(response)
                 if transient == "rate_limited":
                     delay = retry_after_seconds(response, delay)
+                    if last and not idempotent:
+                        raise ProviderError(
+                            "rate_limited",
+                            f"{self.code}: {method} {path}: rate limited",
+                            provider_code=str(status),
+                            provider_text="rate limited",
+                            retry_after=delay,
+                        )
+                elif transient and not idempotent:
+                    transient = ""  # an explicit refusal: final for this call
+                if not transient or last:
+                    return response
                 _logger.info(
                     "%s: %s %s answered %s (%s), retrying in %.2fs",
                     self.code,
                     method,
                     path,
-                    response.status_code,
+                    status,
                     transient,
                     delay,
                 )
                 self._sleep(delay)
                 continue
-            _logger.warning("%s: %s %s: %s", self.code, method, path, error[1])
+            _logger.warning("%s: %s %s: %s", self.code, method, path, error[2])
             if last or not retry:
+                # Reading twice is harmless: only a send can be ambiguous.
                 raise ProviderError(
-                    "temporary",
-                    f"{self.code}: {method} {path}: {error[1]}",
-                    provider_code=error[0],
-                    provider_text=error[1],
+                    "temporary" if idempotent else error[0],
+                    f"{self.code}: {method} {path}: {error[2]}",
+                    provider_code=error[1],
+                    provider_text=error[2],
                 )
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -14,12 +14,27 @@ Other processes drive it through a small JSON control API::
     POST /_control/reset
     POST /_control/balance   {"provider", "account"?, "amount"}
     POST /_control/account   {"provider", "username", "password", "balance"?, ...}
-    POST /_control/settings  {"auto_deliver"?, "callback_base"?, "timeout_delay"?, ...}
+    POST /_control/settings  {"auto_deliver"?, "callback_base"?, "timeout_delay"?,
+                              "rate_limit"?, "rate_burst"?, ...}
+
+Besides the providers' send and balance calls it serves their lookups: Twilio's message list
+(``GET .../Messages.json?To=..``), LusoSMS ``GET /api/status?ref=..`` and the sandbox's
+``GET /sandbox/v1/messages?ref=..``.
+
+Failure modes of ``fail``: the providers' own refusals (``auth``, ``insufficient``,
+``invalid_number``, ``rate_limited``, ``server_error``), ``timeout`` (sleeps then 504 without
+taking the message), ``slow`` (sleeps ``delay`` then answers normally), and the ambiguous ones of
+a proxy in front of the provider: ``drop_after`` (the message is taken, then the connection is
+closed without an answer) and ``error_after`` (taken, then 504 Gateway Timeout).
+
+``rate_limit`` (messages per second, 0: none) makes every provider refuse sends above it with its
+own "too many requests" answer (429 + Retry-After), as a token bucket holding ``rate_burst``.
 """
 
 import contextlib
 import json
 import logging
+import math
 import secrets
 import sys
 import threading
@@ -70,9 +85,13 @@ FAILURE_MODES = (
     "server_error",
     "timeout",
     "slow",
+    "drop_after",
+    "error_after",
 )
-# Modes that only make sense for a send; balance calls leave them queued.
-SEND_ONLY_MODES = ("insufficient", "invalid_number")
+# Modes that only make sense for a send; balance calls and lookups leave them queued.
+SEND_ONLY_MODES = ("insufficient", "invalid_number", "drop_after", "error_after")
+# The message is taken, then the answer is lost on its way back (a proxy failing).
+AFTER_MODES = ("drop_after", "error_after")
 FINAL_STATUSES = ("delivered", "failed")
 IAP_SEND_PATH = "/api/sms/3/send"  # Odoo IAP's SMS endpoint (benchmark of the stock path)
 
@@ -110,6 +129,10 @@ def _now_rfc2822():
     return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
 
 
+class _DropConnection(Exception):
+    """Close the connection without answering (the message was taken)."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "CgSmsFakeGateway/1.0"
     protocol_version = "HTTP/1.1"
@@ -133,6 +156,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.gateway._dispatch(self, body)
         except _ReplyError as reply:
             self._send(reply)
+        except _DropConnection:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(2)
         except Exception:
             _logger.exception("fake gateway: error while handling %s", urlsplit(self.path).path)
             self._send(_json(500, {"error": {"code": "internal", "message": "internal error"}}))
@@ -153,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Many calls in flight open many connections at once: the default backlog (5) would
+    # drop SYNs and add a second of latency to the calls that overflow it.
+    request_queue_size = 256
     block_on_close = False
     allow_reuse_address = True
 
@@ -171,6 +201,9 @@ class FakeGateway:
         self.timeout_delay = 2.0  # "timeout" failures sleep this long (beyond client timeouts)
         self.slow_delay = 0.5
         self.vonage_signature_method = "md5hash"  # or "sha256"
+        self.rate_limit = 0.0  # sends per second per provider, 0: unlimited
+        self.rate_burst = 0.0  # bucket size, 0: max(1, rate_limit / 10)
+        self._buckets = {}
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._server = None
@@ -254,6 +287,8 @@ class FakeGateway:
             self.messages = []
             self.requests = []
             self._failures = {}
+            self._buckets = {}
+            self.rate_limit = self.rate_burst = 0.0
             for provider, (username, password, secret) in DEFAULT_ACCOUNTS.items():
                 self.add_account(provider, username, password, DEFAULT_BALANCE, secret)
 
@@ -311,12 +346,15 @@ class FakeGateway:
 
     ROUTES = (
         ("POST", "/2010-04-01/Accounts/", "/Messages.json", "twilio", "send"),
+        ("GET", "/2010-04-01/Accounts/", "/Messages.json", "twilio", "lookup"),
         ("GET", "/2010-04-01/Accounts/", "/Balance.json", "twilio", "balance"),
         ("POST", "/sms/json", "", "vonage", "send"),
         ("GET", "/account/get-balance", "", "vonage", "balance"),
         ("GET", "/api/send", "", "lusosms", "send"),
         ("GET", "/api/balance", "", "lusosms", "balance"),
+        ("GET", "/api/status", "", "lusosms", "lookup"),
         ("POST", "/sandbox/v1/messages", "", "sandbox", "send"),
+        ("GET", "/sandbox/v1/messages", "", "sandbox", "lookup"),
         ("GET", "/sandbox/v1/balance", "", "sandbox", "balance"),
     )
 
@@ -345,19 +383,65 @@ class FakeGateway:
             self._control(handler.command, path[len("/_control/") :], request)
         if path == IAP_SEND_PATH:
             self._iap_send(request)
-        for method, prefix, suffix, provider, kind in self.ROUTES:
-            if path.startswith(prefix) and path.endswith(suffix) and (suffix or path == prefix):
-                if handler.command != method:
-                    raise _text(405, "Method not allowed")
-                with self._lock:
-                    self.requests.append(
-                        {"provider": provider, "kind": kind, "method": method, "path": path}
-                    )
-                self._apply_failure(provider, kind)
-                getattr(self, f"_{provider}_{kind}")(request)
-        raise _text(404, "Not found")
+        matches = [
+            route
+            for route in self.ROUTES
+            if path.startswith(route[1])
+            and path.endswith(route[2])
+            and (route[2] or path == route[1])
+        ]
+        if not matches:
+            raise _text(404, "Not found")
+        route = next((r for r in matches if r[0] == handler.command), None)
+        if route is None:
+            raise _text(405, "Method not allowed")
+        method, _prefix, _suffix, provider, kind = route
+        record = {
+            "provider": provider,
+            "kind": kind,
+            "method": method,
+            "path": path,
+            "time": time.time(),
+        }
+        with self._lock:
+            self.requests.append(record)
+        mode = self._apply_failure(provider, kind)
+        if kind == "send":
+            self._check_rate(provider, record)
+        if mode not in AFTER_MODES:
+            getattr(self, f"_{provider}_{kind}")(request)
+        try:
+            getattr(self, f"_{provider}_{kind}")(request)
+        except _ReplyError as reply:
+            record["taken"] = reply.status < 300
+        if mode == "drop_after":
+            raise _DropConnection()
+        raise _text(504, "<html><body><h1>504 Gateway Time-out</h1></body></html>")
+
+    def _check_rate(self, provider, record):
+        """Token bucket of ``rate_limit`` sends per second: above it, a 429 (Retry-After)."""
+        rate = float(self.rate_limit or 0)
+        if rate <= 0:
+            return
+        burst = float(self.rate_burst or 0) or max(1.0, rate / 10)
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(provider, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[provider] = (tokens - 1.0, now)
+                return
+            self._buckets[provider] = (tokens, now)
+            record["limited"] = True
+            wait = (1.0 - tokens) / rate
+        reply = getattr(self, f"_{provider}_error")("rate_limited", "send")
+        if "Retry-After" in reply.headers:
+            reply.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        raise reply
 
     def _apply_failure(self, provider, kind):
+        """Apply the next queued failure of ``provider``; returns the mode of an "after" failure
+        (applied once the message is taken), else None."""
         with self._lock:
             queue = self._failures.get(provider) or []
             index = next(
@@ -369,11 +453,13 @@ class FakeGateway:
                 None,
             )
             if index is None:
-                return
+                return None
             mode, delay = queue.pop(index)
+        if mode in AFTER_MODES:
+            return mode
         if mode == "slow":
             self._stopping.wait(self.slow_delay if delay is None else delay)
-            return
+            return None
         if mode == "timeout":
             self._stopping.wait(self.timeout_delay if delay is None else delay)
             raise _text(504, "Gateway timeout")
@@ -516,7 +602,7 @@ class FakeGateway:
             raise self._twilio_reply(401, 20005, "Account not active")
         segments, price = charged
         sid = self._new_id("SM")
-        self._record(
+        message = self._record(
             "twilio",
             account,
             to,
@@ -527,31 +613,66 @@ class FakeGateway:
             price,
             sid,
         )
-        now = _now_rfc2822()
-        base = f"/2010-04-01/Accounts/{account.username}/Messages/{sid}"
+        message["service"] = service
+        raise _json(201, self._twilio_resource(message, "accepted" if service else "queued"))
+
+    @staticmethod
+    def _twilio_resource(message, status=None):
+        created = datetime.fromtimestamp(message["created"], UTC)
+        created = created.strftime("%a, %d %b %Y %H:%M:%S +0000")
+        base = f"/2010-04-01/Accounts/{message['account']}/Messages/{message['id']}"
+        service = message.get("service")
+        return {
+            "account_sid": message["account"],
+            "api_version": "2010-04-01",
+            "body": message["body"],
+            "date_created": created,
+            "date_sent": None,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": None if service else message["from"],
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": str(message["segments"]),
+            "price": None,
+            "price_unit": "USD",
+            "sid": message["id"],
+            "status": status or message["status"],
+            "subresource_uris": {"media": f"{base}/Media.json"},
+            "to": message["to"],
+            "uri": f"{base}.json",
+        }
+
+    def _twilio_lookup(self, request):
+        """The message list, newest first, filtered by ``To`` (and ``DateSent`` bounds)."""
+        account = self._twilio_auth(request)
+        query = request["query"]
+        to = query.get("To")
+        with self._lock:
+            found = [
+                m
+                for m in self.messages
+                if m["provider"] == "twilio"
+                and m["account"] == account.username
+                and (not to or m["to"] == to)
+            ]
+        found.sort(key=lambda m: m["created"], reverse=True)
+        size = min(1000, max(1, int(query.get("PageSize") or 50)))
+        uri = f"/2010-04-01/Accounts/{account.username}/Messages.json"
         raise _json(
-            201,
+            200,
             {
-                "account_sid": account.username,
-                "api_version": "2010-04-01",
-                "body": body,
-                "date_created": now,
-                "date_sent": None,
-                "date_updated": now,
-                "direction": "outbound-api",
-                "error_code": None,
-                "error_message": None,
-                "from": sender or None,
-                "messaging_service_sid": service,
-                "num_media": "0",
-                "num_segments": str(segments),
-                "price": None,
-                "price_unit": "USD",
-                "sid": sid,
-                "status": "accepted" if service else "queued",
-                "subresource_uris": {"media": f"{base}/Media.json"},
-                "to": to,
-                "uri": f"{base}.json",
+                "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+                "end": min(size, len(found)) - 1,
+                "previous_page_uri": None,
+                "messages": [self._twilio_resource(m) for m in found[:size]],
+                "uri": f"{uri}?PageSize={size}&Page=0",
+                "page_size": size,
+                "start": 0,
+                "next_page_uri": None,
+                "page": 0,
             },
         )
 
@@ -692,9 +813,27 @@ class FakeGateway:
             segments,
             price,
             message_id,
+            query.get("ref", ""),
             status="sent",
         )
         raise _text(200, f"OK {message_id}")
+
+    def _lusosms_lookup(self, request):
+        account = self._lusosms_auth(request)
+        ref = request["query"].get("ref", "")
+        with self._lock:
+            found = [
+                m
+                for m in self.messages
+                if m["provider"] == "lusosms"
+                and m["account"] == account.username
+                and ref
+                and m["ref"] == ref
+            ]
+        if not found:
+            raise _text(200, "ERRO 010 Mensagem nao encontrada")
+        status = {"delivered": "DELIVERED", "failed": "UNDELIVERED"}.get(found[0]["status"], "SENT")
+        raise _text(200, f"OK {found[0]['id']} {status}")
 
     # -- Sandbox -----------------------------------------------------------------------------
 
@@ -728,6 +867,21 @@ class FakeGateway:
     def _sandbox_balance(self, request):
         account = self._sandbox_auth(request)
         raise _json(200, {"balance": round(account.balance, 6), "currency": "credits"})
+
+    def _sandbox_lookup(self, request):
+        account = self._sandbox_auth(request)
+        ref = request["query"].get("ref", "")
+        if not ref:
+            raise self._sandbox_reply(400, "bad_request", "The ref parameter is required")
+        with self._lock:
+            found = [
+                {"id": m["id"], "ref": m["ref"], "to": m["to"], "status": m["status"]}
+                for m in self.messages
+                if m["provider"] == "sandbox"
+                and m["account"] == account.username
+                and m["ref"] == ref
+            ]
+        raise _json(200, {"messages": found})
 
     def _sandbox_send(self, request):
         account = self._sandbox_auth(request)
@@ -976,6 +1130,8 @@ class FakeGateway:
                     "slow_delay",
                     "price_per_segment",
                     "vonage_signature_method",
+                    "rate_limit",
+                    "rate_burst",
                 ):
                     if key in data:
                         setattr(self, key, data[key])

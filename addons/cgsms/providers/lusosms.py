@@ -3,13 +3,17 @@
 Protocol (all text is UTF-8; every call carries the credentials in the query string, so only the
 path of these URLs is ever logged):
 
-- Send: ``GET /api/send?username=..&password=..&from=..&to=..&message=..[&callback=URL]``
-  (``to`` in international format, with or without "+"). Answers ``text/plain``:
-  ``OK <message_id>`` or ``ERRO <code> <text>``.
+- Send: ``GET /api/send?username=..&password=..&from=..&to=..&message=..[&callback=URL]
+  [&ref=..]`` (``to`` in international format, with or without "+"; ``ref``: the sender's own
+  reference, up to 64 characters). Answers ``text/plain``: ``OK <message_id>`` or
+  ``ERRO <code> <text>``.
+- Lookup: ``GET /api/status?username=..&password=..&ref=..`` -> ``OK <message_id> <STATUS>``
+  (``SENT``, ``DELIVERED`` or ``UNDELIVERED``) or ``ERRO 010 <text>`` when no message carries
+  that reference.
 - Balance: ``GET /api/balance?username=..&password=..`` -> ``OK 123.45`` (credits) or ``ERRO ...``.
 - Result codes: ``001`` invalid authentication, ``002`` insufficient credit, ``003`` invalid
-  number, ``004`` invalid sender, ``005`` empty or too long message, ``009`` too many requests
-  (HTTP 429, may carry ``Retry-After``), ``099`` internal error (HTTP 5xx). Other results come
+  number, ``004`` invalid sender, ``005`` empty or too long message, ``010`` message not found (lookup), ``009`` too many
+  requests (HTTP 429, may carry ``Retry-After``), ``099`` internal error (HTTP 5xx). Other results come
   with HTTP 200.
 - Delivery reports: form POST to the callback URL (``callback`` parameter, else the URL set in
   the account) with ``id``, ``status`` (``SENT``, ``DELIVERED`` or ``UNDELIVERED``) and ``code``
@@ -26,6 +30,7 @@ from .base import (
     Balance,
     BaseProvider,
     DeliveryReport,
+    LookupResult,
     ProviderError,
     SendResult,
     hmac_hex,
@@ -110,6 +115,7 @@ class LusoSmsProvider(BaseProvider):
             "from": self._sender_for(message),
             "to": message.to,
             "message": message.body,
+            "ref": message.ref,
         }
         if self.config.callback_url:
             params["callback"] = self.config.callback_url
@@ -127,6 +133,30 @@ class LusoSmsProvider(BaseProvider):
         if not ok:
             return self._failed(message, CODE_CLASS.get(value, "unknown"), value, text)
         return SendResult(ref=message.ref, ok=True, status="sent", message_id=value)
+
+    def lookup(self, message, since, known_ids=()):
+        response = self._request(
+            "GET", self._url("/api/status"), params={**self._credentials(), "ref": message.ref}
+        )
+        try:
+            ok, value, text = parse_answer(response.text)
+        except ValueError:
+            raise ProviderError(
+                self._transient_error(response) or "unknown",
+                f"LusoSMS lookup failed (HTTP {response.status_code}).",
+                str(response.status_code),
+            ) from None
+        if not ok:
+            if value == "010":
+                return LookupResult(found=False)
+            raise ProviderError(
+                CODE_CLASS.get(value, "unknown"), f"LusoSMS: {value} {text}", value, text
+            )
+        return LookupResult(
+            found=True,
+            message_id=value,
+            status=STATUS_MAP.get(text.split()[0] if text else "", "sent"),
+        )
 
     def verify_signature(self, request):
         secret = self.config.webhook_secret

@@ -3,6 +3,8 @@
 - Send: ``POST /sandbox/v1/messages`` with ``Authorization: Bearer <token>`` and JSON
   ``{"from", "to", "text", "callback_url", "ref"}`` -> 201 ``{"id", "status": "queued",
   "segments", "price"}``.
+- Lookup: ``GET /sandbox/v1/messages?ref=<ref>`` -> 200 ``{"messages": [{"id", "ref", "to",
+  "status"}]}`` (empty list: no message with that reference).
 - Balance: ``GET /sandbox/v1/balance`` -> ``{"balance": 1000.0, "currency": "credits"}``.
 - Errors: ``{"error": {"code", "message"}}`` with HTTP 401 (auth), 402 (insufficient credit),
   422 (invalid number or sender), 429 (rate limited, ``Retry-After``) or 5xx.
@@ -17,6 +19,7 @@ from .base import (
     Balance,
     BaseProvider,
     DeliveryReport,
+    LookupResult,
     ProviderError,
     SendResult,
     hmac_hex,
@@ -108,6 +111,33 @@ class SandboxProvider(BaseProvider):
             provider_code=data.get("status") or "",
             price=to_float(data.get("price")),
         )
+
+    def lookup(self, message, since, known_ids=()):
+        response = self._request(
+            "GET",
+            self._url("/sandbox/v1/messages"),
+            params={"ref": message.ref},
+            headers=self._headers(),
+        )
+        if response.status_code != 200:
+            code, text = _error_details(response)
+            raise ProviderError(
+                error_class_for(response.status_code, code), f"Sandbox: {text}", code, text
+            )
+        try:
+            items = response.json().get("messages")
+        except (ValueError, AttributeError):
+            items = None
+        if not isinstance(items, list):
+            raise ProviderError("unknown", "Sandbox: unexpected answer to a lookup")
+        for item in items:
+            if isinstance(item, dict) and item.get("ref") == message.ref and item.get("id"):
+                return LookupResult(
+                    found=True,
+                    message_id=str(item["id"]),
+                    status=STATUS_MAP.get(item.get("status"), "sent"),
+                )
+        return LookupResult(found=False)
 
     def verify_signature(self, request):
         secret = self.config.webhook_secret

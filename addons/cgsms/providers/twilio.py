@@ -5,18 +5,25 @@
   sender starting with "MG"), ``Body``, ``StatusCallback``. Answers 201 with the Message
   resource (``sid``, ``status``...) or an error ``{"code", "message", "more_info", "status"}``.
 - Balance: ``GET /2010-04-01/Accounts/{AccountSid}/Balance.json``.
+- Lookup: ``GET /2010-04-01/Accounts/{AccountSid}/Messages.json?To=..&PageSize=..`` lists the
+  messages to a number, newest first. Twilio keeps no reference of ours: a message is
+  recognised by its number, text and creation time. ``DateSent`` is not used as a filter: it
+  stays empty while Twilio holds the message in its queue, and such a message must be found.
 - Status callbacks: form POST with ``MessageSid``, ``MessageStatus``, ``ErrorCode``, signed in
   ``X-Twilio-Signature`` = base64(HMAC-SHA1(AuthToken, URL + sorted key+value pairs)).
 """
 
 import logging
 import re
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import (
     Balance,
     BaseProvider,
     DeliveryReport,
+    LookupResult,
     ProviderError,
     SendResult,
     hmac_b64,
@@ -29,6 +36,8 @@ _logger = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
 MESSAGING_SERVICE_RE = re.compile(r"^MG[0-9a-fA-F]{32}$")
+# Messages listed by a lookup: the newest to one number are enough.
+LOOKUP_PAGE_SIZE = 50
 
 # Documented error codes (https://www.twilio.com/docs/api/errors) grouped by error class.
 ERROR_CODES = {
@@ -171,6 +180,46 @@ class TwilioProvider(BaseProvider):
             provider_code=status,
             price=abs(price) if price is not None else None,
         )
+
+    def lookup(self, message, since, known_ids=()):
+        """Twilio has no reference of ours: the newest message to the same number with the
+        same text, created at or after ``since`` (less a minute of clock skew), and not one of
+        ``known_ids`` (ids already recorded for other SMS)."""
+        response = self._request(
+            "GET",
+            self._account_url("Messages.json"),
+            params={"To": message.to, "PageSize": LOOKUP_PAGE_SIZE},
+            auth=self._auth(),
+        )
+        if response.status_code != 200:
+            error_class, code, text = self._error(response)
+            raise ProviderError(error_class, f"Twilio refused the lookup: {text}", code, text)
+        try:
+            items = response.json().get("messages")
+        except (ValueError, AttributeError):
+            items = None
+        if not isinstance(items, list):
+            raise ProviderError("unknown", "Twilio: unexpected answer to a lookup")
+        oldest = since - timedelta(minutes=1)
+        for item in items:
+            if not isinstance(item, dict) or item.get("sid") in known_ids:
+                continue
+            if item.get("to") != message.to or item.get("body") != message.body:
+                continue
+            try:
+                created = parsedate_to_datetime(item.get("date_created") or "")
+            except (TypeError, ValueError):
+                continue
+            if created.tzinfo:
+                created = created.astimezone(UTC).replace(tzinfo=None)
+            if created < oldest:
+                continue
+            return LookupResult(
+                found=True,
+                message_id=item.get("sid") or "",
+                status=STATUS_MAP.get(item.get("status"), "sent"),
+            )
+        return LookupResult(found=False)
 
     def verify_signature(self, request):
         signature = request.header(self.signature_header)

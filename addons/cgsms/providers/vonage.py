@@ -6,8 +6,9 @@
   one entry per part of a long message; a non-zero ``status`` is an error code.
 - Balance: ``GET /account/get-balance?api_key=..&api_secret=..`` -> ``{"value", "autoReload"}``.
 - Delivery receipts: GET query or POST (form or JSON) with ``messageId``, ``status``,
-  ``err-code``...; when signed, ``sig`` + ``timestamp``: md5 of the sorted ``&key=value`` pairs
-  followed by the signature secret (``md5hash``), or their HMAC-SHA256 keyed with the secret.
+  ``err-code``, ``client-ref`` (our reference, which lets a receipt resolve a send whose answer
+  was lost: the SMS API has no lookup call)...; when signed, ``sig`` + ``timestamp``: md5 of
+  the sorted ``&key=value`` pairs followed by the signature secret (``md5hash``), or their HMAC-SHA256 keyed with the secret.
 """
 
 import hashlib
@@ -242,5 +243,6 @@ class VonageProvider(BaseProvider):
                 error_class=error_class,
                 provider_code=err_code,
                 provider_text=status,
+                ref=str(params.get("client-ref") or ""),
             )
         ]

@@ -1,0 +1,150 @@
+"""The delivery engine inside Odoo: concurrent calls, ambiguous failures looked up at the
+provider, the account that really sent an SMS, the person's "Check and resend"."""
+
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import CgsmsCase
+
+
+@tagged("post_install", "-at_install")
+class TestDeliveryEngine(CgsmsCase):
+    def setUp(self):
+        super().setUp()
+        # Ambiguous sends are looked up at once in these tests (the gateway answers at once).
+        self.env["ir.config_parameter"].sudo().set_param("cgsms.reconcile_delay", "0")
+
+    def _queue(self, numbers, body="Hello"):
+        return (
+            self.env["sms.sms"]
+            .sudo()
+            .create([{"number": n, "body": body, "state": "outgoing"} for n in numbers])
+        )
+
+    def _balance(self):
+        self.account.invalidate_recordset(["credit_available"])
+        return self.account.credit_available
+
+    def test_queue_sends_each_sms_once_with_its_provider_id(self):
+        numbers = [f"+35191234{i:04d}" for i in range(45)]
+        sms = self._queue(numbers)
+        self.account.cgsms_in_flight = 8
+        left = self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(left, 0)
+        sent = self._gateway_messages()
+        self.assertEqual(sorted(m["to"] for m in sent), numbers)
+        lines = sms.cgsms_recipient_id
+        self.assertEqual(set(lines.mapped("state")), {"sent"})
+        by_ref = {m["ref"]: m["id"] for m in sent}
+        for line in lines:
+            self.assertEqual(line.provider_message_id, by_ref[line.sms_uuid])
+
+    def test_answer_lost_after_the_provider_took_it_resolves_to_sent(self):
+        before = self._balance()
+        for mode in ("drop_after", "error_after"):
+            self.gateway.fail_next("sandbox", mode)
+        sms = self._queue(["+351912000001", "+351912000002"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        lines = sms.cgsms_recipient_id
+        self.assertEqual(set(lines.mapped("state")), {"checking"})
+        self.env["sms.sms"]._cgsms_reconcile(self.account)
+        self.assertEqual(set(lines.mapped("state")), {"sent"})
+        self.assertEqual(len(self._gateway_messages()), 2)  # one copy each, never resent
+        by_ref = {m["ref"]: m["id"] for m in self._gateway_messages()}
+        self.assertEqual(
+            [by_ref[line.sms_uuid] for line in lines], lines.mapped("provider_message_id")
+        )
+        self.assertAlmostEqual(self._balance(), before - 2 * 1.44, places=4)
+
+    def test_gateway_timeout_without_the_sms_is_sent_again_once(self):
+        before = self._balance()
+        self.gateway.timeout_delay = 0.2
+        self.gateway.fail_next("sandbox", "timeout")  # 504 and the message was NOT taken
+        sms = self._queue(["+351912000003"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(sms.cgsms_recipient_id.state, "checking")
+        self.assertEqual(self._gateway_messages(), [])
+        self.env["sms.sms"]._cgsms_reconcile(self.account)
+        self.assertEqual(sms.cgsms_recipient_id.state, "queued")  # safe to send again
+        self.assertEqual(sms.state, "outgoing")
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(sms.cgsms_recipient_id.state, "sent")
+        self.assertEqual(len(self._gateway_messages()), 1)
+        self.assertAlmostEqual(self._balance(), before - 1.44, places=4)
+
+    def test_provider_that_cannot_be_asked_goes_to_a_person(self):
+        self.gateway.timeout_delay = 0.2
+        self.gateway.fail_next("sandbox", "timeout")  # 504, the message was not taken
+        sms = self._queue(["+351912000004"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        line = sms.cgsms_recipient_id
+        self.gateway.fail_next("sandbox", "server_error", count=100)  # lookups fail too
+        for _i in range(5):
+            self.env["sms.sms"]._cgsms_reconcile(self.account)
+        self.assertEqual(line.state, "unknown")
+        self.assertEqual(sms.state, "error")
+        self.assertIn("Check and resend", line.failure_reason)
+        # The provider answers again; the person checked with the recipient and resends.
+        self.gateway.reset()
+        line.action_cgsms_check_resend()
+        self.assertEqual(line.state, "queued")
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(line.state, "sent")
+        self.assertEqual(len(self._gateway_messages()), 1)
+
+    def test_check_and_resend_finds_an_sms_that_had_left(self):
+        self.gateway.fail_next("sandbox", "drop_after")
+        sms = self._queue(["+351912000005"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        line = sms.cgsms_recipient_id
+        line.write({"state": "unknown"})
+        line.action_cgsms_check_resend()
+        self.assertEqual(line.state, "sent")
+        self.assertEqual(len(self._gateway_messages()), 1)
+
+    def test_check_and_resend_is_for_managers_only(self):
+        self.gateway.fail_next("sandbox", "drop_after")
+        sms = self._queue(["+351912000006"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        line = sms.cgsms_recipient_id
+        line.write({"state": "unknown"})
+        user = new_test_user(
+            self.env, "sms_user_engine", groups="base.group_user,cgsms.group_cgsms_user"
+        )
+        with self.assertRaises(AccessError):
+            line.with_user(user).action_cgsms_check_resend()
+        self.assertEqual(line.state, "unknown")
+
+    def test_retried_sms_names_the_account_that_really_sent_it(self):
+        sms = self._queue(["+351912000007"])
+        self.account.base_url = "http://127.0.0.1:9"  # provider down: back to the queue
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        line = sms.cgsms_recipient_id
+        self.assertEqual(line.state, "queued")
+        self.account.active = False
+        other = self._cgsms_make_account(self.company, provider="lusosms")
+        self.env["cgsms.credit.line"].create(
+            {"account_id": other.id, "kind": "topup", "amount": 100}
+        )
+        self.env["sms.sms"]._cgsms_process_account_queue(other)
+        self.assertEqual(line.state, "sent")
+        self.assertEqual(line.account_id, other)
+        [message] = self._gateway_messages()
+        self.assertEqual(message["provider"], "lusosms")
+        # Its delivery report now matches the line.
+        from ..providers import DeliveryReport
+
+        self.env["cgsms.recipient"]._apply_delivery_reports(
+            other, [DeliveryReport(message_id=message["id"], status="delivered")]
+        )
+        self.assertEqual(line.state, "delivered")
+
+    def test_rate_limited_sms_are_sent_later_not_lost(self):
+        self.gateway.rate_limit = 1000
+        self.gateway.rate_burst = 3  # only the first 3 of a burst pass, the rest get 429
+        self.account.write({"cgsms_in_flight": 10, "cgsms_rate_limit": 0})
+        numbers = [f"+35191300{i:04d}" for i in range(10)]
+        sms = self._queue(numbers)
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(set(sms.cgsms_recipient_id.mapped("state")), {"sent"})
+        self.assertEqual(sorted(m["to"] for m in self._gateway_messages()), numbers)
