@@ -1,17 +1,12 @@
-import logging
 import math
 import threading
 
 from odoo import api, models
 
-_logger = logging.getLogger(__name__)
-
 # Jobs per account waiting or running at the same time. More than the channel's capacity
 # only makes jobs wait; fewer leaves workers idle. The account's rate limit holds whatever
 # the number, it is shared by all jobs through the database.
 DEFAULT_PARALLEL_JOBS = 4
-# SMS one job claims and delivers when the delivery engine gives no size of its own.
-DEFAULT_CHUNK_SIZE = 10
 
 
 class SmsSms(models.Model):
@@ -20,40 +15,49 @@ class SmsSms(models.Model):
     @api.model
     def _process_queue(self, ids=None):
         """The SMS queue cron: the queue of each CgSMS account becomes chunk jobs on channel
-        ``root.cgsms``, run by as many Odoo workers and servers as the channel allows. SMS of
-        companies without an account keep Odoo's own path."""
-        accounts = self._cgsms_qj_accounts_with_queue()
-        for account in accounts:
+        ``root.cgsms``, run by as many Odoo workers and servers as the channel allows. The cron
+        still reconciles ambiguous sends; SMS of companies without an account keep Odoo's
+        own path."""
+        return super(SmsSms, self.with_context(cgsms_queue_job_enqueue=True))._process_queue(
+            ids=ids
+        )
+
+    def _cgsms_process_account_queue(
+        self, account, deadline=None, unlink_failed=False, unlink_sent=True
+    ):
+        if self.env.context.get("cgsms_queue_job_enqueue"):
             self._cgsms_qj_enqueue(account)
-        domain = [("state", "=", "outgoing"), ("to_delete", "!=", True)]
-        if accounts:
-            domain.append(("cgsms_company_id", "not in", accounts.company_id.ids))
-        others = self.sudo().search(domain, limit=10000).ids
-        if ids:
-            others = sorted(set(others) & set(ids))
-        if not others:
-            return None
-        return super()._process_queue(ids=others)
+            return self._cgsms_qj_count_left(account)
+        return super()._cgsms_process_account_queue(
+            account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
+        )
 
     # ------------------------------------------------------------------ the job
 
     def _cgsms_job_send_chunk(self, account, slot=0):
-        """One job: claim one chunk of the account's queue, deliver it, then queue the next
-        job of this slot while SMS are left. A job run twice (retry, duplicate, killed
-        worker) cannot send an SMS twice: only SMS it claimed itself leave, and a claim is
-        committed before the provider is called."""
+        """One job: claim one chunk of the account's queue, deliver it, then queue the jobs
+        still needed while SMS are left. A job run twice (retry, duplicate, killed worker)
+        cannot send an SMS twice: only SMS it claimed itself leave, and a claim is committed
+        before the provider is called."""
         account = account.sudo()
-        SmsSudo = self.sudo()
+        Sms = self.sudo().with_context(cgsms_queue_job_enqueue=False, cgsms_commit=not _testing())
         if not account.active:
             return self.env._("The SMS account is archived: nothing sent.")
-        limit = SmsSudo._cgsms_qj_chunk_size(account)
-        claimed = SmsSudo._cgsms_qj_claim(account, limit)
+        limit = Sms._cgsms_qj_chunk_size(account)
+        claimed = Sms._cgsms_claim_chunk(account, limit)
         if not claimed:
             return self.env._("Nothing to send.")
-        SmsSudo._cgsms_qj_deliver(account, claimed)
-        left = SmsSudo._cgsms_qj_count_left(account)
-        if left and len(claimed) >= limit:
-            SmsSudo._cgsms_qj_enqueue(account, left=left)
+        Sms._cgsms_deliver_chunk(account, claimed)
+        claimed.invalidate_recordset(["state"])
+        # All back in the queue (provider down): the retry the engine scheduled takes them,
+        # rather than jobs calling a provider that does not answer.
+        still = claimed.exists()
+        progressed = not still or any(sms.state != "outgoing" for sms in still)
+        left = Sms._cgsms_qj_count_left(account)
+        if left and progressed and len(claimed) >= limit:
+            Sms._cgsms_qj_enqueue(account, left=left)
+        elif not left:
+            Sms._cgsms_after_run(account)
         return self.env._(
             "%(count)s SMS sent, %(left)s left in the queue.", count=len(claimed), left=left
         )
@@ -84,20 +88,6 @@ class SmsSms(models.Model):
         return wanted
 
     @api.model
-    def _cgsms_qj_accounts_with_queue(self):
-        self.env.cr.execute(
-            """
-            SELECT DISTINCT cgsms_company_id FROM sms_sms
-             WHERE state = 'outgoing' AND to_delete IS NOT TRUE AND cgsms_company_id IS NOT NULL
-            """
-        )
-        company_ids = [row[0] for row in self.env.cr.fetchall()]
-        if not company_ids:
-            return self.env["cgsms.account"]
-        by_company = self.env["cgsms.account"]._get_active_by_company(company_ids)
-        return self.env["cgsms.account"].sudo().browse([a.id for a in by_company.values()])
-
-    @api.model
     def _cgsms_qj_count_left(self, account):
         return self.sudo().search_count(
             [
@@ -119,34 +109,15 @@ class SmsSms(models.Model):
         except ValueError:
             return DEFAULT_PARALLEL_JOBS
 
-    # ------------------------------------------------------------------ delivery engine
-    # The only place that speaks to the delivery engine.
-
     @api.model
     def _cgsms_qj_chunk_size(self, account):
+        """SMS per job: the account's calls in flight, so that one job keeps one worker's
+        provider connections busy (``cgsms_queue_job.chunk_size`` to change it)."""
         value = self.env["ir.config_parameter"].sudo().get_param("cgsms_queue_job.chunk_size")
         if value and value.isdigit() and int(value) > 0:
             return int(value)
-        return DEFAULT_CHUNK_SIZE
+        return max(1, account.cgsms_in_flight or 1)
 
-    @api.model
-    def _cgsms_qj_claim(self, account, limit):
-        """SMS of the account's queue that this job alone will send, locked against the others
-        until their reservation is committed."""
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            SELECT id FROM sms_sms
-             WHERE state = 'outgoing' AND to_delete IS NOT TRUE AND cgsms_company_id = %s
-             ORDER BY id
-             LIMIT %s
-               FOR UPDATE SKIP LOCKED
-            """,
-            [account.company_id.id, limit],
-        )
-        return self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
 
-    @api.model
-    def _cgsms_qj_deliver(self, account, claimed):
-        testing = getattr(threading.current_thread(), "testing", False)
-        claimed.with_context(cgsms_commit=not testing)._cgsms_send(account)
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)

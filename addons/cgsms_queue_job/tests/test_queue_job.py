@@ -100,6 +100,15 @@ class TestQueueJob(CgsmsCase):
             # 15 left: the slots needed for them are queued again.
             trap.assert_jobs_count(2, only=self.env["sms.sms"]._cgsms_job_send_chunk)
 
+    def test_provider_down_job_does_not_queue_more_jobs(self):
+        sms = self._queue(25)
+        self.account.base_url = "http://127.0.0.1:9"  # nothing listens: refused, not sent
+        with trap_jobs() as trap:
+            self.Sms._cgsms_job_send_chunk(self.account, 0)
+            trap.assert_jobs_count(0)
+        self.assertFalse(self.gateway.messages)
+        self.assertEqual(set(sms.mapped("state")), {"outgoing"}, "kept for the retry")
+
     def test_archived_account_job_sends_nothing(self):
         self._queue(3)
         self.account.active = False
