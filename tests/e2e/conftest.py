@@ -116,12 +116,14 @@ def runner(project, database, gateway):
 
 @pytest.fixture
 def fresh(runner, gateway):
-    """An empty queue and history, a quiet gateway; returns a function to set the balance
-    and the SMS batch size."""
+    """An empty queue and history, a quiet gateway; returns a function to set the balance,
+    the SMS batch size and the account's engine settings (``in_flight``, ``rate``,
+    ``reconcile_delay``, ``base_url``)."""
     gateway.reset()
 
-    def prepare(credits=1000.0, batch_size=500):
-        return runner.run("reset_state", credits=credits, batch_size=batch_size)
+    def prepare(credits=1000.0, batch_size=500, **account):
+        account.setdefault("base_url", gateway.url)
+        return runner.run("reset_state", credits=credits, batch_size=batch_size, **account)
 
     prepare()
     return prepare

@@ -105,6 +105,12 @@ class GatewayProcess:
     def fail(self, mode, count=1, delay=None):
         self.control("fail", provider="sandbox", mode=mode, count=count, delay=delay)
 
+    def settings(self, **values):
+        self.control("settings", **values)
+
+    def all_requests(self):
+        return requests.get(self.url + "/_control/requests", timeout=10).json()["requests"]
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -112,6 +118,37 @@ class GatewayProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._log.close()
+
+
+class ProxyProcess:
+    """``tcp_proxy.py`` in front of the gateway: a proxy that a test can kill mid-request."""
+
+    def __init__(self, python, gateway_port, port=None):
+        self.python = python
+        self.gateway_port = gateway_port
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [
+                self.python,
+                str(Path(__file__).with_name("tcp_proxy.py")),
+                str(self.port),
+                "127.0.0.1",
+                str(self.gateway_port),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc.stdout.close()
 
 
 class Runner:

@@ -25,7 +25,8 @@ import traceback
 def _configure(db):
     from odoo.tools import config
 
-    args = [f"--addons-path={os.environ['CGSMS_ADDONS']}", f"-d{db}", "--log-level=warn"]
+    level = os.environ.get("CGSMS_E2E_LOG_LEVEL", "warn")
+    args = [f"--addons-path={os.environ['CGSMS_ADDONS']}", f"-d{db}", f"--log-level={level}"]
     for option, var in (("db_host", "PGHOST"), ("db_port", "PGPORT"), ("db_user", "PGUSER")):
         if os.environ.get(var):
             args.append(f"--{option}={os.environ[var]}")
@@ -114,7 +115,9 @@ def setup_account(env, args):
 
 
 def reset_state(env, args):
-    """Empty queue and history, balance set to ``credits``, SMS batch size ``batch_size``."""
+    """Empty queue and history, balance set to ``credits``, SMS batch size ``batch_size``;
+    the account's ``in_flight`` calls and ``rate`` (messages per second), and the delay
+    before an ambiguous send is looked up (``reconcile_delay``, seconds)."""
     env.cr.execute("DELETE FROM sms_sms")
     env.cr.execute("UPDATE cgsms_credit_line SET recipient_id = NULL")
     env.cr.execute("DELETE FROM cgsms_recipient")
@@ -127,6 +130,17 @@ def reset_state(env, args):
             {"account_id": account.id, "kind": "adjustment", "amount": round(wanted - balance, 4)}
         )
     env["ir.config_parameter"].set_param("sms.session.batch.size", str(args.get("batch_size", 500)))
+    env["ir.config_parameter"].set_param(
+        "cgsms.reconcile_delay", str(args.get("reconcile_delay", 60))
+    )
+    account.write(
+        {
+            "cgsms_in_flight": args.get("in_flight", 20),
+            "cgsms_rate_limit": args.get("rate", 200.0),
+            "cgsms_rate_next_slot": 0,
+            "base_url": args.get("base_url") or account.base_url,
+        }
+    )
     return {"balance": account.credit_available}
 
 
@@ -190,6 +204,12 @@ def reconcile_stale(env, args):
     return {}
 
 
+def reconcile(env, args):
+    """What the reconciliation cron does: look ambiguous and interrupted sends up."""
+    env["sms.sms"]._cgsms_reconcile_stale()
+    return {}
+
+
 def resend(env, args):
     """What a person can do on SMS already sent: "Resend" (SMS in error) and "Retry" (set
     outgoing again, then the queue runs)."""
@@ -219,6 +239,8 @@ def snapshot(env, args):
                 "failure_reason": r.failure_reason or "",
                 "attempts": r.attempts,
                 "cost": r.cost,
+                "provider_message_id": r.provider_message_id or "",
+                "sms_uuid": r.sms_uuid or "",
             }
             for r in recipients
         ],
@@ -254,6 +276,7 @@ SCENARIOS = {
         process_queue,
         send_now,
         reconcile_stale,
+        reconcile,
         resend,
         snapshot,
     )

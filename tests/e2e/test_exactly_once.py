@@ -3,7 +3,9 @@ sends it: killed mid-call, provider timeouts, two queue workers, a person clicki
 
 import time
 
-from .helpers import release, wait_until
+import pytest
+
+from .helpers import ProxyProcess, release, wait_until
 
 NUMBERS = [f"+35191200{i:04d}" for i in range(1, 7)]
 SLOW = 4.0  # seconds the gateway sleeps on a "slow" send
@@ -20,67 +22,117 @@ def _state_counts(snapshot):
     return dict(sorted(counts.items()))
 
 
-def test_killed_between_provider_call_and_commit_never_resends(runner, gateway, fresh, report):
-    fresh(batch_size=2)
-    runner.run("queue_sms", numbers=NUMBERS)
-    gateway.fail("slow", delay=SLOW)
+def _by_ref(gateway):
+    return {m["ref"]: m["id"] for m in gateway.messages()}
+
+
+def _assert_provider_ids_match(snapshot, gateway):
+    """Every SMS that left names the gateway's id of its own message (its reports match)."""
+    ids = _by_ref(gateway)
+    for r in snapshot["recipients"]:
+        if r["state"] == "sent":
+            assert r["provider_message_id"] == ids[r["sms_uuid"]], r
+
+
+def test_killed_in_the_middle_of_a_concurrent_chunk(runner, gateway, fresh, report):
+    """A worker is killed with calls in flight: the results that came back were saved as they
+    arrived; only the calls in flight are left "sending", and the reconciliation finds them at
+    the provider. Nothing is sent twice, nothing is lost."""
+    in_flight = 4
+    fresh(in_flight=in_flight, reconcile_delay=0)
+    numbers = [f"+35191210{i:04d}" for i in range(12)]
+    runner.run("queue_sms", numbers=numbers)
+    gateway.fail("slow", count=2, delay=0.1)  # the first two come back at once...
+    gateway.fail("slow", count=in_flight, delay=SLOW)  # ...the next ones hang there
 
     worker = runner.start("process_queue")
-    # The first batch (2 SMS) is committed as "sending"; the gateway holds the first call.
-    wait_until(lambda: gateway.send_requests(), timeout=60, what="the first send")
+    wait_until(
+        lambda: (
+            len(gateway.send_requests()) >= in_flight + 2
+            and _state_counts(runner.run("snapshot")).get("sent", 0) >= 2
+        ),
+        timeout=90,
+        interval=0.3,
+        what="two results saved and the next calls in flight",
+    )
     runner.kill(worker)
-    # The gateway finishes the interrupted call and records it: the SMS did leave.
-    wait_until(lambda: gateway.messages(), timeout=SLOW + 5, what="the slow send")
+    after_kill = runner.run("snapshot")
+    # The gateway finishes the interrupted calls: those SMS did leave.
+    wait_until(lambda: len(gateway.messages()) >= in_flight + 2, timeout=SLOW + 10)
 
-    runner.run("process_queue")
-    after_restart = runner.run("snapshot")
-    runner.run("process_queue")  # and once more: nothing left to send
+    runner.run("process_queue")  # the rest of the queue; the interrupted are not touched
+    runner.run("reconcile_stale", minutes=16)  # the crash reconciliation, by lookup
+    final = runner.run("snapshot")
+    counts = gateway.counts()
+
+    kill_states = _state_counts(after_kill)
+    assert kill_states.get("sent") == 2
+    assert kill_states.get("sending", 0) <= in_flight  # at most the calls in flight
+    assert counts == {n: 1 for n in numbers}, counts
+    assert set(_states(final).values()) == {"sent"}
+    _assert_provider_ids_match(final, gateway)
+    assert final["debited"] == round(1.44 * len(numbers), 4)
+    assert final["refunded"] == 0
+    report(
+        "killed mid-chunk",
+        queued=len(numbers),
+        in_flight=in_flight,
+        at_kill=kill_states,
+        gateway_messages=sum(counts.values()),
+        max_per_number=max(counts.values()),
+        final=_state_counts(final),
+    )
+
+
+def test_killed_before_its_turn_is_sent_once_after_lookup(runner, gateway, fresh, report):
+    """Claimed and paced by the rate limit, killed before its call: the provider never saw
+    it, the lookup says so, and it leaves once (its credits reserved once)."""
+    fresh(in_flight=4, rate=1.0, reconcile_delay=0)
+    numbers = NUMBERS[:4]
+    runner.run("queue_sms", numbers=numbers)
+    worker = runner.start("process_queue")
+    wait_until(lambda: gateway.messages(), timeout=60, what="the first send")
+    runner.kill(worker)  # the other three wait for their slots (one per second)
+    after_kill = runner.run("snapshot")
     runner.run("reconcile_stale", minutes=16)
     runner.run("process_queue")
     final = runner.run("snapshot")
     counts = gateway.counts()
 
-    interrupted = NUMBERS[:2]
-    assert [_states(after_restart)[n] for n in interrupted] == ["sending", "sending"]
-    assert max(counts.values()) == 1, counts
-    assert counts[NUMBERS[0]] == 1  # left before the kill
-    assert counts[NUMBERS[1]] == 0  # never handed over, but nobody can know: not resent
-    assert all(counts[n] == 1 for n in NUMBERS[2:])
-    states = _states(final)
-    assert all(states[n] == "unknown" for n in interrupted)
-    assert all(states[n] == "sent" for n in NUMBERS[2:])
-    flagged = [r for r in final["recipients"] if r["state"] == "unknown"]
-    assert all("interrupted" in r["failure_reason"] for r in flagged)
-    assert final["debited"] == round(1.44 * len(NUMBERS), 4)  # the interrupted may have left
+    assert _state_counts(after_kill).get("sending", 0) >= 2
+    assert counts == {n: 1 for n in numbers}, counts
+    assert set(_states(final).values()) == {"sent"}
+    _assert_provider_ids_match(final, gateway)
+    assert round(final["debited"] - final["refunded"], 4) == round(1.44 * len(numbers), 4)
     report(
-        "killed mid-call",
-        queued=len(NUMBERS),
+        "killed before its slot",
+        at_kill=_state_counts(after_kill),
         gateway_messages=sum(counts.values()),
-        max_per_number=max(counts.values()),
-        after_restart=_state_counts(after_restart),
-        after_reconcile=_state_counts(final),
+        final=_state_counts(final),
     )
 
 
-def test_send_timeout_is_not_resent_automatically(runner, gateway, fresh, report):
+def test_send_timeout_answered_late_is_found_not_resent(runner, gateway, fresh, report):
     """The provider answers after the client gave up: the SMS may have left (the gateway
-    records it once it wakes up). It is flagged for checking, never sent a second time; the
-    SMS not attempted in that batch go back to the queue and leave on the next run."""
-    fresh()
+    records it once it wakes up). It is looked up, found, and never sent a second time; the
+    other SMS of the chunk leave meanwhile."""
+    # Looked up 2 s after the failure: the provider may still be handling the call.
+    fresh(reconcile_delay=2)
     numbers = NUMBERS[:3]
     runner.run("queue_sms", numbers=numbers)
     gateway.fail("slow", delay=3)
     runner.run("process_queue", provider_timeout=1)
     first = runner.run("snapshot")
     time.sleep(3)  # the gateway wakes up and records the timed-out SMS
-    runner.run("process_queue", provider_timeout=1)
+    runner.run("reconcile")
     runner.run("process_queue", provider_timeout=1)
     final = runner.run("snapshot")
     counts = gateway.counts()
 
-    assert _states(first) == {numbers[0]: "unknown", numbers[1]: "queued", numbers[2]: "queued"}
+    assert sorted(_states(first).values()) == ["checking", "sent", "sent"]
     assert counts == {n: 1 for n in numbers}, counts
-    assert _states(final) == {numbers[0]: "unknown", numbers[1]: "sent", numbers[2]: "sent"}
+    assert set(_states(final).values()) == {"sent"}
+    _assert_provider_ids_match(final, gateway)
     report(
         "timeout (answered late)",
         gateway_messages=sum(counts.values()),
@@ -90,26 +142,99 @@ def test_send_timeout_is_not_resent_automatically(runner, gateway, fresh, report
     )
 
 
-def test_gateway_timeout_without_delivery_is_flagged_not_duplicated(runner, gateway, fresh, report):
-    """Same client timeout, but this time the provider dropped the message: the code cannot
-    tell the two cases apart, so it makes the same safe choice (flag, no automatic resend)."""
-    fresh()
+def test_gateway_timeout_without_delivery_is_sent_once_after_lookup(runner, gateway, fresh, report):
+    """Same client timeout, but this time the provider dropped the message: the lookup says
+    the provider does not have it, so it is sent again, once."""
+    fresh(reconcile_delay=2)
     number = NUMBERS[3]
     runner.run("queue_sms", numbers=[number])
     gateway.fail("timeout", delay=3)
     runner.run("process_queue", provider_timeout=1)
+    first = runner.run("snapshot")
     time.sleep(3)
+    runner.run("reconcile")
     runner.run("process_queue", provider_timeout=1)
     final = runner.run("snapshot")
     counts = gateway.counts()
     send_requests = len(gateway.send_requests())
 
-    assert send_requests == 1  # not retried inside the call either
-    assert counts[number] == 0
-    assert _states(final) == {number: "unknown"}
+    assert _states(first) == {number: "checking"}
+    assert send_requests == 2  # the lost one, then the one sent after the lookup
+    assert counts[number] == 1
+    assert _states(final) == {number: "sent"}
+    assert round(final["debited"] - final["refunded"], 4) == 1.44
     report(
         "timeout (dropped)",
         send_requests=send_requests,
+        gateway_messages=sum(counts.values()),
+        final=_state_counts(final),
+    )
+
+
+@pytest.mark.parametrize("mode", ["drop_after", "error_after"])
+def test_answer_lost_after_the_provider_took_it(runner, gateway, fresh, report, mode):
+    """A proxy forwarded the SMS, then dropped the connection or answered 504: one copy at
+    the provider, found by the lookup, never resent."""
+    fresh(reconcile_delay=1)
+    numbers = NUMBERS[:3]
+    runner.run("queue_sms", numbers=numbers)
+    gateway.fail(mode)
+    runner.run("process_queue")
+    first = runner.run("snapshot")
+    time.sleep(1.5)
+    runner.run("reconcile")
+    runner.run("process_queue")
+    final = runner.run("snapshot")
+    counts = gateway.counts()
+
+    assert sorted(_states(first).values()) == ["checking", "sent", "sent"]
+    assert len(gateway.send_requests()) == 3
+    assert counts == {n: 1 for n in numbers}, counts
+    assert set(_states(final).values()) == {"sent"}
+    _assert_provider_ids_match(final, gateway)
+    assert final["debited"] == round(1.44 * len(numbers), 4)
+    report(
+        f"answer lost ({mode})",
+        gateway_messages=sum(counts.values()),
+        after_send=_state_counts(first),
+        final=_state_counts(final),
+    )
+
+
+def test_proxy_killed_mid_request(runner, gateway, fresh, project, report):
+    """The proxy in front of the provider dies while the provider handles the SMS: one copy
+    at the provider, found by the lookup once the proxy is back; the SMS that could not
+    reach the provider meanwhile leave once."""
+    proxy = ProxyProcess(project["python"], gateway.port)
+    try:
+        fresh(base_url=proxy.url, reconcile_delay=0, in_flight=1)
+        numbers = NUMBERS[:3]
+        runner.run("queue_sms", numbers=numbers)
+        gateway.fail("slow", delay=2)
+        worker = runner.start("process_queue")
+        wait_until(lambda: gateway.send_requests(), timeout=60, what="the first send")
+        proxy.kill()
+        result = runner.result(worker)
+        first = runner.run("snapshot")
+        wait_until(lambda: gateway.messages(), timeout=10, what="the slow send")
+        proxy.start()  # the proxy is back
+        runner.run("reconcile")
+        runner.run("process_queue")
+        final = runner.run("snapshot")
+    finally:
+        proxy.kill()
+    counts = gateway.counts()
+
+    assert result["ok"], result
+    # The first is being checked; the second found the proxy gone (refused: certainly not
+    # sent) and stopped the run; the third was not claimed yet.
+    assert sorted(_states(first).values()) == ["checking", "queued"]
+    assert counts == {n: 1 for n in numbers}, counts
+    assert set(_states(final).values()) == {"sent"}
+    _assert_provider_ids_match(final, gateway)
+    report(
+        "proxy killed",
+        after_kill=_state_counts(first),
         gateway_messages=sum(counts.values()),
         final=_state_counts(final),
     )

@@ -4,7 +4,7 @@ import resource
 import threading
 import time
 from concurrent import futures
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from psycopg2.extensions import TransactionRollbackError
 
@@ -20,6 +20,8 @@ _logger = logging.getLogger(__name__)
 
 # After this many temporary failures (provider unreachable) an SMS is given up.
 MAX_ATTEMPTS = 5
+# After this many "too many requests" an SMS waits for the next run of the queue.
+MAX_RATE_LIMITED = 15
 # An SMS left "sending" longer than this was interrupted between the provider call and the
 # commit (crash, killed worker): it is looked up at the provider like an ambiguous send.
 STALE_SENDING = timedelta(minutes=5)
@@ -120,7 +122,10 @@ class SmsSms(models.Model):
         accounts = self.env["cgsms.account"].sudo().search([("active", "=", True)])
         commit = not _testing()
         deadline = self._cgsms_deadline()
-        queue = self.with_context(cgsms_commit=commit)
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        # The transaction holds nothing of the caller: a lost claim race may be rolled back.
+        queue = self.with_context(cgsms_commit=commit, cgsms_clean_tx=commit)
         if ids:
             queue = queue.browse(ids)
         left = 0
@@ -171,17 +176,36 @@ class SmsSms(models.Model):
         in_flight = max(1, account.cgsms_in_flight or 1)
         # Claim again once half of the calls are back, so that the pool never runs dry.
         refill = max(1, in_flight // 2)
+        claimer = self
+        # Without commits everything is claimed at once: a later claim failing on a
+        # concurrent update would roll back the results of SMS already handed over.
+        claim_all = bool(self) and not self.env.context.get("cgsms_commit")
+        error = None
         with _Dispatcher(self, account, unlink_failed, unlink_sent) as dispatcher:
             exhausted = False
             while True:
-                room = in_flight - dispatcher.busy
+                room = len(self) if claim_all else in_flight - dispatcher.busy
                 if (
                     not exhausted
                     and not dispatcher.stopped
-                    and room >= min(refill, in_flight)
+                    and (claim_all or room >= refill)
                     and self._cgsms_time_left(deadline)
                 ):
-                    claimed = self._cgsms_claim_chunk(account, room)
+                    try:
+                        claimed = claimer._cgsms_claim_chunk(account, room)
+                    except Exception as exc:
+                        if not claimer.env.context.get("cgsms_clean_tx"):
+                            raise  # nothing handed over yet: the caller's retry starts over
+                        # Save what is in flight first; the error is raised afterwards.
+                        error = exc
+                        self.env.cr.rollback()
+                        exhausted = True
+                        continue
+                    if claim_all:
+                        exhausted = True
+                    if self.env.context.get("cgsms_commit"):
+                        # Committed: what the caller did before is safe from a rollback.
+                        claimer = self.with_context(cgsms_clean_tx=True)
                     if claimed:
                         dispatcher.submit(claimed)
                         continue
@@ -193,8 +217,10 @@ class SmsSms(models.Model):
                         continue
                     break
                 dispatcher.collect()
-                if dispatcher.requeued and not dispatcher.stopped:
+                if dispatcher.requeued and not dispatcher.stopped and not error:
                     exhausted = dispatcher.requeued = False
+        if error is not None:
+            raise error
         self._cgsms_after_run(account)
         return self._cgsms_count_queued(account)
 
@@ -223,8 +249,15 @@ class SmsSms(models.Model):
         empty) that no other worker holds: history lines, numbers, credits reserved, marked
         "sending", committed when allowed. Returns the claimed SMS, ready for the provider."""
         commit = self.env.context.get("cgsms_commit")
+        retry = commit and self.env.context.get("cgsms_clean_tx")
         for attempt in range(CLAIM_TRIES):
             try:
+                if retry:
+                    # A transaction of its own, in READ COMMITTED: the account row lock of
+                    # _lock() is then waited for instead of failing when another worker's
+                    # claim committed meanwhile, and the balance is read after that commit.
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                    self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 claimed = self._cgsms_claim(account, limit)
                 if commit:
                     # From here the reservation and the "sending" mark survive a crash.
@@ -232,7 +265,9 @@ class SmsSms(models.Model):
                 return claimed
             except TransactionRollbackError:
                 # Another worker committed a claim on the same account since our snapshot.
-                if not commit or attempt == CLAIM_TRIES - 1:
+                # Rolled back and tried again only when nothing of the caller would be lost;
+                # otherwise the caller's retry (Odoo's RPC or cron) starts over.
+                if not retry or attempt == CLAIM_TRIES - 1:
                     raise
                 self.env.cr.rollback()
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
@@ -372,12 +407,13 @@ class SmsSms(models.Model):
             recipient._refund(_("Not sent"))
             reason = account._error_message(_ProviderFailure(result))
             if result.error_class == "rate_limited":
-                recipient.write(
-                    {"state": "queued", "error_class": "rate_limited", "failure_reason": reason}
-                )
+                vals = {"state": "queued", "error_class": "rate_limited", "failure_reason": reason}
+                if result.provider_code == "not_attempted":
+                    vals["attempts"] = max(0, recipient.attempts - 1)  # never reached it
+                recipient.write(vals)
                 sms.write({"state": "outgoing"})
                 requeued += 1
-                if recipient.attempts >= MAX_ATTEMPTS:
+                if recipient.attempts >= MAX_RATE_LIMITED:
                     stop = True
                     retry_at = max(retry_at, recipient.attempts)
                 continue
@@ -581,7 +617,7 @@ class SmsSms(models.Model):
         """Cron: resolve the SMS whose send was ambiguous (answer lost) or interrupted (crash,
         killed worker) by looking them up at the provider."""
         deadline = self._cgsms_deadline()
-        self = self.with_context(cgsms_commit=not _testing())
+        model = self.with_context(cgsms_commit=not _testing())
         Account = self.env["cgsms.account"].sudo().with_context(active_test=False)
         groups = (
             self.env["cgsms.recipient"]
@@ -589,8 +625,8 @@ class SmsSms(models.Model):
             ._read_group([("state", "in", ("checking", "sending"))], ["account_id"])
         )
         for (account,) in groups:
-            if account and self._cgsms_time_left(deadline):
-                self._cgsms_reconcile(Account.browse(account.id), deadline)
+            if account and model._cgsms_time_left(deadline):
+                model._cgsms_reconcile(Account.browse(account.id), deadline)
 
     @api.model
     def _cgsms_reconcile(self, account, deadline=None, limit=200):
@@ -600,7 +636,8 @@ class SmsSms(models.Model):
         or, when the provider cannot tell, with a person ("To check")."""
         account = account.sudo()
         commit = self.env.context.get("cgsms_commit")
-        now = fields.Datetime.now()
+        # To the microsecond (write_date has them): a line is due once its delay has passed.
+        now = datetime.now(UTC).replace(tzinfo=None)
         Recipient = self.env["cgsms.recipient"].sudo()
         Recipient.flush_model()
         try:
@@ -838,6 +875,9 @@ class _Dispatcher:
             for sms in claimed
         ]
         slots = self.model._cgsms_reserve_slots(self.account, len(messages))
+        _logger.debug(
+            "submit %s in %.3fs: %s", claimed.ids, slots[0] - time.monotonic(), self.hold_until
+        )
         for sms, message, slot in zip(claimed, messages, slots, strict=True):
             self.pending[self._pool.submit(self._call, message, slot)] = sms.id
 
@@ -863,7 +903,17 @@ class _Dispatcher:
         if not done:
             return
         results = [(self.model.browse(self.pending.pop(f)), f.result()) for f in done]
-        limited = [r.retry_after or 1.0 for _s, r in results if r.error_class == "rate_limited"]
+        # Only a real 429 moves the hold; calls dropped because of it do not extend it.
+        limited = [
+            r.retry_after or 1.0
+            for _s, r in results
+            if r.error_class == "rate_limited" and r.provider_code != "not_attempted"
+        ]
+        _logger.debug(
+            "collected %s: %s",
+            len(results),
+            [(s.id, r.error_class or "ok", r.provider_code) for s, r in results],
+        )
         if limited:
             wait = max(limited)
             self.hold_until = max(self.hold_until, time.monotonic() + wait)

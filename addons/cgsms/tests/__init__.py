@@ -11,3 +11,4 @@ from . import test_group
 from . import test_message_recipients
 from . import test_message_send
 from . import test_send_form_tour
+from . import test_delivery_engine
