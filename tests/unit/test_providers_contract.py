@@ -53,6 +53,8 @@ def twilio_api():
     schemas = spec["components"]["schemas"]
     _strict(schemas["api.v2010.account.message"])
     _strict(schemas["api.v2010.account.balance"])
+    listing = spec["paths"][TWILIO_MESSAGES]["get"]["responses"]["200"]["content"]
+    _strict(listing["application/json"]["schema"])
     body = spec["paths"][TWILIO_MESSAGES]["post"]["requestBody"]
     _strict(body["content"]["application/x-www-form-urlencoded"]["schema"])
     # Only keep the paths we use: building the full document's validators is slow.
@@ -154,6 +156,38 @@ def test_twilio_send_with_messaging_service_matches_spec(
 def test_twilio_balance_matches_spec(gateway, make_provider, exchanges, twilio_api):
     make_provider("twilio", session=exchanges).get_balance()
     validate(twilio_api, exchanges.recorded[0], TWILIO_SERVER)
+
+
+def test_twilio_lookup_matches_spec(gateway, make_provider, exchanges, twilio_api):
+    """The lookup after an ambiguous send: the message list filtered by number."""
+    from datetime import UTC, datetime, timedelta
+
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=5)
+    provider = make_provider("twilio", session=exchanges)
+    message = OutgoingSms("r1", "+351912345678", "Olá ✓")
+    [sent] = provider.send([message])
+    found = provider.lookup(message, since)
+    assert found.found and found.message_id == sent.message_id
+    listing = exchanges.recorded[1]
+    assert listing.request.method == "GET"
+    validate(twilio_api, listing, TWILIO_SERVER)
+    assert [m["sid"] for m in listing.json()["messages"]] == [sent.message_id]
+
+
+def test_twilio_list_response_with_wrong_field_fails_validation(
+    gateway, make_provider, exchanges, twilio_api
+):
+    from datetime import datetime
+
+    provider = make_provider("twilio", session=exchanges)
+    provider.lookup(OutgoingSms("r", "+351912345678", "Hi"), datetime(2020, 1, 1))
+    response = exchanges.recorded[0]
+    data = response.json()
+    data["items"] = data.pop("messages")
+    response._content = json.dumps(data).encode()
+    request = RequestsOpenAPIRequest(as_documented(response.request, TWILIO_SERVER))
+    with pytest.raises(ResponseValidationError):
+        twilio_api.validate_response(request, RequestsOpenAPIResponse(response))
 
 
 def test_twilio_wrong_field_name_fails_validation(twilio_api):
@@ -273,3 +307,28 @@ def test_vonage_delivery_receipt_matches_spec(
     OAS30Validator(schema).validate(receipt)
     assert provider.verify_signature(request)
     assert not OAS30Validator(schema).is_valid({**receipt, "message_id": "x"})
+
+
+def test_vonage_receipt_carries_our_reference(
+    gateway, make_provider, receiver, vonage_account, vonage_sms_spec
+):
+    """Vonage has no lookup call: a send whose answer was lost is resolved by the receipt,
+    which echoes the client-ref we sent (documented in DeliveryReceipt)."""
+    provider = make_provider(
+        "vonage",
+        username=VONAGE_KEY,
+        password=VONAGE_SECRET,
+        webhook_secret="sig-secret",
+        callback_url=f"{receiver.url}/dlr",
+    )
+    gateway.fail_next("vonage", "drop_after")
+    [result] = provider.send([OutgoingSms("our-ref-1", "+351912345678", "Hi")])
+    assert result.maybe_taken
+    gateway.deliver(gateway.messages[0]["id"], "delivered")
+    [request] = receiver.requests
+    schema = vonage_sms_spec["components"]["schemas"]["DeliveryReceipt"]
+    OAS30Validator(schema).validate(json.loads(request.body))
+    [report] = provider.parse_delivery_report(request)
+    assert report.ref == "our-ref-1"
+    assert report.message_id == gateway.messages[0]["id"]
+    assert report.status == "delivered"

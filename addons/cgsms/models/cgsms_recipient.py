@@ -110,6 +110,13 @@ class CgsmsRecipient(models.Model):
             },
         }
 
+    def _cgsms_left_queue(self):
+        """Hook called after the engine saved these lines as sent in bulk (no ORM write):
+        tells the sends they belong to that they may be complete."""
+        lines = self.sudo()
+        if "message_id" in lines._fields and lines.message_id:
+            self.env["cgsms.message"]._cgsms_check_done_later(lines.message_id.ids)
+
     def _cgsms_resolve_refs(self, account, reports):
         """A receipt carrying our reference (Vonage client-ref) resolves an SMS whose send
         answer was lost: its provider id is saved so that the receipt applies to it."""

@@ -10,7 +10,7 @@ from psycopg2.extensions import TransactionRollbackError
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 from ..providers import OutgoingSms, SendResult
 from ..tools.phone import normalize_number
@@ -37,6 +37,8 @@ RECEIPT_WAIT = timedelta(hours=2)
 TIME_MARGIN = 25.0
 # Claims that lose a race against another worker (serialization failure) are tried again.
 CLAIM_TRIES = 5
+# Results are saved in batches: after the first one, wait this long for a few more.
+BATCH_WAIT = 0.02
 
 # Our error classes mapped onto Odoo's sms.sms failure types (None: provider error kept
 # as the notification's failure reason, see sms.tracker._action_update_from_provider_error).
@@ -174,25 +176,36 @@ class SmsSms(models.Model):
         Returns how many SMS are left in the queue."""
         account = account.sudo()
         in_flight = max(1, account.cgsms_in_flight or 1)
-        # Claim again once half of the calls are back, so that the pool never runs dry.
+        # Chunks of half the calls in flight: one leaves each time half of them are back.
         refill = max(1, in_flight // 2)
-        claimer = self
+        # Read once per run, not once per chunk.
+        claimer = self.with_context(cgsms_default_country=account.company_id.country_id.code or "")
         # Without commits everything is claimed at once: a later claim failing on a
         # concurrent update would roll back the results of SMS already handed over.
         claim_all = bool(self) and not self.env.context.get("cgsms_commit")
         error = None
+        # The next chunk is claimed while the calls are in flight (the claim takes as long
+        # as a provider call): it leaves as soon as there is room.
+        ready = self.browse()
         with _Dispatcher(self, account, unlink_failed, unlink_sent) as dispatcher:
             exhausted = False
             while True:
                 room = len(self) if claim_all else in_flight - dispatcher.busy
+                if ready and room >= len(ready):
+                    dispatcher.submit(ready)
+                    ready = self.browse()
+                    continue
                 if (
-                    not exhausted
+                    not ready
+                    and not exhausted
                     and not dispatcher.stopped
-                    and (claim_all or room >= refill)
                     and self._cgsms_time_left(deadline)
                 ):
+                    stats = {}
                     try:
-                        claimed = claimer._cgsms_claim_chunk(account, room)
+                        claimed = claimer._cgsms_claim_chunk(
+                            account, room if claim_all else max(room, refill), stats
+                        )
                     except Exception as exc:
                         if not claimer.env.context.get("cgsms_clean_tx"):
                             raise  # nothing handed over yet: the caller's retry starts over
@@ -205,10 +218,12 @@ class SmsSms(models.Model):
                         exhausted = True
                     if self.env.context.get("cgsms_commit"):
                         # Committed: what the caller did before is safe from a rollback.
-                        claimer = self.with_context(cgsms_clean_tx=True)
+                        claimer = claimer.with_context(cgsms_clean_tx=True)
                     if claimed:
-                        dispatcher.submit(claimed)
+                        ready = claimed
                         continue
+                    if stats.get("taken"):
+                        continue  # all refused before sending (invalid numbers...): go on
                     exhausted = True
                 if not dispatcher.busy:
                     if exhausted and dispatcher.requeued and not dispatcher.stopped:
@@ -244,10 +259,12 @@ class SmsSms(models.Model):
             domain.append(("id", "in", self.ids))
         return self.sudo().search_count(domain)
 
-    def _cgsms_claim_chunk(self, account, limit):
+    def _cgsms_claim_chunk(self, account, limit, stats=None):
         """Claim up to ``limit`` queued SMS of ``account``'s company (of ``self`` when not
         empty) that no other worker holds: history lines, numbers, credits reserved, marked
-        "sending", committed when allowed. Returns the claimed SMS, ready for the provider."""
+        "sending", committed when allowed. Returns the claimed SMS, ready for the provider
+        (those refused on the way, e.g. invalid numbers, are failed and not returned);
+        ``stats["taken"]``, when given, counts every queued SMS taken from the queue."""
         commit = self.env.context.get("cgsms_commit")
         retry = commit and self.env.context.get("cgsms_clean_tx")
         for attempt in range(CLAIM_TRIES):
@@ -258,7 +275,7 @@ class SmsSms(models.Model):
                     # claim committed meanwhile, and the balance is read after that commit.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                     self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                claimed = self._cgsms_claim(account, limit)
+                claimed = self._cgsms_claim(account, limit, stats)
                 if commit:
                     # From here the reservation and the "sending" mark survive a crash.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -273,7 +290,7 @@ class SmsSms(models.Model):
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
         return self.browse()
 
-    def _cgsms_claim(self, account, limit):
+    def _cgsms_claim(self, account, limit, stats=None):
         account = account.sudo()
         Sms = self.env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
         Sms.flush_model(["state", "to_delete", "cgsms_company_id"])
@@ -289,6 +306,8 @@ class SmsSms(models.Model):
         params.append(int(limit))
         self.env.cr.execute(query, params)
         sms_all = Sms.browse([row[0] for row in self.env.cr.fetchall()])
+        if stats is not None:
+            stats["taken"] = len(sms_all)
         if not sms_all:
             return sms_all
         sms_all._cgsms_ensure_recipients(account)
@@ -303,10 +322,12 @@ class SmsSms(models.Model):
             sms.write({"state": "pending", "failure_type": False, "to_delete": True})
         todo = sms_all - done
 
-        default_country = account.company_id.country_id.code or None
+        default_country = self.env.context.get("cgsms_default_country")
+        if default_country is None:
+            default_country = account.company_id.country_id.code or ""
         to_send = []  # (sms, e164, segment info)
         for sms in todo:
-            country = sms.partner_id.country_id.code or default_country
+            country = sms.partner_id.country_id.code or default_country or None
             number = normalize_number(sms.number or "", country)
             if not number.valid:
                 error_class = "missing_number" if number.reason == "missing" else "invalid_number"
@@ -328,7 +349,7 @@ class SmsSms(models.Model):
         account._lock()
         available = account._credit_balances().get(account.id, 0.0)
         reserved = Sms
-        debits = []
+        debits, rows = [], []
         now = fields.Datetime.now()
         for sms, e164, info in to_send:
             cost = round(info.segments * account.cost_per_segment, 4)
@@ -345,21 +366,8 @@ class SmsSms(models.Model):
                 continue
             available -= cost
             recipient = sms.cgsms_recipient_id
-            recipient.write(
-                {
-                    "state": "sending",
-                    # The account that really sends it, so that its reports match.
-                    "account_id": account.id,
-                    "number": e164,
-                    "segments": info.segments,
-                    "encoding": info.encoding,
-                    "cost": cost,
-                    "attempts": recipient.attempts + 1,
-                    "date_attempt": now,
-                    "lookup_count": 0,
-                    "error_class": False,
-                    "failure_reason": False,
-                }
+            rows.append(
+                (recipient.id, e164, info.segments, info.encoding, cost, recipient.attempts + 1)
             )
             debits.append(
                 {
@@ -372,6 +380,21 @@ class SmsSms(models.Model):
                 }
             )
             reserved |= sms
+        # One query for the chunk (the ORM would write each line on its own).
+        _bulk_update(
+            self.env["cgsms.recipient"],
+            ("number", "segments", "encoding", "cost", "attempts"),
+            rows,
+            {
+                "state": "sending",
+                # The account that really sends it, so that its reports match.
+                "account_id": account.id,
+                "date_attempt": now,
+                "lookup_count": 0,
+                "error_class": None,
+                "failure_reason": None,
+            },
+        )
         if debits:
             self.env["cgsms.credit.line"].sudo().create(debits)
         reserved.write({"state": "process"})
@@ -390,13 +413,12 @@ class SmsSms(models.Model):
         (requeued count, whether the run should stop: provider unreachable)."""
         now = fields.Datetime.now()
         sent = self.env["sms.sms"].sudo()
+        sent_rows = []
         requeued, stop, checking, retry_at = 0, False, False, 0
         for sms, result in results:
             recipient = sms.cgsms_recipient_id
             if result.ok:
-                recipient.write(
-                    {"state": "sent", "provider_message_id": result.message_id, "date_sent": now}
-                )
+                sent_rows.append((recipient.id, result.message_id))
                 sent |= sms
                 continue
             if result.maybe_taken:
@@ -428,6 +450,13 @@ class SmsSms(models.Model):
                 continue
             sms._cgsms_fail(result.error_class or "unknown", reason, unlink_failed)
         if sent:
+            _bulk_update(
+                self.env["cgsms.recipient"],
+                ("provider_message_id",),
+                sent_rows,
+                {"state": "sent", "date_sent": now},
+            )
+            sent.cgsms_recipient_id._cgsms_left_queue()
             sent.sms_tracker_id._action_update_from_sms_state("pending")
             sent.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
         if retry_at:
@@ -446,7 +475,7 @@ class SmsSms(models.Model):
         if hasattr(Recipient, "_cgsms_apply_pending_reports"):
             Recipient._cgsms_apply_pending_reports()
 
-    def _cgsms_reserve_slots(self, account, count):
+    def _cgsms_reserve_slots(self, account, count, cursor=None):
         """Reserve ``count`` send slots in the account's token bucket, shared by every worker
         and server (a row of the database), and return the ``time.monotonic()`` instant of
         each. The bucket is updated in a short transaction of its own when committing is
@@ -461,7 +490,12 @@ class SmsSms(models.Model):
             "RETURNING cgsms_rate_next_slot - %(span)s, EXTRACT(EPOCH FROM clock_timestamp())"
         )
         params = {"span": count / rate, "id": account.id}
-        if self.env.context.get("cgsms_commit"):
+        if cursor is not None:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cursor.execute(query, params)
+            start, db_now = cursor.fetchone()
+            cursor.commit()
+        elif self.env.context.get("cgsms_commit"):
             with self.env.registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute(query, params)
@@ -541,7 +575,6 @@ class SmsSms(models.Model):
         vals_list, new_sms = [], []
         for sms in missing:
             if sms.uuid in existing:
-                sms.cgsms_recipient_id = existing[sms.uuid]
                 continue
             message = sms.mail_message_id
             vals_list.append(
@@ -558,8 +591,12 @@ class SmsSms(models.Model):
                 }
             )
             new_sms.append(sms)
-        for sms, recipient in zip(new_sms, Recipient.create(vals_list), strict=True):
-            sms.cgsms_recipient_id = recipient
+        links = [(sms.id, existing[sms.uuid].id) for sms in missing if sms.uuid in existing]
+        links += [
+            (sms.id, recipient.id)
+            for sms, recipient in zip(new_sms, Recipient.create(vals_list), strict=True)
+        ]
+        _bulk_update(self, ("cgsms_recipient_id",), links, {})
 
     def _cgsms_fail(self, error_class, reason, unlink_failed=False):
         self.ensure_one()
@@ -844,6 +881,7 @@ class _Dispatcher:
         self._abort = threading.Event()
         self._pool = None
         self._provider = None
+        self._slot_cursor = None
 
     def __enter__(self):
         return self
@@ -855,6 +893,8 @@ class _Dispatcher:
             self._abort.set()
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
+        if self._slot_cursor is not None:
+            self._slot_cursor.close()
         return False
 
     @property
@@ -874,7 +914,10 @@ class _Dispatcher:
             )
             for sms in claimed
         ]
-        slots = self.model._cgsms_reserve_slots(self.account, len(messages))
+        if self._slot_cursor is None and self.model.env.context.get("cgsms_commit"):
+            # The token bucket is updated on a connection of its own, kept for the run.
+            self._slot_cursor = self.model.env.registry.cursor()
+        slots = self.model._cgsms_reserve_slots(self.account, len(messages), self._slot_cursor)
         _logger.debug(
             "submit %s in %.3fs: %s", claimed.ids, slots[0] - time.monotonic(), self.hold_until
         )
@@ -897,12 +940,22 @@ class _Dispatcher:
 
     def collect(self, timeout=1.0):
         """Save the results that arrived (waiting up to ``timeout`` for the first one)."""
-        done, _running = futures.wait(
+        done, running = futures.wait(
             list(self.pending), timeout=timeout, return_when=futures.FIRST_COMPLETED
         )
         if not done:
             return
-        results = [(self.model.browse(self.pending.pop(f)), f.result()) for f in done]
+        if running and len(done) < self.size // 4:
+            # Saving costs about the same for one result as for several: let a few more
+            # arrive (they come back within milliseconds of each other at a steady rate).
+            more, _running = futures.wait(running, timeout=BATCH_WAIT)
+            done |= more
+        ids, outcomes = [], []
+        for future in done:
+            ids.append(self.pending.pop(future))
+            outcomes.append(future.result())
+        # One recordset for the batch: its fields are read in one query, not one per SMS.
+        results = list(zip(self.model.browse(ids), outcomes, strict=True))
         # Only a real 429 moves the hold; calls dropped because of it do not extend it.
         limited = [
             r.retry_after or 1.0
@@ -923,6 +976,37 @@ class _Dispatcher:
         )
         self.requeued = self.requeued or bool(requeued)
         self.stopped = self.stopped or stop
+
+
+def _bulk_update(records, columns, rows, constants):
+    """Update many rows of ``records``' table in one query: each of ``rows`` is ``(id,
+    *values of columns)``; ``constants`` are set on every row. The cache of those records is
+    invalidated and their dependents are told, as an ORM write would."""
+    if not rows:
+        return
+    model = records.browse()
+    table = SQL.identifier(model._table)
+    names = ["id", *columns]
+    assignments = [SQL("%s = v.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns]
+    assignments += [SQL("%s = %s", SQL.identifier(c), v) for c, v in constants.items()]
+    assignments += [
+        SQL("write_date = %s", model.env.cr.now()),
+        SQL("write_uid = %s", model.env.uid),
+    ]
+    model.env.cr.execute(
+        SQL(
+            "UPDATE %s SET %s FROM (VALUES %s) AS v(%s) WHERE %s.id = v.id",
+            table,
+            SQL(", ").join(assignments),
+            SQL(", ").join(SQL("%s", tuple(row)) for row in rows),
+            SQL(", ").join(SQL.identifier(n) for n in names),
+            table,
+        )
+    )
+    changed = model.browse([row[0] for row in rows])
+    fnames = [*columns, *constants, "write_date", "write_uid"]
+    changed.invalidate_recordset(fnames)
+    changed.modified(fnames)
 
 
 def _not_attempted(message, error_class, retry_after=None):

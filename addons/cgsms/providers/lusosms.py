@@ -12,9 +12,9 @@ path of these URLs is ever logged):
   that reference.
 - Balance: ``GET /api/balance?username=..&password=..`` -> ``OK 123.45`` (credits) or ``ERRO ...``.
 - Result codes: ``001`` invalid authentication, ``002`` insufficient credit, ``003`` invalid
-  number, ``004`` invalid sender, ``005`` empty or too long message, ``010`` message not found (lookup), ``009`` too many
-  requests (HTTP 429, may carry ``Retry-After``), ``099`` internal error (HTTP 5xx). Other results come
-  with HTTP 200.
+  number, ``004`` invalid sender, ``005`` empty or too long message, ``010`` message not found
+  (lookup), ``009`` too many requests (HTTP 429, may carry ``Retry-After``), ``099`` internal
+  error (HTTP 5xx). Other results come with HTTP 200.
 - Delivery reports: form POST to the callback URL (``callback`` parameter, else the URL set in
   the account) with ``id``, ``status`` (``SENT``, ``DELIVERED`` or ``UNDELIVERED``) and ``code``
   (``000`` or the reason, same codes as above); header ``X-LusoSMS-Signature`` = hex

@@ -8,7 +8,8 @@
 - Delivery receipts: GET query or POST (form or JSON) with ``messageId``, ``status``,
   ``err-code``, ``client-ref`` (our reference, which lets a receipt resolve a send whose answer
   was lost: the SMS API has no lookup call)...; when signed, ``sig`` + ``timestamp``: md5 of
-  the sorted ``&key=value`` pairs followed by the signature secret (``md5hash``), or their HMAC-SHA256 keyed with the secret.
+  the sorted ``&key=value`` pairs followed by the signature secret (``md5hash``), or their
+  HMAC-SHA256 keyed with the secret.
 """
 
 import hashlib

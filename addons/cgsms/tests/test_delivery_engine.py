@@ -1,6 +1,8 @@
 """The delivery engine inside Odoo: concurrent calls, ambiguous failures looked up at the
 provider, the account that really sent an SMS, the person's "Check and resend"."""
 
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
@@ -148,3 +150,31 @@ class TestDeliveryEngine(CgsmsCase):
         self.env["sms.sms"]._cgsms_process_account_queue(self.account)
         self.assertEqual(set(sms.cgsms_recipient_id.mapped("state")), {"sent"})
         self.assertEqual(sorted(m["to"] for m in self._gateway_messages()), numbers)
+
+    def test_invalid_numbers_in_a_chunk_do_not_stop_the_queue(self):
+        self.account.cgsms_in_flight = 4
+        invalid = [f"+3519{i:02d}" for i in range(10)]
+        valid = ["+351912000010", "+351912000011"]
+        sms = self._queue(invalid + valid)
+        left = self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(left, 0)
+        self.assertEqual(sorted(m["to"] for m in self._gateway_messages()), valid)
+        states = sms.cgsms_recipient_id.mapped("state")
+        self.assertEqual(states.count("failed"), len(invalid))
+        self.assertEqual(states.count("sent"), len(valid))
+
+    def test_queue_run_stops_at_its_time_budget_and_triggers_itself_again(self):
+        sms = self._queue([f"+35191400{i:04d}" for i in range(6)])
+        self.account.cgsms_in_flight = 2
+        # A budget already spent: nothing is claimed, the cron is asked to run again.
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        with patch.object(type(self.env["sms.sms"]), "_cgsms_deadline", lambda self: 0.0):
+            self.env["sms.sms"]._process_queue()
+        self.assertEqual(set(sms.mapped("state")), {"outgoing"})
+        self.assertEqual(self._gateway_messages(), [])
+        self.assertGreater(
+            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]), triggers
+        )
+        self.env["sms.sms"]._process_queue()
+        self.assertEqual(len(self._gateway_messages()), 6)
