@@ -2,10 +2,15 @@
 """Benchmark: a CgSMS send against Odoo's stock ``sms.composer`` mass send, same partners.
 
     .venv/bin/python scripts/bench.py [--sizes 1000,10000,100000] [--db cgsms_bench]
+        [--paths cgsms,stock] [--latency MS] [--compose-only]
+    .venv/bin/python scripts/bench.py --production cron --sizes 5000 --latency 250 \
+        --workers 2 --limit-time-real-cron 90
 
 Both paths send to the project's fake gateway, running in its own process: CgSMS through the
 sandbox provider account (one HTTP call per SMS, as real provider APIs work), the stock path
 through IAP's JSON-RPC protocol (``sms.endpoint`` pointed at the gateway, batches of 500).
+``--latency MS`` makes the gateway wait that long before answering each provider or IAP call,
+as a provider that far away would.
 
 For each size and path two phases are measured, each in a fresh Odoo process:
   compose + queue  CgSMS: a ``cgsms.message`` to N customers, sent (numbers normalised,
@@ -13,19 +18,33 @@ For each size and path two phases are measured, each in a fresh Odoo process:
                    queued); stock: ``sms.composer`` in mass mode (``mass_keep_log=False``,
                    ``mass_force_send=False``) on the same N partners.
   delivery         ``sms.sms._process_queue()`` (what the SMS cron does) until the queue is
-                   empty; the gateway must then hold exactly N messages.
-Time is wall-clock seconds; memory is the growth of the process's peak RSS during the phase
-(``getrusage`` maxrss after the phase minus before it, registry already loaded).
+                   empty; the gateway must then hold exactly N messages, one per number.
+Time is wall-clock seconds; SMS/s is N divided by it; memory is the growth of the process's
+peak RSS during the phase (``getrusage`` maxrss after the phase minus before it, registry
+already loaded).
+
+``--production MODES`` measures the CgSMS delivery as it runs in production instead: Odoo is
+started as a server with prefork workers (``--workers``, Odoo's default limits unless given),
+a send to N customers is queued from another process, and the SMS queue cron in Odoo's cron
+workers delivers it. Measured from the end of the compose until no SMS is left to send; then
+the gateway must hold exactly N messages, one per number, none may be left "sending" or
+"unknown", and the server log must show no worker killed. Modes: ``cron`` (the SMS queue cron,
+``--workers`` workers) and ``queue_job`` (addon ``cgsms_queue_job``, installed for the run:
+``--queue-job-workers`` workers, ``--load=base,web,queue_job`` and
+``ODOO_QUEUE_JOB_CHANNELS=root:4,root.cgsms:4``).
 
 The database is created (cgsms installed, no demo data) when missing, and kept: the partners
 are created once for the largest size. ``--rebuild`` starts from a new database.
 """
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +57,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BODY = "Promo da semana: 10% em todas as reparacoes ate sexta. Responda STOP para sair."
 BATCH = 1000
 PARTNER_REF = "cgsms-bench"
+LOG_DIR = ROOT / ".var" / "bench"
+# Lines of an Odoo server log telling that a worker was stopped by one of its limits.
+KILLED_RE = re.compile(
+    r"timeout after \d+s|CPU time limit|virtual memory limit|killed|Exception occurred, exiting",
+    re.IGNORECASE,
+)
+QUEUE_JOB_CHANNELS = "root:4,root.cgsms:4"
 
 
 # ------------------------------------------------------------------------------ orchestrator
@@ -95,6 +121,62 @@ def _ensure_database(env, python, odoo_src, db, rebuild):
     )
 
 
+def _odoo_cmd(env, python, odoo_src, db, *args):
+    return [
+        python,
+        str(Path(odoo_src) / "odoo-bin"),
+        f"--addons-path={env['CGSMS_ADDONS']}",
+        f"--db_host={env['PGHOST']}",
+        f"--db_port={env['PGPORT']}",
+        f"--db_user={env['PGUSER']}",
+        "-d",
+        db,
+        *args,
+    ]
+
+
+def _module_dir(env, python, name):
+    """Where addon ``name`` is, in the addons path or the venv's ``odoo/addons`` (wheels)."""
+    dirs = [Path(p) for p in env["CGSMS_ADDONS"].split(",")]
+    dirs += Path(python).resolve().parent.parent.glob("lib/python3*/site-packages/odoo/addons")
+    dirs += Path(python).parent.parent.glob("lib/python3*/site-packages/odoo/addons")
+    for path in dirs:
+        if (path / name / "__manifest__.py").exists():
+            return path / name
+    return None
+
+
+def _ensure_module(env, python, odoo_src, db, name):
+    if (
+        _psql_db(env, db, f"SELECT state FROM ir_module_module WHERE name = '{name}'")
+        == "installed"
+    ):
+        return
+    print(f"Installing {name} in {db}...", flush=True)
+    subprocess.run(
+        _odoo_cmd(
+            env,
+            python,
+            odoo_src,
+            db,
+            "-i",
+            name,
+            "--stop-after-init",
+            "--max-cron-threads=0",
+            "--log-level=warn",
+        ),
+        env=env,
+        check=True,
+    )
+
+
+def _psql_db(env, db, sql):
+    out = subprocess.run(["psql", "-Atc", sql, db], env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"psql failed on {db}: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,8 +184,9 @@ def _free_port():
 
 
 class _Gateway:
-    def __init__(self, python):
-        self.url = f"http://127.0.0.1:{_free_port()}"
+    def __init__(self, python, port=0, latency_ms=0.0):
+        self.url = f"http://127.0.0.1:{port or _free_port()}"
+        self.latency = latency_ms / 1000.0
         port = self.url.rsplit(":", 1)[1]
         self.proc = subprocess.Popen(
             [python, str(ROOT / "scripts" / "fake_gateway.py"), "--port", port],
@@ -128,10 +211,14 @@ class _Gateway:
             json={"provider": "sandbox", "amount": 1e9},
             timeout=30,
         ).raise_for_status()
+        requests.post(
+            self.url + "/_control/settings", json={"latency": self.latency}, timeout=30
+        ).raise_for_status()
 
     def count(self, provider):
         data = requests.get(self.url + "/_control/messages", timeout=300).json()["messages"]
-        return sum(1 for m in data if m["provider"] == provider), len({m["to"] for m in data})
+        data = [m for m in data if m["provider"] == provider]
+        return len(data), len({m["to"] for m in data})
 
     def stop(self):
         self.proc.terminate()
@@ -151,29 +238,278 @@ def _worker(env, python, db, phase, **args):
     raise SystemExit(f"bench worker {phase} {args} failed (rc={proc.returncode})")
 
 
-def _table(rows):
-    header = (
-        f"{'N':>7} | {'phase':<15} | {'cgsms s':>8} | {'stock s':>8} | {'ratio':>6} | "
-        f"{'cgsms MB':>8} | {'stock MB':>8} | {'ratio':>6}"
-    )
+def _rate(size, seconds):
+    return size / seconds if seconds else float("nan")
+
+
+def _table(rows, paths):
+    header = f"{'N':>7} | {'phase':<15}"
+    for path in paths:
+        header += f" | {path + ' s':>9} | {'SMS/s':>7} | {path + ' MB':>9}"
     lines = [header, "-" * len(header)]
     for row in rows:
-        c, s = row["cgsms"], row["stock"]
-        t_ratio = c["seconds"] / s["seconds"] if s["seconds"] else float("nan")
-        m_ratio = c["peak_mb"] / s["peak_mb"] if s["peak_mb"] > 0.5 else float("nan")
-        lines.append(
-            f"{row['size']:>7} | {row['phase']:<15} | {c['seconds']:>8.2f} | "
-            f"{s['seconds']:>8.2f} | {t_ratio:>6.2f} | {c['peak_mb']:>8.1f} | "
-            f"{s['peak_mb']:>8.1f} | {m_ratio:>6.2f}"
-        )
+        line = f"{row['size']:>7} | {row['phase']:<15}"
+        for path in paths:
+            r = row[path]
+            line += (
+                f" | {r['seconds']:>9.2f} | {_rate(row['size'], r['seconds']):>7.1f} | "
+                f"{r['peak_mb']:>9.1f}"
+            )
+        lines.append(line)
     return "\n".join(lines)
+
+
+def _run_in_process(options, env, python, sizes, paths, gateway):
+    rows = []
+    for size in sizes:
+        results = {}
+        for path in paths:
+            _worker(env, python, options.db, "clean", path=path)
+            gateway.reset()
+            compose = _worker(env, python, options.db, "compose", path=path, size=size)
+            results[path] = [compose]
+            line = (
+                f"  {path:<5} N={size:<7} compose+queue {compose['seconds']:8.2f}s "
+                f"{compose['peak_mb']:7.1f} MB (queued {compose['queued']})"
+            )
+            if not options.compose_only:
+                deliver = _worker(env, python, options.db, "deliver", path=path, size=size)
+                provider = "sandbox" if path == "cgsms" else "iap"
+                received, numbers = gateway.count(provider)
+                if received != size or numbers != size:
+                    raise SystemExit(
+                        f"{path} at {size}: the gateway received {received} SMS for "
+                        f"{numbers} numbers, expected {size}"
+                    )
+                if deliver.get("left"):
+                    raise SystemExit(f"{path} at {size}: not all sent: {deliver['left']}")
+                results[path].append(deliver)
+                line += (
+                    f", delivery {deliver['seconds']:8.2f}s "
+                    f"({_rate(size, deliver['seconds']):.1f} SMS/s) {deliver['peak_mb']:7.1f} MB"
+                    f" (gateway got {received})"
+                )
+            print(line, flush=True)
+        phases = ("compose + queue",) if options.compose_only else ("compose + queue", "delivery")
+        for index, phase in enumerate(phases):
+            rows.append({"size": size, "phase": phase, **{p: results[p][index] for p in paths}})
+    print()
+    print(_table(rows, paths))
+
+
+class _Server:
+    """An Odoo server in production mode (prefork workers), in its own process group."""
+
+    def __init__(self, env, python, odoo_src, db, options, mode, http_port, gevent_port):
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.log = LOG_DIR / f"server-{mode}-{time.strftime('%H%M%S')}.log"
+        self.url = f"http://127.0.0.1:{http_port}"
+        workers = options.queue_job_workers if mode == "queue_job" else options.workers
+        args = [
+            f"--workers={workers}",
+            f"--http-port={http_port}",
+            f"--gevent-port={gevent_port}",
+            "--http-interface=127.0.0.1",
+            f"--db-filter=^{re.escape(db)}$",
+            f"--logfile={self.log}",
+            "--log-level=info",
+        ]
+        if options.limit_time_real_cron:
+            args.append(f"--limit-time-real-cron={options.limit_time_real_cron}")
+        server_env = dict(env)
+        if mode == "queue_job":
+            args.append("--load=base,web,queue_job")
+            server_env["ODOO_QUEUE_JOB_CHANNELS"] = QUEUE_JOB_CHANNELS
+        self.args = args
+        self.workers = workers
+        self.proc = subprocess.Popen(
+            _odoo_cmd(env, python, odoo_src, db, *args),
+            env=server_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 180
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the Odoo server stopped at start, see {self.log}")
+            try:
+                if requests.get(self.url + "/web/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit(f"the Odoo server did not answer in 180 s, see {self.log}")
+            time.sleep(0.5)
+
+    def killed_lines(self):
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return [line for line in text.splitlines() if KILLED_RE.search(line)]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        # workers left behind by the master (they exit with it; make sure of it)
+        try:
+            os.killpg(self.proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def _queue_state(env, db, message_id):
+    row = _psql_db(
+        env,
+        db,
+        "SELECT"
+        " (SELECT count(*) FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE),"
+        f" (SELECT json_object_agg(state, n) FROM (SELECT state, count(*) AS n"
+        f"  FROM cgsms_recipient WHERE message_id = {int(message_id)} GROUP BY state) s)",
+    )
+    outgoing, states = row.split("|", 1)
+    return int(outgoing), json.loads(states) if states else {}
+
+
+def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, gevent_port):
+    rows = []
+    for mode in options.production.split(","):
+        if mode == "queue_job":
+            if not _module_dir(env, python, "cgsms_queue_job"):
+                raise SystemExit(
+                    "--production queue_job needs the addon cgsms_queue_job (and OCA queue_job) "
+                    "in the addons path"
+                )
+            _ensure_module(env, python, odoo_src, options.db, "cgsms_queue_job")
+        elif mode != "cron":
+            raise SystemExit(f"unknown production mode {mode!r}: cron or queue_job")
+        for size in sizes:
+            _worker(env, python, options.db, "clean", path="cgsms")
+            _worker(env, python, options.db, "crons", active=True)
+            gateway.reset()
+            server = _Server(
+                env, python, odoo_src, options.db, options, mode, http_port, gevent_port
+            )
+            try:
+                compose = _worker(env, python, options.db, "compose", path="cgsms", size=size)
+                started = time.monotonic()
+                deadline = started + options.timeout
+                message_id = compose["message_id"]
+                while True:
+                    outgoing, states = _queue_state(env, options.db, message_id)
+                    waiting = states.get("queued", 0) + states.get("sending", 0)
+                    if not outgoing and not waiting:
+                        break
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.5)
+                seconds = time.monotonic() - started
+                time.sleep(3)  # anything still on its way (a late copy) reaches the gateway
+                received, numbers = gateway.count("sandbox")
+                outgoing, states = _queue_state(env, options.db, message_id)
+            finally:
+                server.stop()
+                _worker(env, python, options.db, "crons", active=False)
+            killed = server.killed_lines()
+            row = {
+                "mode": mode,
+                "workers": server.workers,
+                "size": size,
+                "seconds": seconds,
+                "received": received,
+                "numbers": numbers,
+                "states": states,
+                "outgoing": outgoing,
+                "killed": len(killed),
+                "log": str(server.log),
+            }
+            rows.append(row)
+            ok = (
+                received == size
+                and numbers == size
+                and not outgoing
+                and set(states) <= {"sent", "delivered"}
+                and not killed
+            )
+            row["ok"] = ok
+            print(
+                f"  {mode:<9} workers={server.workers} N={size:<7} {seconds:8.2f}s "
+                f"{_rate(size, seconds):7.1f} SMS/s, gateway got {received} for {numbers} "
+                f"numbers, lines {states}, workers killed {len(killed)}"
+                f"{'' if ok else '  << NOT OK'}",
+                flush=True,
+            )
+            for line in killed[:5]:
+                print(f"    {line}")
+    print()
+    header = (
+        f"{'mode':<9} | {'workers':>7} | {'N':>6} | {'latency':>7} | {'seconds':>8} | "
+        f"{'SMS/s':>7} | {'at gateway':>10} | {'numbers':>7} | {'left':>5} | {'killed':>6} | ok"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        left = sum(n for state, n in r["states"].items() if state not in ("sent", "delivered"))
+        print(
+            f"{r['mode']:<9} | {r['workers']:>7} | {r['size']:>6} | "
+            f"{options.latency:>5.0f}ms | {r['seconds']:>8.2f} | "
+            f"{_rate(r['size'], r['seconds']):>7.1f} | {r['received']:>10} | {r['numbers']:>7} | "
+            f"{left + r['outgoing']:>5} | {r['killed']:>6} | {'yes' if r['ok'] else 'NO'}"
+        )
+    return 0 if all(r["ok"] for r in rows) else 1
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="cgsms_bench")
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--paths", default="cgsms,stock", help="cgsms, stock or both")
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the database")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="MS", help="gateway latency per call"
+    )
+    parser.add_argument("--compose-only", action="store_true", help="skip the delivery phase")
+    parser.add_argument(
+        "--production",
+        metavar="MODES",
+        help="cron and/or queue_job: deliver with an Odoo server in prefork mode",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="HTTP workers (cron mode)")
+    parser.add_argument("--queue-job-workers", type=int, default=4)
+    parser.add_argument(
+        "--limit-time-real-cron", type=int, help="Odoo's option (default: Odoo's default)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=1800, help="give up a production run after S seconds"
+    )
+    parser.add_argument(
+        "--ports",
+        type=int,
+        default=0,
+        metavar="BASE",
+        help="gateway on BASE, Odoo on BASE+1 and BASE+2 (default: free ports)",
+    )
+    parser.add_argument(
+        "--update", action="store_true", help="update the cgsms module of the database first"
+    )
+    parser.add_argument(
+        "--in-flight", type=int, help="the account's calls in flight (default: the account's)"
+    )
+    parser.add_argument(
+        "--rate", type=float, help="the account's messages per second (default: the account's)"
+    )
+    parser.add_argument(
+        "--extra-addons",
+        metavar="DIR",
+        help="one more addons directory (e.g. where cgsms_queue_job is, if not in addons/)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -183,51 +519,69 @@ def main(argv=None):
     if not shutil.which("psql"):
         raise SystemExit("psql not found: run scripts/setup.sh first")
     sizes = [int(s) for s in options.sizes.split(",") if s.strip()]
+    paths = [p for p in options.paths.split(",") if p.strip()]
+    if set(paths) - {"cgsms", "stock"}:
+        raise SystemExit("--paths: cgsms and/or stock")
     env, python, odoo_src = _project_env()
+    if options.extra_addons:
+        env["CGSMS_ADDONS"] += "," + str(Path(options.extra_addons).resolve())
     started = time.monotonic()
     _ensure_database(env, python, odoo_src, options.db, options.rebuild)
-    gateway = _Gateway(python)
-    rows = []
+    if options.update:
+        print(f"Updating cgsms in {options.db}...", flush=True)
+        subprocess.run(
+            _odoo_cmd(
+                env,
+                python,
+                odoo_src,
+                options.db,
+                "-u",
+                "cgsms",
+                "--stop-after-init",
+                "--max-cron-threads=0",
+                "--log-level=warn",
+            ),
+            env=env,
+            check=True,
+        )
+    base = options.ports
+    gateway = _Gateway(python, base, options.latency)
+    status = 0
     try:
-        setup = _worker(env, python, options.db, "setup", gateway=gateway.url, partners=max(sizes))
-        print(f"Database {options.db}: {setup['partners']} partners ready", flush=True)
-        for size in sizes:
-            results = {}
-            for path in ("cgsms", "stock"):
-                _worker(env, python, options.db, "clean", path=path)
-                gateway.reset()
-                compose = _worker(env, python, options.db, "compose", path=path, size=size)
-                deliver = _worker(env, python, options.db, "deliver", path=path, size=size)
-                provider = "sandbox" if path == "cgsms" else "iap"
-                received, numbers = gateway.count(provider)
-                if received != size or numbers != size:
-                    raise SystemExit(
-                        f"{path} at {size}: the gateway received {received} SMS for "
-                        f"{numbers} numbers, expected {size}"
-                    )
-                results[path] = (compose, deliver)
-                print(
-                    f"  {path:<5} N={size:<7} compose+queue {compose['seconds']:8.2f}s "
-                    f"{compose['peak_mb']:7.1f} MB (queued {compose['queued']}), delivery "
-                    f"{deliver['seconds']:8.2f}s {deliver['peak_mb']:7.1f} MB "
-                    f"(gateway got {received})",
-                    flush=True,
-                )
-            for index, phase in enumerate(("compose + queue", "delivery")):
-                rows.append(
-                    {
-                        "size": size,
-                        "phase": phase,
-                        "cgsms": results["cgsms"][index],
-                        "stock": results["stock"][index],
-                    }
-                )
+        setup = _worker(
+            env,
+            python,
+            options.db,
+            "setup",
+            gateway=gateway.url,
+            partners=max(sizes),
+            in_flight=options.in_flight,
+            rate=options.rate,
+        )
+        print(
+            f"Database {options.db}: {setup['partners']} partners ready; account: "
+            f"{setup['account']}",
+            flush=True,
+        )
+        if options.production:
+            status = _run_production(
+                options,
+                env,
+                python,
+                odoo_src,
+                sizes,
+                gateway,
+                base + 1 if base else _free_port(),
+                base + 2 if base else _free_port(),
+            )
+        else:
+            _run_in_process(options, env, python, sizes, paths, gateway)
     finally:
         gateway.stop()
-    print()
-    print(_table(rows))
-    print(f"\nratio = cgsms / stock; total run {time.monotonic() - started:.0f}s")
-    return 0
+    print(
+        f"\nlatency {options.latency:.0f} ms per call; total run {time.monotonic() - started:.0f}s"
+    )
+    return status
 
 
 # ------------------------------------------------------------------------------ worker side
@@ -282,12 +636,21 @@ def _phase_setup(env, args):
         "sender": "CgSMS",
         "low_balance_threshold": 0,
     }
+    # the delivery engine's settings, when given (else the account's own)
+    for option, fname in (("in_flight", "cgsms_in_flight"), ("rate", "cgsms_rate_limit")):
+        if args.get(option) is not None and fname in Account._fields:
+            vals[fname] = args[option]
     if account:
         account.write(vals)
     else:
         Account.search([("company_id", "=", company.id)]).write({"active": False})
         account = Account.create(dict(vals, company_id=company.id, provider="sandbox"))
     env.cr.commit()
+    settings = {
+        fname: account[fname]
+        for fname in ("cgsms_in_flight", "cgsms_rate_limit")
+        if fname in account._fields
+    }
     Partner = env["res.partner"].with_context(
         mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True
     )
@@ -307,7 +670,7 @@ def _phase_setup(env, args):
         )
         env.cr.commit()
         env.invalidate_all()
-    return {"partners": Partner.search_count([("ref", "=", PARTNER_REF)])}
+    return {"partners": Partner.search_count([("ref", "=", PARTNER_REF)]), "account": settings}
 
 
 def _use_path(env, path):
@@ -354,7 +717,7 @@ def _phase_compose(env, args):
                 {"name": f"Bench {size}", "body": BODY, "partner_ids": [(6, 0, ids)]}
             )
             message.with_context(cgsms_direct_send_limit=0).action_send()
-            return "cgsms.message"
+            return message.id
         # Fallback: queue sms.sms rows as a cgsms send does.
         partners = env["res.partner"].browse(ids)
         for start in range(0, size, BATCH):
@@ -370,7 +733,7 @@ def _phase_compose(env, args):
                     for p in partners[start : start + BATCH]
                 ]
             )
-        return "sms.sms"
+        return 0
 
     def stock_send():
         composer = env["sms.composer"].create(
@@ -385,11 +748,11 @@ def _phase_compose(env, args):
             }
         )
         composer.action_send_sms()
-        return "sms.composer"
+        return 0
 
-    how, seconds, peak = _measure(env, cgsms_send if path == "cgsms" else stock_send)
+    message_id, seconds, peak = _measure(env, cgsms_send if path == "cgsms" else stock_send)
     queued = env["sms.sms"].search_count([("state", "=", "outgoing")])
-    return {"seconds": seconds, "peak_mb": peak, "queued": queued, "how": how}
+    return {"seconds": seconds, "peak_mb": peak, "queued": queued, "message_id": message_id}
 
 
 def _phase_deliver(env, args):
@@ -407,7 +770,30 @@ def _phase_deliver(env, args):
         return rounds
 
     rounds, seconds, peak = _measure(env, deliver)
-    return {"seconds": seconds, "peak_mb": peak, "rounds": rounds}
+    left = {}
+    if args["path"] == "cgsms":
+        message = env["cgsms.message"].search([], limit=1, order="id desc")
+        left = {
+            state: count
+            for state, count in env["cgsms.recipient"]._read_group(
+                [("message_id", "=", message.id), ("state", "not in", ("sent", "delivered"))],
+                ["state"],
+                ["__count"],
+            )
+        }
+    return {"seconds": seconds, "peak_mb": peak, "rounds": rounds, "left": left}
+
+
+def _phase_crons(env, args):
+    """Switch on (or off again) the crons a production server delivers with: the SMS queue,
+    and those of CgSMS and of the job queue."""
+    crons = env.ref("sms.ir_cron_sms_scheduler_action")
+    data = env["ir.model.data"].search(
+        [("model", "=", "ir.cron"), ("module", "in", ("cgsms", "cgsms_queue_job", "queue_job"))]
+    )
+    crons |= env["ir.cron"].with_context(active_test=False).browse(data.mapped("res_id")).exists()
+    crons.with_context(active_test=False).write({"active": bool(args["active"])})
+    return {"crons": crons.mapped("cron_name")}
 
 
 PHASES = {
@@ -415,6 +801,7 @@ PHASES = {
     "clean": _phase_clean,
     "compose": _phase_compose,
     "deliver": _phase_deliver,
+    "crons": _phase_crons,
 }
 
 

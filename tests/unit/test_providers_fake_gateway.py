@@ -100,3 +100,22 @@ def test_cli_serves_until_stopped(tmp_path):
     finally:
         process.terminate()
         process.wait(5)
+
+
+def test_latency_delays_provider_and_iap_calls_not_the_control_api(gateway, make_provider):
+    assert control(gateway, "settings", {"latency": 0.3}).ok
+    try:
+        provider = make_provider("sandbox")
+        started = time.monotonic()
+        (result,) = provider.send([OutgoingSms("a", "+351912345678", "x")])
+        assert result.ok
+        assert time.monotonic() - started >= 0.3
+        started = time.monotonic()
+        payload = {"params": {"messages": [{"content": "x", "numbers": [{"number": "+1"}]}]}}
+        assert requests.post(f"{gateway.url}{fg.IAP_SEND_PATH}", json=payload, timeout=5).ok
+        assert time.monotonic() - started >= 0.3
+        started = time.monotonic()
+        assert len(control(gateway, "messages").json()["messages"]) == 2
+        assert time.monotonic() - started < 0.3
+    finally:
+        gateway.latency = 0.0

@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, split_every
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
@@ -23,9 +24,12 @@ RESENDABLE_CLASSES = ("temporary", "rate_limited", "auth", "insufficient_credit"
 # How many skipped numbers the form lists before summing up the rest.
 PREVIEW_LINES = 30
 _PRECOMMIT_KEY = "cgsms.message.check_done"
+# A send is composed this many numbers at a time (contacts read, lines and SMS created, then
+# forgotten by the ORM cache), so a send to 100,000 people needs no more memory than a small one.
+COMPOSE_CHUNK = 2000
 
 
-@dataclass
+@dataclass(slots=True)
 class Target:
     """One number the send reaches, or one entry dropped before sending and why."""
 
@@ -371,54 +375,98 @@ class CgsmsMessage(models.Model):
         with the reason they are skipped."""
         self.ensure_one()
         default_country = self.company_id.country_id.code or None
-        partners = self.env["res.partner"]
-        seen_partners = set()
-        ordered = []
-        for partner in (
-            self.partner_ids._origin
-            | self.contact_ids._origin
-            | self.group_ids._origin._get_members()
-        ):
-            if partner.id not in seen_partners:
-                seen_partners.add(partner.id)
-                ordered.append(partner)
-
+        Partner = self.env["res.partner"]
+        partner_ids = self._cgsms_partner_ids()
+        use_phone = self.use_phone_fallback
+        fnames = ["mobile", "country_id"] + (["phone"] if use_phone else [])
+        country_codes = {}
         targets = []
-        for partner in ordered:
-            raw = partner.mobile or (self.use_phone_fallback and partner.phone) or ""
-            targets.append(
-                self._cgsms_target(partner, raw, partner.country_id.code or default_country)
-            )
+        # Only the numbers are read, a chunk at a time, and forgotten after each chunk.
+        for ids in split_every(self._cgsms_compose_chunk(), partner_ids, list):
+            batch = Partner.browse(ids)
+            batch.fetch(fnames)
+            for partner in batch:
+                raw = partner.mobile or (use_phone and partner.phone) or ""
+                country_id = partner.country_id.id
+                if country_id and country_id not in country_codes:
+                    country_codes[country_id] = partner.country_id.code
+                country = country_codes.get(country_id) or default_country
+                targets.append(self._cgsms_target(partner, raw, country))
+            batch.invalidate_recordset(fnames)
         for raw in split_free_numbers(self.free_numbers):
-            targets.append(self._cgsms_target(partners, raw, default_country))
+            targets.append(self._cgsms_target(Partner, raw, default_country))
 
-        numbers = {t.e164 for t in targets if t.e164 and not t.error_class}
+        numbers = list({t.e164 for t in targets if t.e164 and not t.error_class})
         blacklisted = set()
         if numbers:
-            blacklisted = set(
-                self.env["phone.blacklist"]
-                .sudo()
-                .search([("number", "in", list(numbers))])
-                .mapped("number")
-            )
+            # The numbers are E.164 already, as the opt-out list stores them: looked up as they
+            # are, a chunk at a time (its domain operator would format each of them again).
+            self.env["phone.blacklist"].flush_model(["number", "active"])
+            for chunk in split_every(50000, numbers, list):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+                        chunk,
+                    )
+                )
+                blacklisted.update(number for (number,) in self.env.cr.fetchall())
         first_by_number = {}
+        duplicates = []
         for target in targets:
             if target.error_class:
                 continue
             first = first_by_number.get(target.e164)
             if first is not None:
                 target.error_class = "duplicate"
-                target.reason = (
-                    _("Duplicate: same number as %(name)s", name=first.partner.display_name)
-                    if first.partner
-                    else _("Duplicate number")
-                )
+                duplicates.append((target, first.partner.id))
                 continue
             first_by_number[target.e164] = target
             if target.e164 in blacklisted:
                 target.error_class = "blacklisted"
                 target.reason = _("Opted out")
+        if duplicates:
+            names = self._cgsms_partner_names({pid for _t, pid in duplicates if pid})
+            for target, first_id in duplicates:
+                target.reason = (
+                    _("Duplicate: same number as %(name)s", name=names[first_id])
+                    if first_id
+                    else _("Duplicate number")
+                )
         return targets
+
+    def _cgsms_partner_ids(self):
+        """Ids of the customers, contacts and group members, in order, once each, without the
+        archived ones. Only ids are read: a send to 100,000 people loads no contact."""
+        self.ensure_one()
+        lists = [
+            self.with_context(active_test=False).partner_ids._origin.ids,
+            self.with_context(active_test=False).contact_ids._origin.ids,
+        ]
+        for group in self.group_ids._origin:
+            lists.append(group.with_context(active_test=False).partner_ids._origin.ids)
+            lists.append(group._filter_partners().ids)
+        ordered = list(dict.fromkeys(pid for ids in lists for pid in ids))
+        archived = set()
+        for ids in split_every(50000, ordered, list):
+            archived.update(
+                self.env["res.partner"]
+                .with_context(active_test=False)
+                .search([("id", "in", ids), ("active", "=", False)])
+                .ids
+            )
+        return [pid for pid in ordered if pid not in archived]
+
+    def _cgsms_compose_chunk(self):
+        return max(1, int(self.env.context.get("cgsms_compose_chunk") or COMPOSE_CHUNK))
+
+    def _cgsms_partner_names(self, partner_ids):
+        """{partner id: display name}, read a chunk at a time."""
+        names = {}
+        for ids in split_every(self._cgsms_compose_chunk(), list(partner_ids), list):
+            batch = self.env["res.partner"].browse(ids)
+            names.update((partner.id, partner.display_name) for partner in batch)
+            batch.invalidate_recordset()
+        return names
 
     def _cgsms_target(self, partner, raw, country):
         number = normalize_number(raw, country, mobile_only=True)
@@ -469,13 +517,16 @@ class CgsmsMessage(models.Model):
         instructions = parse_inline_template(body)
         if not any(expression for _literal, expression, _default in instructions):
             return [body] * len(targets)
-        partner_ids = list({t.partner.id for t in targets if t.partner})
-        if self.template_id and self.template_id.body == body:
-            rendered = self.template_id._render_field("body", partner_ids, compute_lang=True)
-        else:
-            rendered = self.env["mail.render.mixin"]._render_template(
-                body, "res.partner", partner_ids
-            )
+        partner_ids = list(dict.fromkeys(t.partner.id for t in targets if t.partner))
+        rendered = {}
+        for ids in split_every(self._cgsms_compose_chunk(), partner_ids, list):
+            if self.template_id and self.template_id.body == body:
+                rendered.update(self.template_id._render_field("body", ids, compute_lang=True))
+            else:
+                rendered.update(
+                    self.env["mail.render.mixin"]._render_template(body, "res.partner", ids)
+                )
+            self.env["res.partner"].browse(ids).invalidate_recordset()
         anonymous = "".join(literal + default for literal, _expr, default in instructions)
         return [rendered[t.partner.id] if t.partner else anonymous for t in targets]
 
@@ -489,7 +540,13 @@ class CgsmsMessage(models.Model):
         valid = [t for t in targets if not t.error_class]
         if bodies is None:
             bodies = self._cgsms_render_bodies(valid)
-        infos = [count_segments(body) for body in bodies]
+        infos = []
+        by_body = {}  # most sends have one text for everyone: count it once
+        for body in bodies:
+            info = by_body.get(body)
+            if info is None:
+                info = by_body[body] = count_segments(body)
+            infos.append(info)
         longest = max((info.segments for info in infos), default=count_segments(self.body).segments)
         if longest > MAX_SEGMENTS:
             raise UserError(
@@ -537,23 +594,36 @@ class CgsmsMessage(models.Model):
             "res_model": self._name,
             "res_id": self.id,
         }
-        vals_list = []
-        for target, body, info in zip(valid, bodies, infos, strict=True):
-            vals_list.append(
-                dict(
-                    base,
-                    partner_id=target.partner.id,
-                    number=target.e164,
-                    body=body,
-                    state="queued",
-                    sms_uuid=uuid4().hex,
-                    segments=info.segments,
-                    encoding=info.encoding,
-                )
+        Recipient = self.env["cgsms.recipient"].sudo()
+        Sms = self.env["sms.sms"].sudo()
+        chunk = self._cgsms_compose_chunk()
+        sms_ids = []
+        for start in range(0, len(valid), chunk):
+            stop = start + chunk
+            lines = Recipient.create(
+                [
+                    dict(
+                        base,
+                        partner_id=target.partner.id,
+                        number=target.e164,
+                        body=body,
+                        state="queued",
+                        sms_uuid=uuid4().hex,
+                        segments=info.segments,
+                        encoding=info.encoding,
+                    )
+                    for target, body, info in zip(
+                        valid[start:stop], bodies[start:stop], infos[start:stop], strict=True
+                    )
+                ]
             )
-        for target in targets:
-            if target.error_class:
-                vals_list.append(
+            sms = Sms.create([self._cgsms_sms_values(line, line.sms_uuid) for line in lines])
+            sms_ids += sms.ids
+            self._cgsms_compose_release(lines, sms)
+        dropped = [t for t in targets if t.error_class]
+        for start in range(0, len(dropped), chunk):
+            lines = Recipient.create(
+                [
                     dict(
                         base,
                         partner_id=target.partner.id,
@@ -563,14 +633,11 @@ class CgsmsMessage(models.Model):
                         error_class=target.error_class,
                         failure_reason=target.reason,
                     )
-                )
-        lines = self.env["cgsms.recipient"].sudo().create(vals_list)
-        to_send = lines[: len(valid)]
-        sms = (
-            self.env["sms.sms"]
-            .sudo()
-            .create([self._cgsms_sms_values(line, line.sms_uuid) for line in to_send])
-        )
+                    for target in dropped[start : start + chunk]
+                ]
+            )
+            self._cgsms_compose_release(lines)
+        sms = Sms.browse(sms_ids)
         self.write(
             {"state": "sending", "account_id": account.id, "date_sent": fields.Datetime.now()}
         )
@@ -582,6 +649,13 @@ class CgsmsMessage(models.Model):
             )
         )
         self._cgsms_dispatch(sms)
+
+    def _cgsms_compose_release(self, *records):
+        """Write a composed chunk to the database and drop it from the ORM cache."""
+        self.env.flush_all()
+        for recs in records:
+            recs.invalidate_recordset(flush=False)
+        self.invalidate_recordset(["recipient_ids"], flush=False)
 
     def _cgsms_sms_values(self, line, sms_uuid):
         return {

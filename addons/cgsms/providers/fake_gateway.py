@@ -29,6 +29,9 @@ closed without an answer) and ``error_after`` (taken, then 504 Gateway Timeout).
 
 ``rate_limit`` (messages per second, 0: none) makes every provider refuse sends above it with its
 own "too many requests" answer (429 + Retry-After), as a token bucket holding ``rate_burst``.
+
+``latency`` (seconds, a setting) delays every provider and IAP call, as a provider that far
+away would; the control API answers at once.
 """
 
 import contextlib
@@ -152,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        self.server.gateway._wait_latency(self.path)
         try:
             self.server.gateway._dispatch(self, body)
         except _ReplyError as reply:
@@ -200,6 +204,7 @@ class FakeGateway:
         self.auto_deliver_delay = 0.2
         self.timeout_delay = 2.0  # "timeout" failures sleep this long (beyond client timeouts)
         self.slow_delay = 0.5
+        self.latency = 0.0  # seconds added to every provider call (benchmarks)
         self.vonage_signature_method = "md5hash"  # or "sha256"
         self.rate_limit = 0.0  # sends per second per provider, 0: unlimited
         self.rate_burst = 0.0  # bucket size, 0: max(1, rate_limit / 10)
@@ -438,6 +443,10 @@ class FakeGateway:
         if "Retry-After" in reply.headers:
             reply.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         raise reply
+
+    def _wait_latency(self, path):
+        if self.latency and not urlsplit(path).path.startswith("/_control/"):
+            self._stopping.wait(float(self.latency))
 
     def _apply_failure(self, provider, kind):
         """Apply the next queued failure of ``provider``; returns the mode of an "after" failure
@@ -1128,6 +1137,7 @@ class FakeGateway:
                     "callback_base",
                     "timeout_delay",
                     "slow_delay",
+                    "latency",
                     "price_per_segment",
                     "vonage_signature_method",
                     "rate_limit",
@@ -1159,9 +1169,18 @@ def main(argv=None):
         action="store_true",
         help="send a 'delivered' report shortly after every message",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added to every provider call, as a distant provider would",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver).start()
+    gateway = FakeGateway(args.host, args.port, args.callback_base, args.auto_deliver)
+    gateway.latency = args.latency / 1000.0
+    gateway.start()
     # the first line on stdout is read by the scripts and tests that start the gateway
     sys.stdout.write(f"Fake SMS gateway on {gateway.url} (Ctrl-C to stop)\n")
     sys.stdout.flush()

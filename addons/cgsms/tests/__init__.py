@@ -9,6 +9,7 @@ from . import test_express
 from . import test_express_tour
 from . import test_group
 from . import test_message_recipients
+from . import test_message_compose
 from . import test_message_send
 from . import test_send_form_tour
 from . import test_delivery_engine
