@@ -1,5 +1,6 @@
 import math
 import threading
+import time
 
 from odoo import api, models
 
@@ -43,6 +44,9 @@ class SmsSms(models.Model):
         Sms = self.sudo().with_context(cgsms_queue_job_enqueue=False, cgsms_commit=not _testing())
         if not account.active:
             return self.env._("The SMS account is archived: nothing sent.")
+        seconds = Sms._cgsms_qj_job_seconds()
+        if seconds:
+            return Sms._cgsms_qj_send_for(account, seconds)
         limit = Sms._cgsms_qj_chunk_size(account)
         claimed = Sms._cgsms_claim_chunk(account, limit)
         if not claimed:
@@ -60,6 +64,17 @@ class SmsSms(models.Model):
             Sms._cgsms_after_run(account)
         return self.env._(
             "%(count)s SMS sent, %(left)s left in the queue.", count=len(claimed), left=left
+        )
+
+    def _cgsms_qj_send_for(self, account, seconds):
+        """A job that keeps the account's calls in flight for ``seconds`` (chunk after chunk,
+        the delivery engine's loop) instead of one chunk: fewer jobs for the same queue."""
+        before = self._cgsms_qj_count_left(account)
+        left = self._cgsms_process_account_queue(account, time.monotonic() + seconds)
+        if left and left < before:
+            self._cgsms_qj_enqueue(account, left=left)
+        return self.env._(
+            "%(count)s SMS sent, %(left)s left in the queue.", count=before - left, left=left
         )
 
     # ------------------------------------------------------------------ enqueuing
@@ -108,6 +123,11 @@ class SmsSms(models.Model):
             return max(1, int(value))
         except ValueError:
             return DEFAULT_PARALLEL_JOBS
+
+    @api.model
+    def _cgsms_qj_job_seconds(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("cgsms_queue_job.job_seconds")
+        return int(value) if value and value.isdigit() else 0
 
     @api.model
     def _cgsms_qj_chunk_size(self, account):

@@ -100,6 +100,16 @@ class TestQueueJob(CgsmsCase):
             # 15 left: the slots needed for them are queued again.
             trap.assert_jobs_count(2, only=self.env["sms.sms"]._cgsms_job_send_chunk)
 
+    def test_job_with_time_budget_sends_chunk_after_chunk(self):
+        sms = self._queue(35)
+        self.env["ir.config_parameter"].sudo().set_param("cgsms_queue_job.job_seconds", 30)
+        with trap_jobs() as trap:
+            self.Sms._cgsms_job_send_chunk(self.account, 0)
+            trap.assert_jobs_count(0, only=self.env["sms.sms"]._cgsms_job_send_chunk)
+        counts = self._gateway_counts()
+        self.assertEqual(set(counts), set(sms.mapped("number")))
+        self.assertEqual(set(counts.values()), {1})
+
     def test_provider_down_job_does_not_queue_more_jobs(self):
         sms = self._queue(25)
         self.account.base_url = "http://127.0.0.1:9"  # nothing listens: refused, not sent
