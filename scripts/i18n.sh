@@ -9,7 +9,7 @@ here=$(dirname "$0")
 bash "$here/setup.sh" >/dev/null
 pg_env
 db=${CGSMS_DB:-cgsms}
-for addon in cgsms cgsms_repairs; do
+for addon in cgsms cgsms_repairs cgsms_queue_job; do
   pot=$CGSMS_ROOT/addons/$addon/i18n/$addon.pot
   mkdir -p "$(dirname "$pot")"
   # shellcheck disable=SC2046

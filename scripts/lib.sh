@@ -21,6 +21,13 @@ cluster_port() {
 }
 CGSMS_PGPORT=$(cluster_port)
 CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
+# OCA queue_job comes as a wheel (setup.sh installs it): its addon lands in the venv's
+# odoo/addons, which Odoo finds through the addons path like any other.
+for CGSMS_QUEUE_JOB_DIR in "$CGSMS_VENV"/lib/python3*/site-packages/odoo/addons; do
+  if [ -f "$CGSMS_QUEUE_JOB_DIR/queue_job/__manifest__.py" ]; then
+    CGSMS_ADDONS="$CGSMS_ADDONS,$CGSMS_QUEUE_JOB_DIR"
+  fi
+done
 
 log() { printf '\033[1m[cgsms]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[cgsms] error:\033[0m %s\n' "$*" >&2; exit 1; }

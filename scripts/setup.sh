@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares everything CgSMS needs to run and to be tested, idempotently:
 #   1. an Odoo 18.0 source tree (ODOO_SRC, else ~/.cache/cgsms/odoo-18.0, else a clone of upstream);
-#   2. a virtualenv (.venv, ignored by git) with Odoo's requirements and ours;
+#   2. a virtualenv (.venv, ignored by git) with Odoo's requirements and ours, and OCA queue_job;
 #   3. a private PostgreSQL cluster (.var/pgdata, ignored) on its own port and socket,
 #      unless PGHOST points at a server you already run.
 # Re-running it only does what is missing.
@@ -89,6 +89,37 @@ ensure_venv() {
   fi
 }
 
+# OCA queue_job (scale-out of the SMS queue, addon cgsms_queue_job) is published as a wheel
+# that depends on an "odoo" distribution the index does not have, hence --no-deps. Its 18.0
+# releases after 18.0.1.7.0 use `api.private`, which 18.0 builds before 2025 do not have:
+# with such a tree the newest release that works with it is taken.
+ensure_queue_job() {
+  local spec="odoo-addon-queue_job>=18.0,<18.1"
+  grep -q "^def private" "$ODOO_SRC/odoo/api.py" || spec="odoo-addon-queue_job>=18.0,<18.0.1.7.1"
+  if ! "$PY" - "$spec" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pip._vendor.packaging.requirements import Requirement
+req = Requirement(sys.argv[1])
+try:
+    sys.exit(0 if req.specifier.contains(version(req.name), prereleases=True) else 1)
+except PackageNotFoundError:
+    sys.exit(1)
+PY
+  then
+    log "Installing OCA queue_job ($spec) into $CGSMS_VENV"
+    "$PY" -m pip install --quiet --no-deps "$spec" 2>&1 \
+      | grep -v "is ignored: it is neither a file nor a directory" || true
+    "$PY" - "$spec" <<'PY' || die "Could not install $spec (pip install --no-deps '$spec')"
+import sys
+from importlib.metadata import version
+from pip._vendor.packaging.requirements import Requirement
+req = Requirement(sys.argv[1])
+sys.exit(0 if req.specifier.contains(version(req.name), prereleases=True) else 1)
+PY
+  fi
+}
+
 pg_bin() {
   local d
   for d in /usr/lib/postgresql/*/bin; do :; done
@@ -169,6 +200,7 @@ ensure_chromium() {
 
 ensure_odoo
 ensure_venv
+ensure_queue_job
 ensure_postgres
 ensure_chromium
 log "Setup complete."

@@ -4,7 +4,8 @@
 #      provider contracts against the published OpenAPI specifications) and the JS counter tests;
 #   2. a fresh database with cgsms, cgsms_repairs and Odoo's SMS test modules installed, then the
 #      addons' Odoo tests (incl. browser tours in headless Chromium) and Odoo's own `sms` and
-#      `test_mail_sms` suites with our addons installed.
+#      `test_mail_sms` suites with our addons installed;
+#   3. a second database with OCA queue_job and the glue addon cgsms_queue_job, and its tests.
 # Prints one summary line at the end and exits non-zero on any failure.
 # Options (environment): CGSMS_TEST_TAGS overrides the Odoo test tags; CGSMS_KEEP_DB=1 keeps
 # the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part (never in CI).
@@ -55,11 +56,10 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
   run_pytest e2e
 fi
 
-db=${CGSMS_TEST_DB:-cgsms_test}
+run_odoo_tests() { # $1 database, $2 test tags, $3 modules to install
+local db=$1 tags=$2 modules=$3 rc line
 log "Creating a fresh test database '$db'"
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
-tags=${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}
-modules=${CGSMS_TEST_MODULES:-cgsms,cgsms_repairs,test_mail_sms}
 log "Odoo tests ($tags) on $modules"
 # shellcheck disable=SC2046
 "$PY" "$CGSMS_ROOT/scripts/odoo_tests.py" --addons-path="$CGSMS_ADDONS" $(odoo_db_args) \
@@ -82,6 +82,18 @@ if grep -qE ' (ERROR|CRITICAL) ' "$CGSMS_VAR/log/odoo-tests-$db.log"; then
   status=1
 fi
 [ -n "${CGSMS_KEEP_DB:-}" ] || dropdb --if-exists "$db" >/dev/null 2>&1 || true
+}
+
+db=${CGSMS_TEST_DB:-cgsms_test}
+if [ -n "${CGSMS_TEST_MODULES:-}" ]; then
+  run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" "$CGSMS_TEST_MODULES"
+else
+  run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" \
+    cgsms,cgsms_repairs,test_mail_sms
+  # With queue_job the SMS queue runs as jobs: the glue addon's tests in a database of its own,
+  # so that the tests above keep the cron path that runs without queue_job.
+  run_odoo_tests "${db}_queue_job" "${CGSMS_TEST_QUEUE_JOB_TAGS:-/cgsms_queue_job}" cgsms_queue_job
+fi
 
 echo
 echo "total: $passed passed, $failed failed"

@@ -1,0 +1,2 @@
+from . import sms_sms
+from . import cgsms_message
