@@ -2,9 +2,30 @@
 # shellcheck shell=bash
 CGSMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CGSMS_ROOT
-ODOO_SRC=${ODOO_SRC:-$HOME/.cache/cgsms/odoo-18.0}
-export ODOO_SRC
-CGSMS_VENV=${CGSMS_VENV:-$CGSMS_ROOT/.venv}
+# The Odoo series: 18.0 (default) or 19.0. Each series has its own source tree
+# (ODOO_SRC, else ODOO_SRC_18 / ODOO_SRC_19, else ~/.cache/cgsms/odoo-<series>) and its own
+# virtualenv (CGSMS_VENV, else CGSMS_VENV_18 / CGSMS_VENV_19, else .venv / .venv-19.0).
+CGSMS_SERIES_ALL="18.0 19.0"
+ODOO_SERIES=${ODOO_SERIES:-18.0}
+case "$ODOO_SERIES" in
+  18.0)
+    ODOO_SRC=${ODOO_SRC:-${ODOO_SRC_18:-$HOME/.cache/cgsms/odoo-18.0}}
+    CGSMS_VENV=${CGSMS_VENV:-${CGSMS_VENV_18:-$CGSMS_ROOT/.venv}}
+    # Names of databases and filestores of this series (18.0 keeps the historical ones).
+    CGSMS_SERIES_SUFFIX=
+    ;;
+  19.0)
+    ODOO_SRC=${ODOO_SRC:-${ODOO_SRC_19:-$HOME/.cache/cgsms/odoo-19.0}}
+    CGSMS_VENV=${CGSMS_VENV:-${CGSMS_VENV_19:-$CGSMS_ROOT/.venv-19.0}}
+    CGSMS_SERIES_SUFFIX=_19
+    ;;
+  *)
+    printf '\033[1;31m[cgsms] error:\033[0m ODOO_SERIES=%s: CgSMS runs on Odoo 18.0 or 19.0.\n' \
+      "$ODOO_SERIES" >&2
+    exit 1
+    ;;
+esac
+export ODOO_SERIES ODOO_SRC CGSMS_SERIES_SUFFIX
 CGSMS_VAR=${CGSMS_VAR:-$CGSMS_ROOT/.var}
 PY=$CGSMS_VENV/bin/python
 # Each checkout gets its own cluster port, so two checkouts never fight over one.
@@ -21,6 +42,14 @@ cluster_port() {
 }
 CGSMS_PGPORT=$(cluster_port)
 CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
+
+# The series of an Odoo source tree ("18.0", "19.0"), read from its odoo/release.py.
+odoo_tree_series() {
+  python3 - "$1" <<'PY'
+import runpy, sys
+print(runpy.run_path(sys.argv[1] + "/odoo/release.py")["serie"])
+PY
+}
 
 log() { printf '\033[1m[cgsms]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[cgsms] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -47,6 +76,16 @@ pg_env() {
   CGSMS_PGPORT=$(cluster_port)
   export PGPORT=$CGSMS_PGPORT
   export PGUSER=odoo
+}
+
+# Odoo 18.0 installs demo data unless told not to; 19.0 only when told to.
+odoo_demo_args() { # with|without
+  case "$ODOO_SERIES:$1" in
+    18.0:with) ;;
+    18.0:without) printf -- '--without-demo=all' ;;
+    *:with) printf -- '--with-demo' ;;
+    *:without) printf -- '--without-demo' ;;
+  esac
 }
 
 odoo_db_args() {
