@@ -1,7 +1,7 @@
 {
     "name": "CgSMS",
     "summary": "Send SMS from Odoo through your own SMS provider account, with visible credits",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Marketing/SMS",
     "license": "LGPL-3",
     "author": "CgSMS",
@@ -30,6 +30,7 @@
         "wizard/cgsms_reminder_wizard_views.xml",
         "wizard/cgsms_express_wizard_views.xml",
         "views/menus.xml",
+        "data/cgsms_series_data.xml",
     ],
     "demo": [
         "demo/cgsms_demo.xml",

@@ -2,8 +2,8 @@
 project) with cgsms installed, the fake gateway in its own process, and Odoo code run in
 subprocesses that the tests can kill.
 
-``CGSMS_E2E_DB`` changes the database name (``cgsms_e2e_19`` on Odoo 19.0); ``CGSMS_E2E_REUSE_DB=1`` keeps and reuses it
-(faster when iterating on the tests)."""
+``CGSMS_E2E_DB`` changes the database name (``cgsms_e2e_19`` on Odoo 19.0);
+``CGSMS_E2E_REUSE_DB=1`` keeps and reuses it (faster when iterating on the tests)."""
 
 import os
 import subprocess

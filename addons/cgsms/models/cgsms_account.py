@@ -5,7 +5,9 @@ import threading
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
+from .. import compat
 from ..providers import PROVIDERS, ProviderConfig, ProviderError, get_provider_class
+from ..tools.transliterate import to_gsm7
 
 _logger = logging.getLogger(__name__)
 
@@ -125,13 +127,15 @@ class CgsmsAccount(models.Model):
     provider_balance = fields.Float(readonly=True, copy=False, digits=(12, 4))
     provider_currency = fields.Char(readonly=True, copy=False)
 
-    _sql_constraints = [
-        (
-            "cost_positive",
-            "CHECK(cost_per_segment >= 0)",
-            "The credits per SMS cannot be negative.",
-        ),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            (
+                "cost_positive",
+                "CHECK(cost_per_segment >= 0)",
+                "The credits per SMS cannot be negative.",
+            ),
+        )
+    )
 
     @api.constrains("active", "company_id")
     def _check_one_active_per_company(self):
@@ -344,7 +348,8 @@ class CgsmsAccount(models.Model):
             available = account._credit_balances().get(account.id, 0.0)
             if available < account.low_balance_threshold and not account.low_balance_notified:
                 account.low_balance_notified = True
-                managers = self.env.ref("cgsms.group_cgsms_manager").users.filtered(
+                group = self.env.ref("cgsms.group_cgsms_manager")
+                managers = group[compat.GROUP_USERS_FIELD].filtered(
                     lambda u, c=account.company_id: c in u.company_ids and not u.share
                 )
                 for user in managers:

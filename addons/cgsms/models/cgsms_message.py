@@ -385,7 +385,7 @@ class CgsmsMessage(models.Model):
 
         targets = []
         for partner in ordered:
-            raw = partner.mobile or (self.use_phone_fallback and partner.phone) or ""
+            raw = partner.cgsms_mobile or (self.use_phone_fallback and partner.phone) or ""
             targets.append(
                 self._cgsms_target(partner, raw, partner.country_id.code or default_country)
             )

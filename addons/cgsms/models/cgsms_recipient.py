@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from .. import compat
+
 STATES = [
     ("queued", "Queued"),
     ("sending", "Sending"),
@@ -55,9 +57,11 @@ class CgsmsRecipient(models.Model):
     date_sent = fields.Datetime("Sent on", readonly=True)
     date_done = fields.Datetime("Delivered on", readonly=True)
 
-    _sql_constraints = [
-        ("sms_uuid_unique", "unique(sms_uuid)", "An SMS is recorded only once."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            ("sms_uuid_unique", "unique(sms_uuid)", "An SMS is recorded only once."),
+        )
+    )
 
     @api.depends("number", "partner_id")
     def _compute_display_name(self):

@@ -1,6 +1,8 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
+from .. import compat
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -12,6 +14,11 @@ class ResPartner(models.Model):
         "group_id",
         string="SMS groups",
         help="Customer groups this contact is listed in (groups matching by filter excluded).",
+    )
+    # The number a contact gets SMS on, by the same name on both series: the mobile field on
+    # Odoo 18.0, the phone on 19.0 (which has no mobile field).
+    cgsms_mobile = fields.Char(
+        "Mobile for SMS", related=compat.PARTNER_MOBILE_FIELD, readonly=False
     )
     cgsms_group_count = fields.Integer("Number of SMS groups", compute="_compute_cgsms_group_count")
 
@@ -31,7 +38,7 @@ class ResPartner(models.Model):
         numbers = []
         for partner in self:
             country = partner.country_id or self.env.company.country_id
-            for field in ("mobile", "phone"):
+            for field in compat.PARTNER_NUMBER_FIELDS:
                 if partner[field]:
                     number = partner._phone_format(number=partner[field], country=country)
                     if number:
@@ -40,7 +47,9 @@ class ResPartner(models.Model):
             raise UserError(_("These contacts have no valid phone number to opt out."))
         blacklist = self.env["phone.blacklist"].sudo()
         blacklist._add([*dict.fromkeys(numbers)], message=_("Opted out of SMS"))
-        self.invalidate_recordset(["phone_blacklisted", "mobile_blacklisted"])
+        self.invalidate_recordset(
+            [f for f in ("phone_blacklisted", "mobile_blacklisted") if f in self._fields]
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
+from .. import compat
 from ..providers import OutgoingSms
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
@@ -66,13 +67,19 @@ class SmsSms(models.Model):
         return super(SmsSms, self.with_context(cgsms_commit=commit)).send(
             unlink_failed=unlink_failed,
             unlink_sent=unlink_sent,
-            auto_commit=auto_commit,
             raise_exception=raise_exception,
+            **compat.sms_send_kwargs(auto_commit),
         )
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Route SMS of companies with an active CgSMS account through their provider; the
         others keep Odoo's own path (IAP, or whatever another module plugs in)."""
+        if compat.SMS_API_PLUGIN:  # Odoo 19.0 routes per SMS API: models/sms_api_cgsms.py
+            return super()._send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
+            )
         company_ids = set(self.cgsms_company_id.ids)
         accounts = (
             self.env["cgsms.account"]._get_active_by_company(company_ids) if company_ids else {}

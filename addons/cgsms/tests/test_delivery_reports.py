@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import json
 
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -15,7 +16,7 @@ class TestDeliveryReports(CgsmsGatewayMixin, HttpCase):
         super().setUpClass()
         cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
         cls.partner = cls.env["res.partner"].create(
-            {"name": "Rui Almeida", "mobile": "+351 912 000 111"}
+            {"name": "Rui Almeida", MOBILE: "+351 912 000 111"}
         )
 
     def _send_chatter_sms(self):

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
@@ -166,7 +167,7 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
             {
                 "name": "Ana (accounts)",
                 "parent_id": self.customer.id,
-                "mobile": "965 111 222",
+                MOBILE: "965 111 222",
                 "type": "invoice",
             }
         )
@@ -292,8 +293,8 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
         views = self.env["account.move"].get_views([(list_view.id, "list")])
         fields_in_list = set(views["models"]["account.move"]["fields"])
         self.assertTrue({"cgsms_days_overdue", "cgsms_reminder_count"} <= fields_in_list)
-        groups = self.env["account.move"].web_read_group(
-            safe_eval(action["domain"]), ["amount_residual_signed:sum"], ["commercial_partner_id"]
-        )["groups"]
-        counts = {g["commercial_partner_id"][0]: g["commercial_partner_id_count"] for g in groups}
+        groups = self.env["account.move"]._read_group(
+            safe_eval(action["domain"]), ["commercial_partner_id"], ["__count"]
+        )
+        counts = {partner.id: count for partner, count in groups}
         self.assertEqual(counts, {self.customer.id: 2, self.customer_2.id: 1})

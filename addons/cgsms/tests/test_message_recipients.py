@@ -1,3 +1,4 @@
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.tests import Form, tagged
 
 from .common import CgsmsCase
@@ -11,8 +12,8 @@ class TestMessageRecipients(CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         Partner = cls.env["res.partner"]
-        cls.maria = Partner.create({"name": "Maria Costa", "mobile": "912 345 678"})
-        cls.jose = Partner.create({"name": "José Lima", "mobile": "+351 935 555 012"})
+        cls.maria = Partner.create({"name": "Maria Costa", MOBILE: "912 345 678"})
+        cls.jose = Partner.create({"name": "José Lima", MOBILE: "+351 935 555 012"})
         cls.fixed_only = Partner.create({"name": "Loja Fixa", "phone": "213 456 789"})
         cls.phone_mobile = Partner.create({"name": "Sem Telemóvel", "phone": "961 111 222"})
         cls.group = cls.env["cgsms.group"].create(

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
@@ -13,8 +14,8 @@ class TestMessageSend(CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         Partner = cls.env["res.partner"]
-        cls.maria = Partner.create({"name": "Maria Costa", "mobile": "912 345 678"})
-        cls.jose = Partner.create({"name": "José Lima", "mobile": "+351 935 555 012"})
+        cls.maria = Partner.create({"name": "Maria Costa", MOBILE: "912 345 678"})
+        cls.jose = Partner.create({"name": "José Lima", MOBILE: "+351 935 555 012"})
         cls.group = cls.env["cgsms.group"].create(
             {"name": "Clientes", "partner_ids": [(6, 0, (cls.maria | cls.jose).ids)]}
         )
