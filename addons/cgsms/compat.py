@@ -5,7 +5,10 @@ instead of testing the version itself. Data files that the two series spell diff
 live in ``data/cgsms_series_<major>.xml`` (see ``models/cgsms_series.py``).
 """
 
+import threading
+
 from odoo import models
+from odoo.modules import module as odoo_module
 from odoo.release import version_info
 
 SERIES = version_info[0]
@@ -64,3 +67,9 @@ def domain_and(domains):
 def domain_not(domain):
     """The negation of ``domain``."""
     return ~Domain(domain) if ODOO_19 else ["!", *expression.normalize_domain(domain)]
+
+
+def testing():
+    """Whether Odoo runs tests (no commit then): 18.0 marks the test thread, 19.0 only sets
+    ``odoo.modules.module.current_test`` (which 18.0 sets too)."""
+    return bool(odoo_module.current_test) or getattr(threading.current_thread(), "testing", False)

@@ -1,5 +1,4 @@
 import logging
-import threading
 from datetime import date, datetime, timedelta
 
 import pytz
@@ -387,7 +386,7 @@ class AccountMove(models.Model):
         if not template:
             _logger.warning("No SMS reminder template for company %s", company.id)
             return
-        testing = getattr(threading.current_thread(), "testing", False)
+        testing = compat.testing()
         account = company.cgsms_account_id.sudo()
         for group in groups:
             text = self._cgsms_render_reminder(group["moves"][0], template=template)

@@ -184,6 +184,7 @@ class CgsmsAccount(models.Model):
         for account in self:
             account.base_url = DEFAULT_BASE_URLS.get(account.provider, "")
 
+    @api.depends("credit_line_ids.amount")
     def _compute_credit_available(self):
         balances = self._credit_balances()
         for account in self:

@@ -1,5 +1,4 @@
 import logging
-import threading
 from dataclasses import dataclass
 from uuid import uuid4
 
@@ -9,6 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.rendering_tools import parse_inline_template
 
+from .. import compat
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
 from ..tools.sms_segments import count_segments
 
@@ -346,7 +346,7 @@ class CgsmsMessage(models.Model):
     @api.model
     def _cron_send_scheduled(self):
         """Send the scheduled SMS that are due, and close sends whose queue is empty."""
-        testing = getattr(threading.current_thread(), "testing", False)
+        testing = compat.testing()
         due = self.search(
             [("state", "=", "scheduled"), ("scheduled_date", "<=", fields.Datetime.now())]
         )

@@ -8,8 +8,6 @@ or ``sms_twilio`` for a company that chose Twilio, untouched). On 18.0 nothing h
 defined: ``sms.sms._send`` routes the SMS (``models/sms_sms.py``).
 """
 
-import threading
-
 from odoo import api, models
 
 from .. import compat
@@ -120,7 +118,7 @@ if compat.SMS_API_PLUGIN:
         @api.model
         def _process_queue(self):
             # Odoo's SMS cron: what a provider accepted is committed before the next call.
-            testing = getattr(threading.current_thread(), "testing", False)
+            testing = compat.testing()
             return super(SmsSms, self.with_context(cgsms_commit=not testing))._process_queue()
 
         def _split_by_api(self):

@@ -1,5 +1,4 @@
 import logging
-import threading
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -62,7 +61,7 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
-        testing = getattr(threading.current_thread(), "testing", False)
+        testing = compat.testing()
         commit = bool(auto_commit) and not testing
         return super(SmsSms, self.with_context(cgsms_commit=commit)).send(
             unlink_failed=unlink_failed,

@@ -130,9 +130,9 @@ class TestBadInput(CgsmsCase):
         self.assertEqual(line.state, "queued")
         self.assertFalse(self._gateway_messages())
         self.gateway.reset()
-        self.env["sms.sms"].sudo()._process_queue()
+        self._run_sms_queue()
         self.assertEqual(line.state, "sent")
-        self.env["sms.sms"].sudo()._process_queue()
+        self._run_sms_queue()
         self.assertEqual(len(self._gateway_messages()), 1)
 
     def test_slow_provider_still_sends(self):

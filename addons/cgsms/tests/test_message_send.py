@@ -133,7 +133,7 @@ class TestMessageSend(CgsmsCase):
             .search([("cgsms_recipient_id", "in", message.recipient_ids.ids)])
         )
         self.assertEqual(set(queued.mapped("state")), {"outgoing"})
-        self.env["sms.sms"].sudo()._process_queue()
+        self._run_sms_queue()
         self.assertEqual(len(self._gateway_messages()), 4)
         self.assertEqual(set(message.recipient_ids.mapped("state")), {"sent"})
         self.env.cr.flush()  # what the commit after each queue batch does

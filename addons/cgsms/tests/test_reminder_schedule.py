@@ -134,6 +134,6 @@ class TestReminderSchedule(CgsmsInvoiceCase):
     def test_cron_job_runs_the_schedule(self):
         cron = self.env.ref("cgsms.ir_cron_cgsms_invoice_reminders")
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "hours"))
-        with freeze_time("2025-03-06 10:00:00"):
+        with freeze_time("2025-03-06 10:00:00"), self._shared_cursors():
             cron.method_direct_trigger()
         self.assertEqual(len(self._gateway_messages()), 1)
