@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from odoo.addons.cgsms.compat import ODOO_19
 from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
@@ -42,6 +43,16 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
         self.assertIn(invoice, self._overdue())
         self.assertTrue(invoice.cgsms_is_overdue)
         self.assertEqual(invoice.cgsms_days_overdue, 10)
+
+    if ODOO_19:  # the "No Follow-Up" flag of invoices exists from 19.0 on
+
+        def test_no_follow_up_invoice_excluded(self):
+            invoice = self._invoice(self.customer, self.past)
+            invoice.no_followup = True
+            self.assertNotIn(invoice, self._overdue())
+            self.assertFalse(invoice.cgsms_is_overdue)
+            with self.assertRaisesRegex(UserError, "overdue"):
+                invoice.action_cgsms_send_reminder()
 
     def test_partially_paid_invoice_listed_with_its_residual(self):
         invoice = self._invoice(self.customer, self.past, amount=100.0)

@@ -2,6 +2,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
+from odoo.addons.cgsms.compat import ODOO_19
 from odoo.tests import tagged
 
 from .invoice_common import CgsmsInvoiceCase
@@ -130,6 +131,13 @@ class TestReminderSchedule(CgsmsInvoiceCase):
             self.invoice.write({"cgsms_last_reminder_date": date(2025, 3, 6)})
         self.assertEqual(self._run("2025-03-06 10:00:00"), 0)
         self.assertEqual(self._run("2025-03-07 10:00:00"), 1)
+
+    if ODOO_19:  # the "No Follow-Up" flag of invoices exists from 19.0 on
+
+        def test_no_follow_up_invoice_not_reminded(self):
+            self.invoice.no_followup = True
+            self.assertEqual(self._run("2025-03-06 10:00:00"), 0)
+            self.assertEqual(self._steps(), [])
 
     def test_cron_job_runs_the_schedule(self):
         cron = self.env.ref("cgsms.ir_cron_cgsms_invoice_reminders")
