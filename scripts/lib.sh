@@ -2,9 +2,30 @@
 # shellcheck shell=bash
 CGSMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CGSMS_ROOT
-ODOO_SRC=${ODOO_SRC:-$HOME/.cache/cgsms/odoo-18.0}
-export ODOO_SRC
-CGSMS_VENV=${CGSMS_VENV:-$CGSMS_ROOT/.venv}
+# The Odoo series: 18.0 (default) or 19.0. Each series has its own source tree
+# (ODOO_SRC, else ODOO_SRC_18 / ODOO_SRC_19, else ~/.cache/cgsms/odoo-<series>) and its own
+# virtualenv (CGSMS_VENV, else CGSMS_VENV_18 / CGSMS_VENV_19, else .venv / .venv-19.0).
+CGSMS_SERIES_ALL="18.0 19.0"
+ODOO_SERIES=${ODOO_SERIES:-18.0}
+case "$ODOO_SERIES" in
+  18.0)
+    ODOO_SRC=${ODOO_SRC:-${ODOO_SRC_18:-$HOME/.cache/cgsms/odoo-18.0}}
+    CGSMS_VENV=${CGSMS_VENV:-${CGSMS_VENV_18:-$CGSMS_ROOT/.venv}}
+    # Names of databases and filestores of this series (18.0 keeps the historical ones).
+    CGSMS_SERIES_SUFFIX=
+    ;;
+  19.0)
+    ODOO_SRC=${ODOO_SRC:-${ODOO_SRC_19:-$HOME/.cache/cgsms/odoo-19.0}}
+    CGSMS_VENV=${CGSMS_VENV:-${CGSMS_VENV_19:-$CGSMS_ROOT/.venv-19.0}}
+    CGSMS_SERIES_SUFFIX=_19
+    ;;
+  *)
+    printf '\033[1;31m[cgsms] error:\033[0m ODOO_SERIES=%s: CgSMS runs on Odoo 18.0 or 19.0.\n' \
+      "$ODOO_SERIES" >&2
+    exit 1
+    ;;
+esac
+export ODOO_SERIES ODOO_SRC CGSMS_SERIES_SUFFIX
 CGSMS_VAR=${CGSMS_VAR:-$CGSMS_ROOT/.var}
 PY=$CGSMS_VENV/bin/python
 # Each checkout gets its own cluster port, so two checkouts never fight over one.
@@ -22,12 +43,28 @@ cluster_port() {
 CGSMS_PGPORT=$(cluster_port)
 CGSMS_ADDONS="$CGSMS_ROOT/addons,$ODOO_SRC/addons,$ODOO_SRC/odoo/addons"
 # OCA queue_job comes as a wheel (setup.sh installs it): its addon lands in the venv's
-# odoo/addons, which Odoo finds through the addons path like any other.
-for CGSMS_QUEUE_JOB_DIR in "$CGSMS_VENV"/lib/python3*/site-packages/odoo/addons; do
-  if [ -f "$CGSMS_QUEUE_JOB_DIR/queue_job/__manifest__.py" ]; then
-    CGSMS_ADDONS="$CGSMS_ADDONS,$CGSMS_QUEUE_JOB_DIR"
-  fi
-done
+# odoo/addons, which Odoo finds through the addons path like any other. Called again once
+# setup.sh has run (a fresh venv gets the wheel then).
+CGSMS_QUEUE_JOB=
+add_queue_job_addons() {
+  local dir
+  [ -z "$CGSMS_QUEUE_JOB" ] || return 0
+  for dir in "$CGSMS_VENV"/lib/python3*/site-packages/odoo/addons; do
+    if [ -f "$dir/queue_job/__manifest__.py" ]; then
+      CGSMS_ADDONS="$CGSMS_ADDONS,$dir"
+      CGSMS_QUEUE_JOB=1
+    fi
+  done
+}
+add_queue_job_addons
+
+# The series of an Odoo source tree ("18.0", "19.0"), read from its odoo/release.py.
+odoo_tree_series() {
+  python3 - "$1" <<'PY'
+import runpy, sys
+print(runpy.run_path(sys.argv[1] + "/odoo/release.py")["serie"])
+PY
+}
 
 log() { printf '\033[1m[cgsms]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[cgsms] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -54,6 +91,16 @@ pg_env() {
   CGSMS_PGPORT=$(cluster_port)
   export PGPORT=$CGSMS_PGPORT
   export PGUSER=odoo
+}
+
+# Odoo 18.0 installs demo data unless told not to; 19.0 only when told to.
+odoo_demo_args() { # with|without
+  case "$ODOO_SERIES:$1" in
+    18.0:with) ;;
+    18.0:without) printf -- '--without-demo=all' ;;
+    *:with) printf -- '--with-demo' ;;
+    *:without) printf -- '--without-demo' ;;
+  esac
 }
 
 odoo_db_args() {

@@ -4,6 +4,7 @@
 # names the database) and the sandbox provider configured against the project's
 # fake SMS gateway (started here on 127.0.0.1:8070, CGSMS_GATEWAY_PORT to change it), so that
 # sending, credits and delivery reports can be tried without a provider account.
+# ODOO_SERIES=19.0 serves it on Odoo 19.0 (database 'cgsms_19'); 18.0 is the default.
 set -euo pipefail
 here=$(dirname "$0")
 # shellcheck source=scripts/lib.sh
@@ -11,7 +12,7 @@ here=$(dirname "$0")
 
 bash "$here/setup.sh"
 pg_env
-db=${CGSMS_DB:-cgsms}
+db=${CGSMS_DB:-cgsms$CGSMS_SERIES_SUFFIX}
 http_port=${CGSMS_HTTP_PORT:-8069}
 gw_port=${CGSMS_GATEWAY_PORT:-8070}
 mkdir -p "$CGSMS_VAR/log"
@@ -22,9 +23,9 @@ gw_pid=$!
 trap 'kill $gw_pid 2>/dev/null || true' EXIT
 
 # shellcheck disable=SC2046
-odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$CGSMS_VAR/filestore")
+odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$CGSMS_VAR/filestore$CGSMS_SERIES_SUFFIX")
 if ! psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-  log "Creating database '$db': a Portuguese business (EUR) with CgSMS, repairs, invoicing, demo data, English and Portuguese"
+  log "Creating database '$db' (Odoo $ODOO_SERIES): a Portuguese business (EUR) with CgSMS, repairs, invoicing, demo data, English and Portuguese"
   bash "$here/demo_db.sh" "$db"
   "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
@@ -43,6 +44,6 @@ if not account.credit_line_ids:
 env.cr.commit()
 PY
 fi
-log "Odoo with CgSMS: http://localhost:$http_port  (login: admin, password: admin)"
+log "Odoo $ODOO_SERIES with CgSMS: http://localhost:$http_port  (login: admin, password: admin)"
 log "Fake SMS gateway: http://127.0.0.1:$gw_port/_control/messages"
 "$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" --http-port="$http_port" --db-filter="^${db}\$" "$@"

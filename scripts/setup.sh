@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepares everything CgSMS needs to run and to be tested, idempotently:
-#   1. an Odoo 18.0 source tree (ODOO_SRC, else ~/.cache/cgsms/odoo-18.0, else a clone of upstream);
-#   2. a virtualenv (.venv, ignored by git) with Odoo's requirements and ours, and OCA queue_job;
+#   1. an Odoo source tree of the series ODOO_SERIES (18.0 by default, or 19.0): ODOO_SRC, else
+#      ODOO_SRC_18 / ODOO_SRC_19, else ~/.cache/cgsms/odoo-<series>, else a clone of upstream;
+#   2. a virtualenv per series (.venv for 18.0, .venv-19.0 for 19.0, ignored by git) with that
+#      series' Odoo requirements and ours (and OCA queue_job on 18.0);
 #   3. a private PostgreSQL cluster (.var/pgdata, ignored) on its own port and socket,
 #      unless PGHOST points at a server you already run.
 # Re-running it only does what is missing.
@@ -14,27 +16,24 @@ ensure_odoo() {
     if [ -e "$ODOO_SRC" ] && [ -n "$(ls -A "$ODOO_SRC" 2>/dev/null)" ]; then
       die "ODOO_SRC=$ODOO_SRC exists but is not an Odoo source tree (no odoo/release.py)."
     fi
-    log "No Odoo source tree at $ODOO_SRC: trying to clone Odoo 18.0 from upstream..."
+    log "No Odoo source tree at $ODOO_SRC: trying to clone Odoo $ODOO_SERIES from upstream..."
     mkdir -p "$(dirname "$ODOO_SRC")"
-    if ! timeout 900 git clone --quiet --depth 1 --branch 18.0 \
+    if ! timeout 900 git clone --quiet --depth 1 --branch "$ODOO_SERIES" \
         https://github.com/odoo/odoo.git "$ODOO_SRC.part" 2>/dev/null; then
       rm -rf "$ODOO_SRC.part"
-      die "Could not find or download Odoo 18.0. Put an Odoo 18.0 Community source tree at
-  $HOME/.cache/cgsms/odoo-18.0
-or point ODOO_SRC at one, e.g.:
-  ODOO_SRC=/path/to/odoo-18.0 scripts/setup.sh"
+      local var=ODOO_SRC_${ODOO_SERIES%.0}
+      die "Could not find or download Odoo $ODOO_SERIES. Put an Odoo $ODOO_SERIES Community source tree at
+  $HOME/.cache/cgsms/odoo-$ODOO_SERIES
+or point $var (or ODOO_SRC) at one, e.g.:
+  ODOO_SERIES=$ODOO_SERIES $var=/path/to/odoo-$ODOO_SERIES scripts/setup.sh"
     fi
     mv "$ODOO_SRC.part" "$ODOO_SRC"
   fi
   local series
-  series=$(python3 - "$ODOO_SRC" <<'PY'
-import sys, runpy
-ns = runpy.run_path(sys.argv[1] + "/odoo/release.py")
-print(ns["serie"])
-PY
-)
-  [ "$series" = "18.0" ] || die "ODOO_SRC=$ODOO_SRC is Odoo $series; CgSMS needs Odoo 18.0."
-  log "Odoo 18.0 source: $ODOO_SRC"
+  series=$(odoo_tree_series "$ODOO_SRC")
+  [ "$series" = "$ODOO_SERIES" ] \
+    || die "ODOO_SRC=$ODOO_SRC is Odoo $series, not $ODOO_SERIES: set ODOO_SERIES=$series or point ODOO_SRC at an Odoo $ODOO_SERIES tree."
+  log "Odoo $ODOO_SERIES source: $ODOO_SRC"
 }
 
 # Odoo's pins for Python 3.11 include old sdists that no longer build with current
@@ -62,12 +61,19 @@ PY
 
 ensure_venv() {
   if [ ! -x "$PY" ]; then
-    log "Creating virtualenv $CGSMS_VENV"
+    log "Creating virtualenv $CGSMS_VENV for Odoo $ODOO_SERIES"
     python3 -m venv "$CGSMS_VENV"
+    echo "$ODOO_SERIES" > "$CGSMS_VENV/.cgsms-series"
   fi
+  # A virtualenv holds the requirements of one series: never install another's into it.
+  # (Virtualenvs made before 19.0 was supported carry no mark: they are 18.0's.)
+  local venv_series=18.0
+  [ ! -f "$CGSMS_VENV/.cgsms-series" ] || venv_series=$(cat "$CGSMS_VENV/.cgsms-series")
+  [ "$venv_series" = "$ODOO_SERIES" ] \
+    || die "CGSMS_VENV=$CGSMS_VENV is the virtualenv of Odoo $venv_series, not $ODOO_SERIES: unset CGSMS_VENV or set CGSMS_VENV_${ODOO_SERIES%.0}."
   mkdir -p "$CGSMS_VAR"
   local reqs stamp want
-  reqs=$CGSMS_VAR/requirements-odoo.txt
+  reqs=$CGSMS_VAR/requirements-odoo-$ODOO_SERIES.txt
   odoo_requirements > "$reqs.new"
   mv "$reqs.new" "$reqs"
   want=$(cat "$reqs" "$CGSMS_ROOT/requirements.txt" | md5sum | cut -d' ' -f1)
@@ -94,6 +100,8 @@ ensure_venv() {
 # releases after 18.0.1.7.0 use `api.private`, which 18.0 builds before 2025 do not have:
 # with such a tree the newest release that works with it is taken.
 ensure_queue_job() {
+  # queue_job is published for 18.0 here; the glue addon is tested on that series.
+  [ "$ODOO_SERIES" = 18.0 ] || return 0
   local spec="odoo-addon-queue_job>=18.0,<18.1"
   grep -q "^def private" "$ODOO_SRC/odoo/api.py" || spec="odoo-addon-queue_job>=18.0,<18.0.1.7.1"
   if ! "$PY" - "$spec" <<'PY'

@@ -1,20 +1,72 @@
 #!/usr/bin/env bash
-# Runs every CgSMS test against a real Odoo 18.0 and a real PostgreSQL:
+# Runs every CgSMS test against a real Odoo and a real PostgreSQL, on every Odoo series whose
+# source tree it finds (18.0, 19.0), or on ODOO_SERIES alone when it is set:
 #   1. pure-Python tests (tests/unit: providers against the fake gateway, counters, phones,
-#      provider contracts against the published OpenAPI specifications) and the JS counter tests;
+#      provider contracts against the published OpenAPI specifications), the JS counter tests
+#      and the end-to-end tests (tests/e2e: real Odoo processes);
 #   2. a fresh database with cgsms, cgsms_repairs and Odoo's SMS test modules installed, then the
 #      addons' Odoo tests (incl. browser tours in headless Chromium) and Odoo's own `sms` and
 #      `test_mail_sms` suites with our addons installed;
 #   3. a second database with OCA queue_job and the glue addon cgsms_queue_job, and its tests.
-# Prints one summary line at the end and exits non-zero on any failure.
+# Prints one line per series (`odoo 19.0: N passed, N failed`), then one summary line
+# (`total: N passed, N failed`), and exits non-zero on any failure.
 # Options (environment): CGSMS_TEST_TAGS overrides the Odoo test tags; CGSMS_KEEP_DB=1 keeps
-# the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part (never in CI).
+# the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part (never in CI). Under CI
+# (CI=true) every series is required: a missing source tree is a failure, not a skip.
 set -uo pipefail
 here=$(dirname "$0")
+
+if [ -z "${ODOO_SERIES:-}" ]; then
+  # Every series, each in its own run of this script. ODOO_SRC / CGSMS_VENV given without a
+  # series belong to the default series, 18.0; the others use their own (ODOO_SRC_19, ...).
+  series_env() { # series -> the env command line for a run of that series
+    if [ "$1" = 18.0 ]; then echo env ODOO_SERIES="$1"; else echo env -u ODOO_SRC -u CGSMS_VENV ODOO_SERIES="$1"; fi
+  }
+  all_series=$(bash -c ". '$here/lib.sh' && echo \"\$CGSMS_SERIES_ALL\"") || exit 1
+  var=$(bash -c ". '$here/lib.sh' && echo \"\$CGSMS_VAR\"")
+  mkdir -p "$var/log"
+  total_passed=0 total_failed=0 status=0 ran=0 lines=()
+  for series in $all_series; do
+    # shellcheck disable=SC2046
+    src=$($(series_env "$series") bash -c ". '$here/lib.sh' && echo \"\$ODOO_SRC\"")
+    if [ ! -f "$src/odoo/release.py" ] && [ "$series" != 18.0 ]; then
+      if [ -n "${CI:-}" ] && [ "${CI:-}" != false ]; then
+        printf '\033[1;31m[cgsms] error:\033[0m Odoo %s is required under CI and there is no source tree at %s: put one there (README, "Odoo 19.0") or set ODOO_SRC_%s.\n' \
+          "$series" "$src" "${series%.0}" >&2
+        lines+=("odoo $series: 0 passed, 1 failed (no source tree at $src)")
+        status=1; total_failed=$((total_failed + 1))
+        continue
+      fi
+      printf '\033[1m[cgsms]\033[0m No Odoo %s source tree at %s: Odoo %s not tested (set ODOO_SRC_%s).\n' \
+        "$series" "$src" "$series" "${series%.0}" >&2
+      lines+=("odoo $series: not tested (no source tree at $src)")
+      continue
+    fi
+    printf '\033[1m[cgsms]\033[0m ===== Odoo %s =====\n' "$series" >&2
+    summary=$var/log/test-$series.summary
+    rm -f "$summary"
+    # shellcheck disable=SC2046
+    $(series_env "$series") CGSMS_SUMMARY_FILE="$summary" bash "$0"
+    rc=$?
+    ran=$((ran + 1))
+    [ "$rc" = 0 ] || status=1
+    read -r p f < "$summary" 2>/dev/null || { p=0; f=1; }
+    total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
+    lines+=("odoo $series: $p passed, $f failed")
+  done
+  echo
+  for line in "${lines[@]}"; do echo "$line"; done
+  echo "total: $total_passed passed, $total_failed failed"
+  [ "$ran" -gt 0 ] || status=1
+  [ "$total_failed" = 0 ] || status=1
+  exit $status
+fi
+
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
 bash "$here/setup.sh" || die "setup failed"
+add_queue_job_addons
 pg_env
 
 passed=0 failed=0
@@ -27,9 +79,10 @@ add_counts() { # reads "N passed" / "N failed" from a summary line
 status=0
 mkdir -p "$CGSMS_VAR/log"
 
-run_pytest() { # runs tests/$1 and adds its summary to the counts; no test ran is a failure
-  local log_file=$CGSMS_VAR/log/pytest-$1.log rc line
-  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/$1" 2>&1 | tee "$log_file"
+run_pytest() { # runs tests/$1 (more pytest options after it) and adds its summary to the
+  # counts; no test ran is a failure
+  local log_file=$CGSMS_VAR/log/pytest-$1-$ODOO_SERIES.log rc line
+  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/$1" "${@:2}" 2>&1 | tee "$log_file"
   rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || status=1
   line=$(grep -E '[0-9]+ (passed|failed|errors?)' "$log_file" | tail -n 1)
@@ -44,27 +97,32 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
   if ls "$CGSMS_ROOT"/tests/unit/js/*.test.mjs >/dev/null 2>&1; then
     command -v node >/dev/null || die "Node.js is needed for the JS counter tests"
     log "JavaScript tests (tests/unit/js)"
-    node --test "$CGSMS_ROOT"/tests/unit/js/ 2>&1 | tee "$CGSMS_VAR/log/node.log"
+    node --test "$CGSMS_ROOT"/tests/unit/js/ 2>&1 | tee "$CGSMS_VAR/log/node-$ODOO_SERIES.log"
     rc=${PIPESTATUS[0]}
     [ "$rc" = 0 ] || status=1
-    p=$(grep -E '^# pass ' "$CGSMS_VAR/log/node.log" | awk '{print $3}')
-    f=$(grep -E '^# fail ' "$CGSMS_VAR/log/node.log" | awk '{print $3}')
+    p=$(grep -E '^# pass ' "$CGSMS_VAR/log/node-$ODOO_SERIES.log" | awk '{print $3}')
+    f=$(grep -E '^# fail ' "$CGSMS_VAR/log/node-$ODOO_SERIES.log" | awk '{print $3}')
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   fi
 
   log "End-to-end tests (tests/e2e: real Odoo processes, PostgreSQL, fake gateway over HTTP)"
-  run_pytest e2e
+  if [ -n "$CGSMS_QUEUE_JOB" ]; then
+    run_pytest e2e
+  else
+    log "OCA queue_job is not published for Odoo $ODOO_SERIES: its end-to-end tests do not run on it"
+    run_pytest e2e --ignore="$CGSMS_ROOT/tests/e2e/test_queue_job.py"
+  fi
 fi
 
 run_odoo_tests() { # $1 database, $2 test tags, $3 modules to install
 local db=$1 tags=$2 modules=$3 rc line
-log "Creating a fresh test database '$db'"
+log "Odoo $ODOO_SERIES ($ODOO_SRC, $CGSMS_VENV): creating a fresh test database '$db'"
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
 log "Odoo tests ($tags) on $modules"
 # shellcheck disable=SC2046
 "$PY" "$CGSMS_ROOT/scripts/odoo_tests.py" --addons-path="$CGSMS_ADDONS" $(odoo_db_args) \
   -d "$db" -i "$modules" --test-tags "$tags" --stop-after-init --http-port="${CGSMS_TEST_HTTP_PORT:-8169}" \
-  --data-dir="$CGSMS_VAR/filestore-test" --log-level=info --max-cron-threads=0 \
+  --data-dir="$CGSMS_VAR/filestore-test$CGSMS_SERIES_SUFFIX" $(odoo_demo_args with) --log-level=info --max-cron-threads=0 \
   --log-handler=werkzeug:WARNING \
   2>&1 | tee "$CGSMS_VAR/log/odoo-tests-$db.log" | grep -E --line-buffered \
     ' (ERROR|CRITICAL|WARNING) |^(FAIL|ERROR):|^Traceback|odoo: |post-tests in|odoo.modules.loading: [0-9]+ modules loaded|Starting |odoo.tests.stats'
@@ -84,7 +142,7 @@ fi
 [ -n "${CGSMS_KEEP_DB:-}" ] || dropdb --if-exists "$db" >/dev/null 2>&1 || true
 }
 
-db=${CGSMS_TEST_DB:-cgsms_test}
+db=${CGSMS_TEST_DB:-cgsms_test$CGSMS_SERIES_SUFFIX}
 if [ -n "${CGSMS_TEST_MODULES:-}" ]; then
   run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" "$CGSMS_TEST_MODULES"
 else
@@ -92,10 +150,19 @@ else
     cgsms,cgsms_repairs,test_mail_sms
   # With queue_job the SMS queue runs as jobs: the glue addon's tests in a database of its own,
   # so that the tests above keep the cron path that runs without queue_job.
-  run_odoo_tests "${db}_queue_job" "${CGSMS_TEST_QUEUE_JOB_TAGS:-/cgsms_queue_job}" cgsms_queue_job
+  if [ -n "${CGSMS_QUEUE_JOB:-}" ]; then
+    run_odoo_tests "${db}_queue_job" "${CGSMS_TEST_QUEUE_JOB_TAGS:-/cgsms_queue_job}" cgsms_queue_job
+  else
+    log "OCA queue_job is not published for Odoo $ODOO_SERIES: cgsms_queue_job not tested on it"
+  fi
 fi
 
 echo
-echo "total: $passed passed, $failed failed"
+echo "odoo $ODOO_SERIES: $passed passed, $failed failed"
+if [ -n "${CGSMS_SUMMARY_FILE:-}" ]; then
+  echo "$passed $failed" > "$CGSMS_SUMMARY_FILE" # the run of every series prints the total
+else
+  echo "total: $passed passed, $failed failed"
+fi
 [ "$failed" = 0 ] || status=1
 exit $status

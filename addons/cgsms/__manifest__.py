@@ -1,7 +1,7 @@
 {
     "name": "CgSMS",
     "summary": "Send SMS from Odoo through your own SMS provider account, with visible credits",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Marketing/SMS",
     "license": "LGPL-3",
     "author": "CgSMS",
@@ -33,6 +33,7 @@
         "views/menus.xml",
         "views/cgsms_delivery_report_views.xml",
         "views/res_config_settings_dlr_views.xml",
+        "data/cgsms_series_data.xml",
     ],
     "demo": [
         "demo/cgsms_demo.xml",

@@ -2,8 +2,8 @@
 project) with cgsms installed, the fake gateway in its own process, and Odoo code run in
 subprocesses that the tests can kill.
 
-``CGSMS_E2E_DB`` changes the database name; ``CGSMS_E2E_REUSE_DB=1`` keeps and reuses it
-(faster when iterating on the tests)."""
+``CGSMS_E2E_DB`` changes the database name (``cgsms_e2e_19`` on Odoo 19.0);
+``CGSMS_E2E_REUSE_DB=1`` keeps and reuses it (faster when iterating on the tests)."""
 
 import os
 import subprocess
@@ -14,7 +14,8 @@ import pytest
 
 from .helpers import ROOT, GatewayProcess, Runner, project_env
 
-DB = os.environ.get("CGSMS_E2E_DB", "cgsms_e2e")
+SERIES = os.environ.get("ODOO_SERIES") or "18.0"
+DB = os.environ.get("CGSMS_E2E_DB") or ("cgsms_e2e" if SERIES == "18.0" else "cgsms_e2e_19")
 REUSE = bool(os.environ.get("CGSMS_E2E_REUSE_DB"))
 # Counts shown at the end of the run (``pytest -q`` keeps its terminal summary).
 REPORT = []
@@ -46,9 +47,15 @@ def project():
             "The project's PostgreSQL is not running: run scripts/setup.sh first "
             f"({probe.stderr.decode().strip()})"
         )
-    log_dir = Path(values["CGSMS_VAR"]) / "log" / "e2e"
+    log_dir = Path(values["CGSMS_VAR"]) / "log" / ("e2e" if SERIES == "18.0" else f"e2e-{SERIES}")
     log_dir.mkdir(parents=True, exist_ok=True)
-    return {"env": env, "python": values["PY"], "odoo": values["ODOO_SRC"], "log_dir": log_dir}
+    return {
+        "env": env,
+        "python": values["PY"],
+        "odoo": values["ODOO_SRC"],
+        "log_dir": log_dir,
+        "without_demo": values["WITHOUT_DEMO"],
+    }
 
 
 def _db_exists(env):
@@ -81,7 +88,7 @@ def database(project):
                     DB,
                     "-i",
                     "cgsms",
-                    "--without-demo=all",
+                    project["without_demo"],
                     "--stop-after-init",
                     "--max-cron-threads=0",
                     "--http-port=0",

@@ -23,16 +23,27 @@ def project_env():
     script = (
         f". {ROOT}/scripts/lib.sh; pg_env; "
         'printf "%s\\n" "$PGHOST" "$PGPORT" "$PGUSER" "$PY" "$ODOO_SRC" "$CGSMS_ADDONS" '
-        '"$CGSMS_VAR"'
+        '"$CGSMS_VAR" "$ODOO_SERIES" "$(odoo_demo_args without)"'
     )
     out = subprocess.run(
         ["bash", "-c", script], check=True, capture_output=True, text=True
     ).stdout.splitlines()
-    keys = ("PGHOST", "PGPORT", "PGUSER", "PY", "ODOO_SRC", "CGSMS_ADDONS", "CGSMS_VAR")
+    keys = (
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PY",
+        "ODOO_SRC",
+        "CGSMS_ADDONS",
+        "CGSMS_VAR",
+        "ODOO_SERIES",
+        "WITHOUT_DEMO",
+    )
     values = dict(zip(keys, out, strict=True))
     env = dict(os.environ)
     env.update({k: values[k] for k in ("PGHOST", "PGPORT", "PGUSER", "CGSMS_ADDONS")})
     env["ODOO_SRC"] = values["ODOO_SRC"]
+    env["ODOO_SERIES"] = values["ODOO_SERIES"]
     if not Path(values["PY"]).exists():
         values["PY"] = sys.executable
     return env, values

@@ -291,6 +291,8 @@ def demo_facts(env, args):
             for r in express._resolve_recipients()
         ],
     }
+
+
 def dlr_setup(env, args):
     """Delivery reports go to ``base_url`` and are signed with ``webhook_secret``."""
     env["ir.config_parameter"].set_param("web.base.url", args["base_url"])

@@ -13,3 +13,5 @@ from . import res_config_settings
 from . import res_partner
 from . import sms_sms
 from . import sms_template
+from . import cgsms_series
+from . import sms_api_cgsms

@@ -1,13 +1,12 @@
 import logging
-import threading
 from datetime import date, datetime, timedelta
 
 import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.osv import expression
 
+from .. import compat
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
 from .cgsms_message import MAX_SEGMENTS, too_long_error
@@ -60,7 +59,14 @@ class AccountMove(models.Model):
         "cgsms.reminder.log", "move_id", "SMS reminder log", readonly=True
     )
 
-    @api.depends("move_type", "state", "payment_state", "amount_residual", "invoice_date_due")
+    @api.depends(
+        "move_type",
+        "state",
+        "payment_state",
+        "amount_residual",
+        "invoice_date_due",
+        *compat.NO_FOLLOWUP_DEPENDS,
+    )
     def _compute_cgsms_overdue(self):
         todays = {}
         for move in self:
@@ -75,6 +81,7 @@ class AccountMove(models.Model):
                 and move.amount_residual > 0
                 and move.invoice_date_due
                 and move.invoice_date_due < today
+                and not (compat.ACCOUNT_NO_FOLLOWUP and move.no_followup)
             )
             move.cgsms_is_overdue = overdue
             move.cgsms_days_overdue = (today - move.invoice_date_due).days if overdue else 0
@@ -85,7 +92,7 @@ class AccountMove(models.Model):
         domain = self._cgsms_overdue_domain()
         if (operator == "=") == bool(value):
             return domain
-        return ["!", *expression.normalize_domain(domain)]
+        return compat.domain_not(domain)
 
     def _search_cgsms_days_overdue(self, operator, value):
         # N days overdue <=> due date = today - N
@@ -97,7 +104,7 @@ class AccountMove(models.Model):
         flipped = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "!=": "!="}
         if operator not in flipped:
             raise UserError(_("Unsupported search on days overdue."))
-        return expression.AND(
+        return compat.domain_and(
             [self._cgsms_overdue_domain(), [("invoice_date_due", flipped[operator], limit)]]
         )
 
@@ -144,6 +151,7 @@ class AccountMove(models.Model):
             ("amount_residual", ">", 0),
             ("invoice_date_due", "<", today),
             ("company_id", "in", self.env.companies.ids),
+            *compat.NO_FOLLOWUP_DOMAIN,
         ]
 
     def _cgsms_reminder_recipient(self):
@@ -153,10 +161,10 @@ class AccountMove(models.Model):
         self.ensure_one()
         default_country = self.company_id.country_id.code or None
         for partner in self.partner_id | self.commercial_partner_id:
-            if not partner.mobile:
+            if not partner.cgsms_mobile:
                 continue
             number = normalize_number(
-                partner.mobile, partner.country_id.code or default_country, mobile_only=True
+                partner.cgsms_mobile, partner.country_id.code or default_country, mobile_only=True
             )
             if number.valid:
                 return partner, number.e164
@@ -329,7 +337,7 @@ class AccountMove(models.Model):
         first_delay = max(company.cgsms_reminder_first_delay, 0)
         interval = max(company.cgsms_reminder_interval, 1)
         moves = self.search(
-            expression.AND(
+            compat.domain_and(
                 [
                     self._cgsms_overdue_domain(today),
                     [
@@ -387,7 +395,7 @@ class AccountMove(models.Model):
         if not template:
             _logger.warning("No SMS reminder template for company %s", company.id)
             return
-        testing = getattr(threading.current_thread(), "testing", False)
+        testing = compat.testing()
         account = company.cgsms_account_id.sudo()
         for group in groups:
             text = self._cgsms_render_reminder(group["moves"][0], template=template)

@@ -7,6 +7,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.misc import formatLang
 
+from .. import compat
 from ..providers import (
     PROVIDERS,
     ProviderConfig,
@@ -208,23 +209,25 @@ class CgsmsAccount(models.Model):
         "Balance at the provider", compute="_compute_provider_balance_display"
     )
 
-    _sql_constraints = [
-        (
-            "cost_positive",
-            "CHECK(cost_per_segment >= 0)",
-            "The credits per SMS cannot be negative.",
-        ),
-        (
-            "in_flight_range",
-            "CHECK(cgsms_in_flight >= 1 AND cgsms_in_flight <= 200)",
-            "The calls in flight must be between 1 and 200.",
-        ),
-        (
-            "rate_limit_positive",
-            "CHECK(cgsms_rate_limit >= 0)",
-            "The messages per second cannot be negative (0: no limit).",
-        ),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            (
+                "cost_positive",
+                "CHECK(cost_per_segment >= 0)",
+                "The credits per SMS cannot be negative.",
+            ),
+            (
+                "in_flight_range",
+                "CHECK(cgsms_in_flight >= 1 AND cgsms_in_flight <= 200)",
+                "The calls in flight must be between 1 and 200.",
+            ),
+            (
+                "rate_limit_positive",
+                "CHECK(cgsms_rate_limit >= 0)",
+                "The messages per second cannot be negative (0: no limit).",
+            ),
+        )
+    )
 
     @api.constrains("active", "company_id")
     def _check_one_active_per_company(self):
@@ -316,6 +319,7 @@ class CgsmsAccount(models.Model):
         for account in self:
             account.cgsms_rate_limit = DEFAULT_RATES.get(account.provider, 10.0)
 
+    @api.depends("credit_line_ids.amount")
     def _compute_credit_available(self):
         balances = self._credit_balances()
         for account in self:
@@ -546,8 +550,8 @@ class CgsmsAccount(models.Model):
         company, never OdooBot or the superuser, each of them once."""
         self.ensure_one()
         return (
-            self.env.ref("cgsms.group_cgsms_manager")
-            .users.filtered(
+            self.env.ref("cgsms.group_cgsms_manager")[compat.GROUP_USERS_FIELD]
+            .filtered(
                 lambda u: (
                     u.active
                     and not u.share

@@ -1,6 +1,5 @@
 import logging
 import secrets
-import threading
 from dataclasses import dataclass
 from uuid import uuid4
 
@@ -12,6 +11,7 @@ from odoo.tools import SQL, split_every
 from odoo.tools.misc import formatLang
 from odoo.tools.rendering_tools import parse_inline_template
 
+from .. import compat
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
 from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
@@ -60,6 +60,8 @@ def refuse_nul(env, vals, fnames):
                     "or paste it as plain text."
                 )
             )
+
+
 # A send is composed this many numbers at a time (contacts read, lines and SMS created, then
 # forgotten by the ORM cache), so a send to 100,000 people needs no more memory than a small one.
 COMPOSE_CHUNK = 2000
@@ -470,7 +472,7 @@ class CgsmsMessage(models.Model):
     @api.model
     def _cron_send_scheduled(self):
         """Send the scheduled SMS that are due, and close sends whose queue is empty."""
-        testing = getattr(threading.current_thread(), "testing", False)
+        testing = compat.testing()
         due = self.sudo().search(
             [("state", "=", "scheduled"), ("scheduled_date", "<=", fields.Datetime.now())]
         )
@@ -611,7 +613,8 @@ class CgsmsMessage(models.Model):
         ]
         partner_ids = listed._cgsms_partner_ids(visible_groups)
         use_phone = self.use_phone_fallback
-        fnames = ["mobile", "country_id"] + (["phone"] if use_phone else [])
+        mobile_field = compat.PARTNER_MOBILE_FIELD
+        fnames = [mobile_field, "country_id"] + (["phone"] if use_phone else [])
         country_codes = {}
         # Only the numbers are read, a chunk at a time, and forgotten after each chunk.
         for ids in split_every(self._cgsms_compose_chunk(), partner_ids, list):
@@ -631,7 +634,7 @@ class CgsmsMessage(models.Model):
                         )
                     )
                     continue
-                raw = partner.mobile or (use_phone and partner.phone) or ""
+                raw = partner[mobile_field] or (use_phone and partner.phone) or ""
                 country_id = partner.country_id.id
                 if country_id and country_id not in country_codes:
                     country_codes[country_id] = partner.country_id.code

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .. import compat
 from .cgsms_message import DIRECT_SEND_LIMIT
 
 STATES = [
@@ -66,9 +67,11 @@ class CgsmsRecipient(models.Model):
     )
     date_done = fields.Datetime("Delivered on", readonly=True)
 
-    _sql_constraints = [
-        ("sms_uuid_unique", "unique(sms_uuid)", "An SMS is recorded only once."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            ("sms_uuid_unique", "unique(sms_uuid)", "An SMS is recorded only once."),
+        )
+    )
 
     @api.depends("number", "partner_id")
     def _compute_display_name(self):

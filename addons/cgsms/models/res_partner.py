@@ -1,6 +1,8 @@
 from odoo import _, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from .. import compat
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -12,6 +14,11 @@ class ResPartner(models.Model):
         "group_id",
         string="SMS groups",
         help="Customer groups this contact is listed in (groups matching by filter excluded).",
+    )
+    # The number a contact gets SMS on, by the same name on both series: the mobile field on
+    # Odoo 18.0, the phone on 19.0 (which has no mobile field).
+    cgsms_mobile = fields.Char(
+        "Mobile for SMS", related=compat.PARTNER_MOBILE_FIELD, readonly=False
     )
     cgsms_group_count = fields.Integer("Number of SMS groups", compute="_compute_cgsms_group_count")
 
@@ -68,7 +75,7 @@ class ResPartner(models.Model):
         numbers = []
         for partner in self:
             country = partner.country_id or self.env.company.country_id
-            for field in ("mobile", "phone"):
+            for field in compat.PARTNER_NUMBER_FIELDS:
                 if partner[field]:
                     number = partner._phone_format(number=partner[field], country=country)
                     if number:

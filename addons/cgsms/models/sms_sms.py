@@ -14,6 +14,7 @@ from odoo.exceptions import UserError
 from odoo.service.server import WorkerCron
 from odoo.tools import SQL, config
 
+from .. import compat
 from ..providers import OutgoingSms, SendResult
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
@@ -68,7 +69,7 @@ def _clock():
 
 
 def _testing():
-    return getattr(threading.current_thread(), "testing", False)
+    return compat.testing()
 
 
 class SmsSms(models.Model):
@@ -104,13 +105,19 @@ class SmsSms(models.Model):
         return super(SmsSms, self.with_context(cgsms_commit=commit)).send(
             unlink_failed=unlink_failed,
             unlink_sent=unlink_sent,
-            auto_commit=auto_commit,
             raise_exception=raise_exception,
+            **compat.sms_send_kwargs(auto_commit),
         )
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Route SMS of companies with an active CgSMS account through their provider; the
         others keep Odoo's own path (IAP, or whatever another module plugs in)."""
+        if compat.SMS_API_PLUGIN:  # Odoo 19.0 routes per SMS API: models/sms_api_cgsms.py
+            return super()._send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
+            )
         company_ids = set(self.cgsms_company_id.ids)
         accounts = (
             self.env["cgsms.account"]._get_active_by_company(company_ids) if company_ids else {}
@@ -165,6 +172,8 @@ class SmsSms(models.Model):
         if ids:
             others = list(set(others) & set(ids))
         if others:
+            if compat.ODOO_19:  # 19.0 takes no ids: it splits its queue per SMS API itself
+                return super()._process_queue()
             return super()._process_queue(ids=others)
         return None
 
@@ -930,9 +939,7 @@ class _Dispatcher:
             # The token bucket is updated on a connection of its own, kept for the run.
             self._slot_cursor = self.model.env.registry.cursor()
         slots = self.model._cgsms_reserve_slots(self.account, len(messages), self._slot_cursor)
-        _logger.debug(
-            "submit %s in %.3fs: %s", claimed.ids, slots[0] - _clock(), self.hold_until
-        )
+        _logger.debug("submit %s in %.3fs: %s", claimed.ids, slots[0] - _clock(), self.hold_until)
         for sms, message, slot in zip(claimed, messages, slots, strict=True):
             self.pending[self._pool.submit(self._call, message, slot)] = sms.id
 

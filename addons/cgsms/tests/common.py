@@ -1,7 +1,11 @@
 """Shared set-up for CgSMS tests: a real fake gateway on 127.0.0.1 and an active account."""
 
+import contextlib
+from unittest.mock import patch
+
 from odoo.tests import TransactionCase
 
+from .. import compat
 from ..providers import fake_gateway
 
 
@@ -63,6 +67,26 @@ class CgsmsGatewayMixin:
                 }
             )
         )
+
+    def _run_sms_queue(self):
+        """What Odoo's SMS cron does. On 19.0 the queue commits its progress with
+        ir.cron._commit_progress, which a test's transaction cannot: it flushes instead."""
+        if not compat.ODOO_19:
+            return self.env["sms.sms"].sudo()._process_queue()
+
+        def flush_progress(cron, processed=0, *, remaining=None, deactivate=False):
+            cron.env.flush_all()
+            return float("inf")
+
+        with patch.object(type(self.env["ir.cron"]), "_commit_progress", flush_progress):
+            return self.env["sms.sms"].sudo()._process_queue()
+
+    def _shared_cursors(self):
+        """Let new cursors (a cron job's, after-commit callbacks) share the test's transaction:
+        19.0 needs asking, 18.0's method_direct_trigger keeps the test's cursor."""
+        if hasattr(self, "enter_registry_test_mode"):  # Odoo 19.0
+            return self.enter_registry_test_mode()
+        return contextlib.nullcontext()
 
     def _gateway_messages(self):
         return list(self.gateway.messages)

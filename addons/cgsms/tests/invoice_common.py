@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from odoo import Command
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 
 from ..models.account_move import _company_now
 from .common import CgsmsGatewayMixin
@@ -20,10 +21,10 @@ class CgsmsInvoiceCase(CgsmsGatewayMixin, AccountTestInvoicingCommon):
         assert cls.company == cls.company_data["company"]
         pt = cls.env.ref("base.pt")
         cls.customer = cls.env["res.partner"].create(
-            {"name": "Maria Costa", "mobile": "912 345 678", "country_id": pt.id}
+            {"name": "Maria Costa", MOBILE: "912 345 678", "country_id": pt.id}
         )
         cls.customer_2 = cls.env["res.partner"].create(
-            {"name": "Joao Silva", "mobile": "+351 931 234 567", "country_id": pt.id}
+            {"name": "Joao Silva", MOBILE: "+351 931 234 567", "country_id": pt.id}
         )
         cls.customer_no_mobile = cls.env["res.partner"].create(
             {"name": "Sem Telemovel", "phone": "213 000 000", "country_id": pt.id}

@@ -1,6 +1,7 @@
 """Bad input, one row each: a clear message in the user's language, nothing lost, nothing sent
 twice, no credit spent for nothing."""
 
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -14,7 +15,7 @@ class TestBadInput(CgsmsCase):
         super().setUpClass()
         cls.env["res.lang"]._activate_lang("pt_PT")
         cls.env["ir.module.module"]._load_module_terms(["cgsms"], ["pt_PT"], overwrite=True)
-        cls.maria = cls.env["res.partner"].create({"name": "Maria Costa", "mobile": "912 345 678"})
+        cls.maria = cls.env["res.partner"].create({"name": "Maria Costa", MOBILE: "912 345 678"})
 
     def _message(self, body="Olá", **vals):
         return self.env["cgsms.message"].create({"body": body, **vals})
@@ -85,7 +86,7 @@ class TestBadInput(CgsmsCase):
 
     def test_html_and_script_are_plain_text_in_sms_and_escaped_on_screen(self):
         evil = "<script>alert('x')</script>"
-        partner = self.env["res.partner"].create({"name": evil, "mobile": "12"})
+        partner = self.env["res.partner"].create({"name": evil, MOBILE: "12"})
         message = self._message(body=f"Promo {evil}", partner_ids=partner.ids + self.maria.ids)
         self.assertNotIn("<script>", message.preview_html)
         message.action_send()
@@ -99,7 +100,7 @@ class TestBadInput(CgsmsCase):
                 "body": "Olá {{ object.name }} <b>hoje</b>",
             }
         )
-        partner = self.env["res.partner"].create({"name": "<i>Rui</i>", "mobile": "913 000 222"})
+        partner = self.env["res.partner"].create({"name": "<i>Rui</i>", MOBILE: "913 000 222"})
         message = self._message(body=False, partner_ids=partner.ids)
         message.template_id = template
         message.action_send()
@@ -133,11 +134,11 @@ class TestBadInput(CgsmsCase):
         self.assertEqual(line.state, "checking")
         self.assertFalse(self._gateway_messages())
         self.gateway.reset()
-        self.env["sms.sms"].sudo()._process_queue()  # not at the provider: back to the queue
+        self._run_sms_queue()  # not at the provider: back to the queue
         self.assertEqual(line.state, "queued")
-        self.env["sms.sms"].sudo()._process_queue()
+        self._run_sms_queue()
         self.assertEqual(line.state, "sent")
-        self.env["sms.sms"].sudo()._process_queue()
+        self._run_sms_queue()
         self.assertEqual(len(self._gateway_messages()), 1)
 
     def test_slow_provider_still_sends(self):

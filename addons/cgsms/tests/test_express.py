@@ -1,3 +1,4 @@
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 
@@ -11,10 +12,10 @@ class TestExpressWizard(CgsmsCase):
         super().setUpClass()
         pt = cls.env.ref("base.pt")
         cls.maria = cls.env["res.partner"].create(
-            {"name": "Maria Costa", "mobile": "912 345 678", "country_id": pt.id}
+            {"name": "Maria Costa", MOBILE: "912 345 678", "country_id": pt.id}
         )
         cls.joao = cls.env["res.partner"].create(
-            {"name": "João Silva", "mobile": "+351 931 234 567", "country_id": pt.id}
+            {"name": "João Silva", MOBILE: "+351 931 234 567", "country_id": pt.id}
         )
         cls.no_mobile = cls.env["res.partner"].create(
             {"name": "Sem Telemóvel", "country_id": pt.id}

@@ -13,7 +13,9 @@ TOUR_TEXT = (
 @tagged("post_install", "-at_install")
 class TestExpressTour(CgsmsGatewayMixin, HttpCase):
     def test_express_message_from_systray(self):
-        self.start_tour("/odoo", "cgsms_express_tour", login="admin")
+        self.start_tour(
+            "/odoo/action-cgsms.cgsms_message_action", "cgsms_express_tour", login="admin"
+        )
         messages = self._gateway_messages()
         self.assertEqual(len(messages), 1)
         self.assertEqual(messages[0]["to"], "+351912345678")

@@ -1,3 +1,4 @@
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.tests import Form, new_test_user, tagged
 
 from .common import CgsmsCase
@@ -9,9 +10,9 @@ class TestGroup(CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         Partner = cls.env["res.partner"]
-        cls.ana = Partner.create({"name": "Ana Braga", "mobile": "912 000 001", "city": "Braga"})
-        cls.rui = Partner.create({"name": "Rui Braga", "mobile": "912 000 002", "city": "Braga"})
-        cls.eva = Partner.create({"name": "Eva Faro", "mobile": "912 000 003", "city": "Faro"})
+        cls.ana = Partner.create({"name": "Ana Braga", MOBILE: "912 000 001", "city": "Braga"})
+        cls.rui = Partner.create({"name": "Rui Braga", MOBILE: "912 000 002", "city": "Braga"})
+        cls.eva = Partner.create({"name": "Eva Faro", MOBILE: "912 000 003", "city": "Faro"})
 
     def test_dynamic_filter_matches_are_members_counted_once(self):
         with Form(self.env["cgsms.group"]) as form:

@@ -22,11 +22,15 @@ class TestInvoicePosting(CgsmsInvoiceCase):
         """Run the after-commit callbacks as Odoo does after a commit, their new cursor
         sharing this test's transaction."""
         self.env.flush_all()
-        self.registry.enter_test_mode(self.env.cr)
-        try:
-            self.env.cr.postcommit.run()
-        finally:
-            self.registry.leave_test_mode()
+        if hasattr(self, "enter_registry_test_mode"):  # Odoo 19.0
+            with self.enter_registry_test_mode():
+                self.env.cr.postcommit.run()
+        else:
+            self.registry.enter_test_mode(self.env.cr)
+            try:
+                self.env.cr.postcommit.run()
+            finally:
+                self.registry.leave_test_mode()
         self.env.invalidate_all()
 
     def test_posting_waits_for_the_commit(self):

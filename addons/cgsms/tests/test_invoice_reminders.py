@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from odoo.addons.cgsms.compat import ODOO_19
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
@@ -42,6 +44,16 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
         self.assertIn(invoice, self._overdue())
         self.assertTrue(invoice.cgsms_is_overdue)
         self.assertEqual(invoice.cgsms_days_overdue, 10)
+
+    if ODOO_19:  # the "No Follow-Up" flag of invoices exists from 19.0 on
+
+        def test_no_follow_up_invoice_excluded(self):
+            invoice = self._invoice(self.customer, self.past)
+            invoice.no_followup = True
+            self.assertNotIn(invoice, self._overdue())
+            self.assertFalse(invoice.cgsms_is_overdue)
+            with self.assertRaisesRegex(UserError, "overdue"):
+                invoice.action_cgsms_send_reminder()
 
     def test_partially_paid_invoice_listed_with_its_residual(self):
         invoice = self._invoice(self.customer, self.past, amount=100.0)
@@ -167,7 +179,7 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
             {
                 "name": "Ana (accounts)",
                 "parent_id": self.customer.id,
-                "mobile": "965 111 222",
+                MOBILE: "965 111 222",
                 "type": "invoice",
             }
         )
@@ -293,8 +305,8 @@ class TestInvoiceReminders(CgsmsInvoiceCase):
         views = self.env["account.move"].get_views([(list_view.id, "list")])
         fields_in_list = set(views["models"]["account.move"]["fields"])
         self.assertTrue({"cgsms_days_overdue", "cgsms_reminder_count"} <= fields_in_list)
-        groups = self.env["account.move"].web_read_group(
-            safe_eval(action["domain"]), ["amount_residual_signed:sum"], ["commercial_partner_id"]
-        )["groups"]
-        counts = {g["commercial_partner_id"][0]: g["commercial_partner_id_count"] for g in groups}
+        groups = self.env["account.move"]._read_group(
+            safe_eval(action["domain"]), ["commercial_partner_id"], ["__count"]
+        )
+        counts = {partner.id: count for partner, count in groups}
         self.assertEqual(counts, {self.customer.id: 2, self.customer_2.id: 1})

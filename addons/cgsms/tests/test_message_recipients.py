@@ -1,3 +1,5 @@
+from odoo.addons.cgsms.compat import ODOO_19
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.tests import Form, tagged
 
 from .common import CgsmsCase
@@ -11,8 +13,8 @@ class TestMessageRecipients(CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         Partner = cls.env["res.partner"]
-        cls.maria = Partner.create({"name": "Maria Costa", "mobile": "912 345 678"})
-        cls.jose = Partner.create({"name": "José Lima", "mobile": "+351 935 555 012"})
+        cls.maria = Partner.create({"name": "Maria Costa", MOBILE: "912 345 678"})
+        cls.jose = Partner.create({"name": "José Lima", MOBILE: "+351 935 555 012"})
         cls.fixed_only = Partner.create({"name": "Loja Fixa", "phone": "213 456 789"})
         cls.phone_mobile = Partner.create({"name": "Sem Telemóvel", "phone": "961 111 222"})
         cls.group = cls.env["cgsms.group"].create(
@@ -66,6 +68,11 @@ class TestMessageRecipients(CgsmsCase):
         form = self._form()
         form.partner_ids.add(self.phone_mobile)
         form.partner_ids.add(self.fixed_only)
+        if ODOO_19:
+            # 19.0 contacts have one number, the phone: it is used, unless it is a fixed line.
+            self.assertEqual(form.recipient_count, 1)
+            self.assertIn("Not a mobile number", form.preview_html)
+            return
         self.assertEqual(form.recipient_count, 0)
         self.assertIn("No mobile number", form.preview_html)
         form.use_phone_fallback = True
@@ -121,7 +128,8 @@ class TestMessageRecipients(CgsmsCase):
             self._skipped(message),
             {
                 ("+351935555012", "blacklisted"),
-                ("", "missing_number"),
+                # The fixed line is the contact's only number on 19.0, no number on 18.0.
+                ("+351213456789", "invalid_number") if ODOO_19 else ("", "missing_number"),
                 ("+351912345678", "duplicate"),
                 ("999", "invalid_number"),
             },

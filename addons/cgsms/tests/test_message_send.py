@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import fields
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.exceptions import UserError
 from odoo.tests import Form, new_test_user, tagged
 
@@ -13,8 +14,8 @@ class TestMessageSend(CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         Partner = cls.env["res.partner"]
-        cls.maria = Partner.create({"name": "Maria Costa", "mobile": "912 345 678"})
-        cls.jose = Partner.create({"name": "José Lima", "mobile": "+351 935 555 012"})
+        cls.maria = Partner.create({"name": "Maria Costa", MOBILE: "912 345 678"})
+        cls.jose = Partner.create({"name": "José Lima", MOBILE: "+351 935 555 012"})
         cls.group = cls.env["cgsms.group"].create(
             {"name": "Clientes", "partner_ids": [(6, 0, (cls.maria | cls.jose).ids)]}
         )
@@ -133,7 +134,7 @@ class TestMessageSend(CgsmsCase):
             .search([("cgsms_recipient_id", "in", message.recipient_ids.ids)])
         )
         self.assertEqual(set(queued.mapped("state")), {"outgoing"})
-        self.env["sms.sms"].sudo()._process_queue()
+        self._run_sms_queue()
         self.assertEqual(len(self._gateway_messages()), 4)
         self.assertEqual(set(message.recipient_ids.mapped("state")), {"sent"})
         self.env.cr.flush()  # what the commit after each queue batch does

@@ -2,6 +2,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
+from odoo.addons.cgsms.compat import ODOO_19
 from odoo.tests import tagged
 
 from .invoice_common import CgsmsInvoiceCase
@@ -131,9 +132,16 @@ class TestReminderSchedule(CgsmsInvoiceCase):
         self.assertEqual(self._run("2025-03-06 10:00:00"), 0)
         self.assertEqual(self._run("2025-03-07 10:00:00"), 1)
 
+    if ODOO_19:  # the "No Follow-Up" flag of invoices exists from 19.0 on
+
+        def test_no_follow_up_invoice_not_reminded(self):
+            self.invoice.no_followup = True
+            self.assertEqual(self._run("2025-03-06 10:00:00"), 0)
+            self.assertEqual(self._steps(), [])
+
     def test_cron_job_runs_the_schedule(self):
         cron = self.env.ref("cgsms.ir_cron_cgsms_invoice_reminders")
         self.assertEqual((cron.interval_number, cron.interval_type), (1, "hours"))
-        with freeze_time("2025-03-06 10:00:00"):
+        with freeze_time("2025-03-06 10:00:00"), self._shared_cursors():
             cron.method_direct_trigger()
         self.assertEqual(len(self._gateway_messages()), 1)

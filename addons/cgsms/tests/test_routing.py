@@ -1,3 +1,4 @@
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.tests import tagged
 
 from .common import CgsmsCase
@@ -11,7 +12,7 @@ class TestRouting(CgsmsCase):
         cls.partner = cls.env["res.partner"].create(
             {
                 "name": "Maria Costa",
-                "mobile": "912 345 678",
+                MOBILE: "912 345 678",
                 "country_id": cls.env.ref("base.pt").id,
             }
         )

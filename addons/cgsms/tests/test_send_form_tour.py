@@ -1,3 +1,4 @@
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.tests import HttpCase, tagged
 
 from .common import CgsmsGatewayMixin
@@ -10,8 +11,8 @@ class TestSendFormTour(CgsmsGatewayMixin, HttpCase):
         super().setUpClass()
         cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
         Partner = cls.env["res.partner"]
-        cls.customer = Partner.create({"name": "Tour Customer", "mobile": "912 000 555"})
-        cls.member = Partner.create({"name": "Tour Member", "mobile": "912 000 666"})
+        cls.customer = Partner.create({"name": "Tour Customer", MOBILE: "912 000 555"})
+        cls.member = Partner.create({"name": "Tour Member", MOBILE: "912 000 666"})
         cls.env["cgsms.group"].create(
             {"name": "Tour group", "partner_ids": [(6, 0, (cls.customer | cls.member).ids)]}
         )

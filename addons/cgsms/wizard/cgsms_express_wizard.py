@@ -115,7 +115,7 @@ class CgsmsExpressWizard(models.TransientModel):
             entries.append((normalize_number(raw, country, mobile_only=True), False))
         for partner in self.partner_ids:
             partner_country = partner.country_id.code or country
-            number = normalize_number(partner.mobile or "", partner_country, mobile_only=True)
+            number = normalize_number(partner.cgsms_mobile or "", partner_country, mobile_only=True)
             if not number.valid and partner.phone:
                 # A contact's phone field often holds a mobile number: accept it, only if so.
                 fallback = normalize_number(partner.phone, partner_country, mobile_only=True)

@@ -283,7 +283,7 @@ class RepairOrder(models.Model):
         if not partner:
             return *no_target, _("The repair has no customer to send the SMS to.")
         country = partner.country_id.code or self.company_id.country_id.code or None
-        raw_numbers = [n for n in (partner.mobile, partner.phone) if n]
+        raw_numbers = [n for n in (partner.cgsms_mobile, partner.phone) if n]
         numbers = [normalize_number(raw, country, mobile_only=True) for raw in raw_numbers]
         number = next((n for n in numbers if n.valid), None)
         if not number and raw_numbers:

@@ -1,3 +1,4 @@
+from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD as MOBILE
 from odoo.addons.cgsms.tests.common import CgsmsGatewayMixin
 
 
@@ -10,7 +11,7 @@ class CgsmsRepairsMixin(CgsmsGatewayMixin):
         super().setUpClass()
         cls.pt = cls.env.ref("base.pt")
         cls.customer = cls.env["res.partner"].create(
-            {"name": "Maria Costa", "mobile": "912 345 678", "country_id": cls.pt.id}
+            {"name": "Maria Costa", MOBILE: "912 345 678", "country_id": cls.pt.id}
         )
         cls.product = cls.env["product.product"].create({"name": "Laptop", "type": "consu"})
 

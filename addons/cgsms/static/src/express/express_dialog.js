@@ -70,14 +70,14 @@ export class ExpressDialog extends Component {
         }
         const partners = await this.orm.read("res.partner", ids, [
             "display_name",
-            "mobile",
+            "cgsms_mobile",
             "phone",
         ]);
         this.state.partners.push(
             ...partners.map((p) => ({
                 id: p.id,
                 name: p.display_name,
-                number: p.mobile || p.phone || "",
+                number: p.cgsms_mobile || p.phone || "",
             }))
         );
         this.state.error = "";

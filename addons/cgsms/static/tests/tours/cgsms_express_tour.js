@@ -8,8 +8,13 @@ const TEXT =
     "na loja a partir de amanhã.";
 
 registry.category("web_tour.tours").add("cgsms_express_tour", {
-    url: "/odoo",
+    url: "/odoo/action-cgsms.cgsms_message_action",
     steps: () => [
+        {
+            // Opening an action closes the dialogs: wait until the first one is shown.
+            content: "The list of SMS sends is shown",
+            trigger: ".o_action_manager .o_list_view",
+        },
         {
             content: "Open the express message from the systray",
             trigger: ".o_cgsms_express_systray button[title='Express message']",

@@ -1,13 +1,17 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 // Kept in sync with tests/test_send_form_tour.py.
 registry.category("web_tour.tours").add("cgsms_send_form_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        {
+            // stepUtils.showAppsMenuItem(), whose module moved in 19.0
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button:enabled",
+            run: "click",
+        },
         {
             content: "Open the SMS app",
             trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
