@@ -14,10 +14,12 @@ pg_env
 db=${1:?usage: demo_db.sh DB}
 mkdir -p "$CGSMS_VAR/log"
 # shellcheck disable=SC2046
-odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$CGSMS_VAR/filestore"
+odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$CGSMS_VAR/filestore$CGSMS_SERIES_SUFFIX"
   --no-http --max-cron-threads=0 --log-level=warn)
 
-"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i base --load-language=pt_PT --stop-after-init
+# shellcheck disable=SC2046
+"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i base --load-language=pt_PT $(odoo_demo_args with) \
+  --stop-after-init
 "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" <<'PY'
 portugal = env.ref("base.pt")
 env["res.lang"]._activate_lang("en_US")

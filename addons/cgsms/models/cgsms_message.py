@@ -335,7 +335,8 @@ class CgsmsMessage(models.Model):
                     entry["cancelled"] -= count
         for message in self:
             entry = stats.get(message._origin.id, {})
-            queued = entry.get("queued", 0) + entry.get("sending", 0)
+            # "checking": looked up at the provider before it may be sent again
+            queued = entry.get("queued", 0) + entry.get("sending", 0) + entry.get("checking", 0)
             sent = entry.get("sent", 0)
             delivered = entry.get("delivered", 0)
             failed = entry.get("failed", 0) + entry.get("unknown", 0)
@@ -949,7 +950,10 @@ class CgsmsMessage(models.Model):
             self.env["cgsms.recipient"]
             .sudo()
             ._read_group(
-                [("message_id", "in", sending.ids), ("state", "in", ("queued", "sending"))],
+                [
+                    ("message_id", "in", sending.ids),
+                    ("state", "in", ("queued", "sending", "checking")),
+                ],
                 ["message_id"],
             )
         )
