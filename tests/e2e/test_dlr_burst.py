@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from .conftest import DB
-from .helpers import ROOT, free_port, wait_until
+from .helpers import ROOT, free_port, odoo_command, wait_until
 
 BURST = 500
 SANDBOX_WEBHOOK_SECRET = "fake-sandbox-webhook-secret"  # the fake gateway's default
@@ -28,14 +28,7 @@ def odoo_server(project, database, runner):
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
-            project["python"],
-            str(Path(project["odoo"]) / "odoo-bin"),
-            f"--addons-path={env['CGSMS_ADDONS']}",
-            f"--db_host={env['PGHOST']}",
-            f"--db_port={env['PGPORT']}",
-            f"--db_user={env['PGUSER']}",
-            "-d",
-            database,
+            *odoo_command(project, database),
             f"--http-port={port}",
             "--http-interface=127.0.0.1",
             "--max-cron-threads=0",
