@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, GatewayProcess, Runner, project_env
+from .helpers import GatewayProcess, Runner, db_exists, install_database, project_env
 
 SERIES = os.environ.get("ODOO_SERIES") or "18.0"
 DB = os.environ.get("CGSMS_E2E_DB") or ("cgsms_e2e" if SERIES == "18.0" else "cgsms_e2e_19")
@@ -58,49 +58,11 @@ def project():
     }
 
 
-def _db_exists(env):
-    out = subprocess.run(
-        ["psql", "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip() == "1"
-
-
 @pytest.fixture(scope="session")
 def database(project):
     env = project["env"]
-    if not (REUSE and _db_exists(env)):
-        subprocess.run(["dropdb", "--if-exists", DB], env=env, check=True)
-        subprocess.run(["createdb", DB], env=env, check=True)
-        log = project["log_dir"] / "install.log"
-        with open(log, "w") as handle:
-            rc = subprocess.run(
-                [
-                    project["python"],
-                    str(Path(project["odoo"]) / "odoo-bin"),
-                    f"--addons-path={env['CGSMS_ADDONS']}",
-                    f"--db_host={env['PGHOST']}",
-                    f"--db_port={env['PGPORT']}",
-                    f"--db_user={env['PGUSER']}",
-                    "-d",
-                    DB,
-                    "-i",
-                    "cgsms",
-                    project["without_demo"],
-                    "--stop-after-init",
-                    "--max-cron-threads=0",
-                    "--http-port=0",
-                    "--log-level=warn",
-                ],
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            ).returncode
-        if rc:
-            pytest.fail(f"Installing cgsms in {DB} failed, see {log}")
+    if not (REUSE and db_exists(env, DB)):
+        install_database(project, DB, "cgsms", "install.log", project["without_demo"])
     yield DB
     if not REUSE:
         subprocess.run(["dropdb", "--if-exists", DB], env=env, check=False)

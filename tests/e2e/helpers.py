@@ -49,6 +49,62 @@ def project_env():
     return env, values
 
 
+def db_exists(env, name):
+    """Whether the database ``name`` exists on the project's PostgreSQL."""
+    out = subprocess.run(
+        ["psql", "-XAtc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'", "postgres"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() == "1"
+
+
+def odoo_command(project, db):
+    """``odoo-bin`` with the project's addons path and database connection, on ``db``."""
+    env = project["env"]
+    return [
+        project["python"],
+        str(Path(project["odoo"]) / "odoo-bin"),
+        f"--addons-path={env['CGSMS_ADDONS']}",
+        f"--db_host={env['PGHOST']}",
+        f"--db_port={env['PGPORT']}",
+        f"--db_user={env['PGUSER']}",
+        "-d",
+        db,
+    ]
+
+
+def install_database(project, db, modules, log_name, *options):
+    """A fresh database ``db`` with ``modules`` installed (Odoo's output in ``log_name``);
+    the test fails, pointing at the log, when the installation does."""
+    env = project["env"]
+    subprocess.run(["dropdb", "--if-exists", db], env=env, check=True)
+    subprocess.run(["createdb", db], env=env, check=True)
+    log = Path(project["log_dir"]) / log_name
+    with open(log, "w") as handle:
+        rc = subprocess.run(
+            [
+                *odoo_command(project, db),
+                "-i",
+                modules,
+                *options,
+                "--stop-after-init",
+                "--max-cron-threads=0",
+                "--http-port=0",
+                "--log-level=warn",
+            ],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        ).returncode
+    if rc:
+        import pytest
+
+        pytest.fail(f"Installing {modules} in {db} failed, see {log}")
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

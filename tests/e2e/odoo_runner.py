@@ -301,6 +301,22 @@ def dlr_setup(env, args):
     return {"account_id": account.id, "callback_url": account._callback_url()}
 
 
+def delivery_reports(env, args):
+    """How many delivery reports kept for the gateway ids ``message_ids`` (they came before
+    their SMS was saved) wait for their SMS and how many were applied."""
+    env.invalidate_all()
+    kept = env["cgsms.delivery.report"].search([("provider_message_id", "in", args["message_ids"])])
+    return {
+        "pending": len(kept.filtered(lambda r: r.state == "pending")),
+        "applied": len(kept.filtered(lambda r: r.state == "applied")),
+    }
+
+
+def apply_pending_reports(env, args):
+    """What the delivery-report cron does (``_cron_apply_pending``)."""
+    return {"updated": env["cgsms.delivery.report"]._cron_apply_pending()}
+
+
 def _running(lines):
     total = 0.0
     for line in lines:
@@ -322,6 +338,8 @@ SCENARIOS = {
         snapshot,
         demo_facts,
         dlr_setup,
+        delivery_reports,
+        apply_pending_reports,
     )
 }
 

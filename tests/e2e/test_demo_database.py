@@ -9,26 +9,16 @@ import subprocess
 
 import pytest
 
-from .helpers import ROOT, Runner
+from .helpers import ROOT, Runner, db_exists
 
 DEMO_DB = os.environ.get("CGSMS_E2E_DEMO_DB", "cgsms_e2e_demo")
 REUSE = bool(os.environ.get("CGSMS_E2E_REUSE_DB"))
 
 
-def _exists(env):
-    out = subprocess.run(
-        ["psql", "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{DEMO_DB}'", "postgres"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip() == "1"
-
-
 @pytest.fixture(scope="module")
 def demo(project):
     env = project["env"]
-    if not (REUSE and _exists(env)):
+    if not (REUSE and db_exists(env, DEMO_DB)):
         subprocess.run(["dropdb", "--if-exists", DEMO_DB], env=env, check=True)
         log = project["log_dir"] / "demo_db.log"
         with open(log, "w") as handle:

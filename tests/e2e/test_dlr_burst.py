@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from .conftest import DB
-from .helpers import ROOT, free_port, wait_until
+from .helpers import ROOT, free_port, odoo_command, wait_until
 
 BURST = 500
 SANDBOX_WEBHOOK_SECRET = "fake-sandbox-webhook-secret"  # the fake gateway's default
@@ -28,14 +28,7 @@ def odoo_server(project, database, runner):
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
-            project["python"],
-            str(Path(project["odoo"]) / "odoo-bin"),
-            f"--addons-path={env['CGSMS_ADDONS']}",
-            f"--db_host={env['PGHOST']}",
-            f"--db_port={env['PGPORT']}",
-            f"--db_user={env['PGUSER']}",
-            "-d",
-            database,
+            *odoo_command(project, database),
             f"--http-port={port}",
             "--http-interface=127.0.0.1",
             "--max-cron-threads=0",
@@ -138,3 +131,82 @@ def test_burst_of_reports_never_starves_other_users(runner, gateway, fresh, odoo
     assert "Connection Pool Is Full" not in server_log
     assert answer["codes"] == [200] * BURST
     assert states.count("delivered") == BURST
+
+
+EARLY = 30
+
+
+def test_early_delivery_reports_all_end_delivered(runner, gateway, fresh, odoo_server, report):
+    """Early delivery reports: with the gateway's automatic report delay at 0, a report can
+    reach Odoo before the send's result is saved; every delivered SMS still ends delivered."""
+    # sent at 10 a second: the reports come one at a time (none refused as busy), each
+    # racing the save of its own SMS
+    fresh(credits=EARLY * 1.44 + 10, rate=10)
+    runner.run("dlr_setup", base_url=odoo_server["url"], webhook_secret=SANDBOX_WEBHOOK_SECRET)
+    numbers = [f"+3519140{i:05d}" for i in range(EARLY)]
+    runner.run("queue_sms", numbers=numbers)
+    log_offset = Path(odoo_server["log"]).stat().st_size
+    # a report for each SMS the moment the gateway takes it (posted again when Odoo is busy,
+    # as a provider does)
+    gateway.control(
+        "settings",
+        auto_deliver=True,
+        auto_deliver_delay=0,
+        report_retries=30,
+        report_backoff=0.5,
+        report_timeout=60,
+    )
+    try:
+        sender = runner.start("process_queue")  # its own process, as the SMS queue cron
+        pending_during_send = 0
+        while sender.poll() is None:
+            ids = [m["id"] for m in gateway.messages()]
+            if ids:
+                kept = runner.run("delivery_reports", message_ids=ids)
+                pending_during_send = max(pending_during_send, kept["pending"])
+            time.sleep(0.05)
+        processed = runner.result(sender)
+        assert processed["ok"], processed
+        ids = [m["id"] for m in gateway.messages()]
+        after_send = runner.run("delivery_reports", message_ids=ids)
+
+        applied_by_cron, cron_runs, states = 0, 0, []
+
+        def all_delivered():
+            nonlocal applied_by_cron, cron_runs, states
+            # no cron thread in this server: run the delivery-report cron as it would
+            applied_by_cron += runner.run("apply_pending_reports")["updated"]
+            cron_runs += 1
+            states = [r["state"] for r in runner.run("snapshot")["recipients"]]
+            return len(states) == EARLY and set(states) == {"delivered"}
+
+        with contextlib.suppress(TimeoutError):
+            wait_until(all_delivered, timeout=60, interval=0.5, what="every SMS delivered")
+        final = runner.run("delivery_reports", message_ids=ids)
+    finally:
+        gateway.control("settings", auto_deliver=False, auto_deliver_delay=0.2, report_retries=0)
+        runner.run("dlr_setup", base_url="http://127.0.0.1:8069", webhook_secret="")
+
+    server_log = Path(odoo_server["log"]).read_bytes()[log_offset:].decode(errors="replace")
+    report(
+        "early delivery reports",
+        sms=EARLY,
+        accepted_by_gateway=len(ids),
+        reported_delivered=[m["status"] for m in gateway.messages()].count("delivered"),
+        kept_before_their_sms=final["pending"] + final["applied"],
+        pending_seen_during_send=pending_during_send,
+        pending_after_send=after_send["pending"],
+        applied_by_sender=after_send["applied"],
+        applied_by_cron=applied_by_cron,
+        cron_runs=cron_runs,
+        answered_busy=server_log.count("answered 503"),
+        delivered=states.count("delivered"),
+        not_delivered=EARLY - states.count("delivered"),
+    )
+    assert len(ids) == EARLY
+    assert all(m["status"] == "delivered" for m in gateway.messages())
+    assert len(states) == EARLY
+    assert states.count("delivered") == EARLY, states
+    assert final["pending"] == 0, final
+    # the early path was taken: reports came before their SMS was saved
+    assert final["pending"] + final["applied"] > 0

@@ -11,12 +11,11 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from .helpers import ROOT, Runner, wait_until
+from .helpers import ROOT, Runner, db_exists, install_database, odoo_command, wait_until
 
 DB = os.environ.get("CGSMS_E2E_QJ_DB", "cgsms_e2e_qj")
 PORT = int(os.environ.get("CGSMS_E2E_QJ_PORT", "8271"))
@@ -41,60 +40,19 @@ def _psql(env, sql, db=DB):
 
 
 def _odoo_args(project):
-    env = project["env"]
-    return [
-        project["python"],
-        str(Path(project["odoo"]) / "odoo-bin"),
-        f"--addons-path={env['CGSMS_ADDONS']}",
-        f"--db_host={env['PGHOST']}",
-        f"--db_port={env['PGPORT']}",
-        f"--db_user={env['PGUSER']}",
-        "-d",
-        DB,
-        f"--db-filter=^{DB}$",
-    ]
+    return [*odoo_command(project, DB), f"--db-filter=^{DB}$"]
 
 
 @pytest.fixture(scope="module")
 def qj_database(project):
     env = project["env"]
-    exists = _psql_db_exists(env)
-    if not (REUSE and exists):
-        subprocess.run(["dropdb", "--if-exists", DB], env=env, check=True)
-        subprocess.run(["createdb", DB], env=env, check=True)
-        log = project["log_dir"] / "install-queue-job.log"
-        with open(log, "w") as handle:
-            rc = subprocess.run(
-                [
-                    *_odoo_args(project),
-                    "-i",
-                    "cgsms_queue_job",
-                    "--without-demo=all",
-                    "--stop-after-init",
-                    "--max-cron-threads=0",
-                    "--http-port=0",
-                    "--log-level=warn",
-                ],
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            ).returncode
-        if rc:
-            pytest.fail(f"Installing cgsms_queue_job in {DB} failed, see {log}")
+    if not (REUSE and db_exists(env, DB)):
+        install_database(
+            project, DB, "cgsms_queue_job", "install-queue-job.log", "--without-demo=all"
+        )
     yield DB
     if not REUSE:
         subprocess.run(["dropdb", "--if-exists", DB], env=env, check=False)
-
-
-def _psql_db_exists(env):
-    out = subprocess.run(
-        ["psql", "-XAtc", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'", "postgres"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip() == "1"
 
 
 @pytest.fixture(scope="module")
