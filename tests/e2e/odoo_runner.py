@@ -281,7 +281,7 @@ def demo_facts(env, args):
         "chart_template": company.chart_template,
         "languages": sorted(env["res.lang"].search([]).mapped("code")),
         "admin_lang": env.ref("base.user_admin").lang,
-        "ana_mobile": ana.mobile,
+        "ana_mobile": ana.cgsms_mobile,
         "targets": [
             {"raw": t.raw, "e164": t.e164, "error_class": t.error_class}
             for t in message._cgsms_resolve()

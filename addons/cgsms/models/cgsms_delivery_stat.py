@@ -4,6 +4,8 @@ from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import api, fields, models, sql_db
 
+from .. import compat
+
 _logger = logging.getLogger(__name__)
 
 REFUSALS = [
@@ -29,9 +31,12 @@ class CgsmsDeliveryStat(models.Model):
     last_refused_date = fields.Datetime("Last refused report")
     last_refusal = fields.Selection(REFUSALS, "Why the last one was refused")
 
-    _sql_constraints = [
-        ("account_unique", "unique(account_id)", "One delivery report counter per account."),
-    ]
+    # The counters are upserted on this constraint (ON CONFLICT (account_id)).
+    locals().update(
+        compat.sql_constraints(
+            ("account_unique", "unique(account_id)", "One delivery report counter per account."),
+        )
+    )
 
     @api.model
     def _cgsms_record(self, account_id, refusal=False):

@@ -35,7 +35,7 @@ class TestMessageCompose(CgsmsCase):
             vals.append(
                 {
                     "name": f"Cliente {i:04d}",
-                    "mobile": mobile,
+                    "cgsms_mobile": mobile,
                     # a Spanish customer's national number is read in Spain, not Portugal
                     "country_id": spain.id if kind == 9 else False,
                 }

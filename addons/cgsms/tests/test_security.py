@@ -8,16 +8,17 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from .. import compat
 from .common import CgsmsCase
 from .invoice_common import CgsmsInvoiceCase
 
 EVIL_GROUPS = (
     "{{ object.env['res.users'].browse(%(uid)s).write("
-    "{'groups_id': [(4, object.env.ref('base.group_system').id)]}) }}"
+    "{'" + compat.GROUPS_FIELD + "': [(4, object.env.ref('base.group_system').id)]}) }}"
 )
 EVIL_SUDO = (
     "{{ object.env['res.users'].sudo().browse(%(uid)s).write("
-    "{'groups_id': [(4, object.env.ref('base.group_system').id)]}) }}"
+    "{'" + compat.GROUPS_FIELD + "': [(4, object.env.ref('base.group_system').id)]}) }}"
 )
 EVIL_SECRETS = "{{ object.env['cgsms.account'].search([]).mapped('password') }}"
 
@@ -61,13 +62,13 @@ class TestSecurity(CgsmsCase):
         cls.maria_a = cls.env["res.partner"].create(
             {
                 "name": "Maria de A",
-                "mobile": "926 111 222",
+                "cgsms_mobile": "926 111 222",
                 "country_id": pt.id,
                 "company_id": cls.company_a.id,
             }
         )
         cls.shared = cls.env["res.partner"].create(
-            {"name": "Rui Partilhado", "mobile": "913 000 111", "country_id": pt.id}
+            {"name": "Rui Partilhado", "cgsms_mobile": "913 000 111", "country_id": pt.id}
         )
         cls.system = cls.env.ref("base.group_system")
 
@@ -201,7 +202,7 @@ class TestSecurity(CgsmsCase):
     def test_scheduled_send_not_sent_once_its_user_lost_the_sms_rights(self):
         message = self._new_message(self.user_a, partner_ids=self.shared.ids)
         self._schedule(message)
-        self.user_a.groups_id -= self.env.ref("cgsms.group_cgsms_user")
+        self.user_a.write({compat.GROUPS_FIELD: [(3, self.env.ref("cgsms.group_cgsms_user").id)]})
         self._run_scheduled_cron()
         self.assertFalse(self._gateway_messages())
         message = message.sudo()

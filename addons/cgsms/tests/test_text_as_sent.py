@@ -27,7 +27,7 @@ class TestAccentedLetters(CgsmsCase):
         cls.maria = cls.env["res.partner"].create(
             {
                 "name": "Maria Costa",
-                "mobile": "912 345 678",
+                "cgsms_mobile": "912 345 678",
                 "country_id": cls.env.ref("base.pt").id,
             }
         )

@@ -17,8 +17,8 @@ class TestWalkthrough(CgsmsCase):
         cls.env["res.lang"]._activate_lang("pt_PT")
         cls.env["ir.module.module"]._load_module_terms(["cgsms"], ["pt_PT"], overwrite=True)
         Partner = cls.env["res.partner"]
-        cls.maria = Partner.create({"name": "Maria Costa", "mobile": "912 345 678"})
-        cls.jose = Partner.create({"name": "José Lima", "mobile": "+351 935 555 012"})
+        cls.maria = Partner.create({"name": "Maria Costa", "cgsms_mobile": "912 345 678"})
+        cls.jose = Partner.create({"name": "José Lima", "cgsms_mobile": "+351 935 555 012"})
         cls.user = new_test_user(
             cls.env, login="cgsms_walk_user", groups="base.group_user,cgsms.group_cgsms_user"
         )

@@ -37,9 +37,9 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
         pt = cls.pt
         people = Partner.create(
             [
-                {"name": "Ana Ferreira", "mobile": "912 000 101", "country_id": pt.id},
-                {"name": "Bruno Santos", "mobile": "935 000 202", "country_id": pt.id},
-                {"name": "Carla Mendes", "mobile": "961 000 303", "country_id": pt.id},
+                {"name": "Ana Ferreira", "cgsms_mobile": "912 000 101", "country_id": pt.id},
+                {"name": "Bruno Santos", "cgsms_mobile": "935 000 202", "country_id": pt.id},
+                {"name": "Carla Mendes", "cgsms_mobile": "961 000 303", "country_id": pt.id},
                 {"name": "Duarte Lopes", "phone": "213 000 404", "country_id": pt.id},
             ]
         )
