@@ -1,13 +1,19 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
-import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+// openAppsMenu(), whose module moved in 19.0: the same step on both series.
+const openAppsMenu = () => ({
+    content: "Open the apps menu",
+    trigger: ".o_navbar_apps_menu button:enabled",
+    run: "click",
+});
 
 // Kept in sync with tests/test_walkthrough_tour.py.
 registry.category("web_tour.tours").add("cgsms_record_pack_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        openAppsMenu(),
         {
             content: "Open the SMS app",
             trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
@@ -47,7 +53,7 @@ registry.category("web_tour.tours").add("cgsms_record_pack_tour", {
 registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        openAppsMenu(),
         {
             content: "Open the SMS app",
             trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
@@ -78,7 +84,7 @@ registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
 registry.category("web_tour.tours").add("cgsms_template_form_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        openAppsMenu(),
         {
             content: "Open the SMS app",
             trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
@@ -131,7 +137,7 @@ registry.category("web_tour.tours").add("cgsms_template_form_tour", {
 registry.category("web_tour.tours").add("cgsms_singular_tour", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
+        openAppsMenu(),
         {
             content: "Open the SMS app",
             trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
