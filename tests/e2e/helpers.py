@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,28 +82,33 @@ def install_database(project, db, modules, log_name, *options):
     env = project["env"]
     subprocess.run(["dropdb", "--if-exists", db], env=env, check=True)
     subprocess.run(["createdb", db], env=env, check=True)
+    run_logged(
+        project,
+        [
+            *odoo_command(project, db),
+            "-i",
+            modules,
+            *options,
+            "--stop-after-init",
+            "--max-cron-threads=0",
+            "--http-port=0",
+            "--log-level=warn",
+        ],
+        log_name,
+        f"Installing {modules} in {db}",
+    )
+
+
+def run_logged(project, command, log_name, what):
+    """Run ``command`` in the project's environment, its output in ``log_name``; the test
+    fails, pointing at the log, when it does."""
     log = Path(project["log_dir"]) / log_name
     with open(log, "w") as handle:
         rc = subprocess.run(
-            [
-                *odoo_command(project, db),
-                "-i",
-                modules,
-                *options,
-                "--stop-after-init",
-                "--max-cron-threads=0",
-                "--http-port=0",
-                "--log-level=warn",
-            ],
-            env=env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            command, env=project["env"], stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT
         ).returncode
     if rc:
-        import pytest
-
-        pytest.fail(f"Installing {modules} in {db} failed, see {log}")
+        pytest.fail(f"{what} failed, see {log}")
 
 
 def free_port():

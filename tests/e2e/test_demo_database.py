@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from .helpers import ROOT, Runner, db_exists
+from .helpers import ROOT, Runner, db_exists, run_logged
 
 DEMO_DB = os.environ.get("CGSMS_E2E_DEMO_DB", "cgsms_e2e_demo")
 REUSE = bool(os.environ.get("CGSMS_E2E_REUSE_DB"))
@@ -20,17 +20,12 @@ def demo(project):
     env = project["env"]
     if not (REUSE and db_exists(env, DEMO_DB)):
         subprocess.run(["dropdb", "--if-exists", DEMO_DB], env=env, check=True)
-        log = project["log_dir"] / "demo_db.log"
-        with open(log, "w") as handle:
-            rc = subprocess.run(
-                ["bash", str(ROOT / "scripts" / "demo_db.sh"), DEMO_DB],
-                env=env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            ).returncode
-        if rc:
-            pytest.fail(f"scripts/demo_db.sh {DEMO_DB} failed, see {log}")
+        run_logged(
+            project,
+            ["bash", str(ROOT / "scripts" / "demo_db.sh"), DEMO_DB],
+            "demo_db.log",
+            f"scripts/demo_db.sh {DEMO_DB}",
+        )
     runner = Runner(project["python"], DEMO_DB, env, project["log_dir"])
     yield runner.run("demo_facts")
     runner.close()

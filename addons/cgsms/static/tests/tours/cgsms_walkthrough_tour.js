@@ -2,23 +2,33 @@
 
 import { registry } from "@web/core/registry";
 
-// openAppsMenu(), whose module moved in 19.0: the same step on both series.
-const openAppsMenu = () => ({
-    content: "Open the apps menu",
-    trigger: ".o_navbar_apps_menu button:enabled",
-    run: "click",
-});
+// Not stepUtils.showAppsMenuItem(), whose module moved in 19.0: the same steps on both series.
+const openSmsApp = () => [
+    {
+        content: "Open the apps menu",
+        trigger: ".o_navbar_apps_menu button:enabled",
+        run: "click",
+    },
+    {
+        content: "Open the SMS app",
+        trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
+        run: "click",
+    },
+];
+const openNewSms = () => [
+    ...openSmsApp(),
+    {
+        content: "New SMS",
+        trigger: ".o_list_button_add",
+        run: "click",
+    },
+];
 
 // Kept in sync with tests/test_walkthrough_tour.py.
 registry.category("web_tour.tours").add("cgsms_record_pack_tour", {
     url: "/odoo",
     steps: () => [
-        openAppsMenu(),
-        {
-            content: "Open the SMS app",
-            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
-            run: "click",
-        },
+        ...openSmsApp(),
         {
             content: "Open the credits",
             trigger: ".o_menu_sections button[data-menu-xmlid='cgsms.cgsms_menu_credits'], .o_menu_sections a[data-menu-xmlid='cgsms.cgsms_menu_credits']",
@@ -53,17 +63,7 @@ registry.category("web_tour.tours").add("cgsms_record_pack_tour", {
 registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
     url: "/odoo",
     steps: () => [
-        openAppsMenu(),
-        {
-            content: "Open the SMS app",
-            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
-            run: "click",
-        },
-        {
-            content: "New SMS",
-            trigger: ".o_list_button_add",
-            run: "click",
-        },
+        ...openNewSms(),
         {
             content: "Reload the untouched new form (F5)",
             trigger: ".o_form_view .o_field_widget[name='body'] textarea",
@@ -84,12 +84,7 @@ registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
 registry.category("web_tour.tours").add("cgsms_template_form_tour", {
     url: "/odoo",
     steps: () => [
-        openAppsMenu(),
-        {
-            content: "Open the SMS app",
-            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
-            run: "click",
-        },
+        ...openSmsApp(),
         {
             content: "Open the templates",
             trigger: ".o_menu_sections [data-menu-xmlid='cgsms.sms_template_menu_cgsms']",
@@ -137,17 +132,7 @@ registry.category("web_tour.tours").add("cgsms_template_form_tour", {
 registry.category("web_tour.tours").add("cgsms_singular_tour", {
     url: "/odoo",
     steps: () => [
-        openAppsMenu(),
-        {
-            content: "Open the SMS app",
-            trigger: ".o_app[data-menu-xmlid='cgsms.cgsms_menu_root']",
-            run: "click",
-        },
-        {
-            content: "New SMS",
-            trigger: ".o_list_button_add",
-            run: "click",
-        },
+        ...openNewSms(),
         {
             content: "One number typed twice",
             trigger: ".o_field_widget[name='free_numbers'] textarea",
