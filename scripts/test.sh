@@ -25,7 +25,7 @@ if [ -z "${ODOO_SERIES:-}" ]; then
   all_series=$(bash -c ". '$here/lib.sh' && echo \"\$CGSMS_SERIES_ALL\"") || exit 1
   var=$(bash -c ". '$here/lib.sh' && echo \"\$CGSMS_VAR\"")
   mkdir -p "$var/log"
-  total_passed=0 total_failed=0 status=0 ran=0 lines=()
+  total_passed=0 total_failed=0 status=0 ran=0 lines=() runnable=()
   for series in $all_series; do
     # shellcheck disable=SC2046
     src=$($(series_env "$series") bash -c ". '$here/lib.sh' && echo \"\$ODOO_SRC\"")
@@ -38,19 +38,43 @@ if [ -z "${ODOO_SERIES:-}" ]; then
         continue
       fi
       printf '\033[1m[cgsms]\033[0m No Odoo %s source tree at %s: Odoo %s not tested (set ODOO_SRC_%s).\n' \
-        "$series" "$src" "$series" "${series%.0}" >&2
+        "$series" "$src" "${series%.0}" >&2
       lines+=("odoo $series: not tested (no source tree at $src)")
       continue
     fi
-    printf '\033[1m[cgsms]\033[0m ===== Odoo %s =====\n' "$series" >&2
-    summary=$var/log/test-$series.summary
-    rm -f "$summary"
+    runnable+=("$series")
+  done
+  # The series share one PostgreSQL cluster: set each up in turn (venv, cluster), then run
+  # them side by side (CGSMS_SERIES_PARALLEL=0: one after the other). Each has its own
+  # databases, ports and logs; its output lines start with its series.
+  parallel=${CGSMS_SERIES_PARALLEL:-1}
+  [ "${#runnable[@]}" -gt 1 ] || parallel=0
+  for series in "${runnable[@]}"; do
     # shellcheck disable=SC2046
-    $(series_env "$series") CGSMS_SUMMARY_FILE="$summary" bash "$0"
-    rc=$?
+    $(series_env "$series") bash "$here/setup.sh" || status=1 # the series' run then says why
+  done
+  run_series() { # series: its whole run; exit status in $var/log/test-<series>.rc
+    local series=$1
+    printf '\033[1m[cgsms]\033[0m ===== Odoo %s =====\n' "$series" >&2
+    rm -f "$var/log/test-$series.summary" "$var/log/test-$series.rc"
+    # shellcheck disable=SC2046
+    $(series_env "$series") CGSMS_SUMMARY_FILE="$var/log/test-$series.summary" bash "$0"
+    echo $? > "$var/log/test-$series.rc"
+  }
+  pids=()
+  for series in "${runnable[@]}"; do
+    if [ "$parallel" = 0 ]; then
+      run_series "$series"
+    else
+      (run_series "$series" 2>&1 | sed -u "s/^/[$series] /") &
+      pids+=($!)
+    fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  for series in "${runnable[@]}"; do
     ran=$((ran + 1))
-    [ "$rc" = 0 ] || status=1
-    read -r p f < "$summary" 2>/dev/null || { p=0; f=1; }
+    [ "$(cat "$var/log/test-$series.rc" 2>/dev/null)" = 0 ] || status=1
+    read -r p f < "$var/log/test-$series.summary" 2>/dev/null || { p=0; f=1; }
     total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
     lines+=("odoo $series: $p passed, $f failed")
   done
@@ -114,6 +138,9 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
   fi
 fi
 
+# Each series its own HTTP port, so that both can run at once.
+http_port=${CGSMS_TEST_HTTP_PORT:-$((8169 + 10 * (${ODOO_SERIES%%.*} - 18)))}
+
 run_odoo_tests() { # $1 database, $2 test tags, $3 modules to install
 local db=$1 tags=$2 modules=$3 rc line
 log "Odoo $ODOO_SERIES ($ODOO_SRC, $CGSMS_VENV): creating a fresh test database '$db'"
@@ -121,7 +148,7 @@ dropdb --if-exists "$db" >/dev/null 2>&1 || true
 log "Odoo tests ($tags) on $modules"
 # shellcheck disable=SC2046
 "$PY" "$CGSMS_ROOT/scripts/odoo_tests.py" --addons-path="$CGSMS_ADDONS" $(odoo_db_args) \
-  -d "$db" -i "$modules" --test-tags "$tags" --stop-after-init --http-port="${CGSMS_TEST_HTTP_PORT:-8169}" \
+  -d "$db" -i "$modules" --test-tags "$tags" --stop-after-init --http-port="$http_port" \
   --data-dir="$CGSMS_VAR/filestore-test$CGSMS_SERIES_SUFFIX" $(odoo_demo_args with) --log-level=info --max-cron-threads=0 \
   --log-handler=werkzeug:WARNING \
   2>&1 | tee "$CGSMS_VAR/log/odoo-tests-$db.log" | grep -E --line-buffered \
@@ -142,7 +169,7 @@ fi
 [ -n "${CGSMS_KEEP_DB:-}" ] || dropdb --if-exists "$db" >/dev/null 2>&1 || true
 }
 
-db=${CGSMS_TEST_DB:-cgsms_test$CGSMS_SERIES_SUFFIX}
+db=${CGSMS_TEST_DB:-cgsms_test}$CGSMS_SERIES_SUFFIX # one per series, as they may run at once
 if [ -n "${CGSMS_TEST_MODULES:-}" ]; then
   run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" "$CGSMS_TEST_MODULES"
 else

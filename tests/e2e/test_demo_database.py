@@ -1,17 +1,20 @@
 """The database of ``scripts/run.sh`` (built by ``scripts/demo_db.sh``) is a Portuguese
 business: a new user can text Portuguese mobiles typed the way people write them.
 
-``CGSMS_E2E_DEMO_DB`` names the database (default ``cgsms_e2e_demo``); with
-``CGSMS_E2E_REUSE_DB=1`` an existing one is reused."""
+``CGSMS_E2E_DEMO_DB`` names the database (default ``cgsms_e2e_demo``, ``cgsms_e2e_demo_19`` on
+Odoo 19.0); with ``CGSMS_E2E_REUSE_DB=1`` an existing one is reused."""
 
 import os
 import subprocess
 
 import pytest
 
+from .conftest import SERIES
 from .helpers import ROOT, Runner, db_exists, run_logged
 
-DEMO_DB = os.environ.get("CGSMS_E2E_DEMO_DB", "cgsms_e2e_demo")
+DEMO_DB = os.environ.get("CGSMS_E2E_DEMO_DB") or (
+    "cgsms_e2e_demo" if SERIES == "18.0" else f"cgsms_e2e_demo_{SERIES[:2]}"
+)
 REUSE = bool(os.environ.get("CGSMS_E2E_REUSE_DB"))
 
 
