@@ -1,6 +1,10 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
+
+// 19.0 wants a step that reloads the page to say so; 18.0 refuses the key.
+const unloadsPage = session.server_version_info[0] >= 19 ? { expectUnloadPage: true } : {};
 
 // Not stepUtils.showAppsMenuItem(), whose module moved in 19.0: the same steps on both series.
 const openSmsApp = () => [
@@ -67,6 +71,7 @@ registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
         {
             content: "Reload the untouched new form (F5)",
             trigger: ".o_form_view .o_field_widget[name='body'] textarea",
+            ...unloadsPage,
             run() {
                 window.location.reload();
             },
