@@ -72,7 +72,12 @@ registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
             content: "Reload the untouched new form (F5)",
             trigger: ".o_form_view .o_field_widget[name='body'] textarea",
             ...unloadsPage,
-            run() {
+            async run() {
+                // F5 once the address is the new form's (the router writes it a moment after
+                // the form shows; reloading before would reload the list)
+                for (let i = 0; i < 100 && !window.location.pathname.endsWith("/new"); i++) {
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                }
                 window.location.reload();
             },
         },
