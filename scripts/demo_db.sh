@@ -5,7 +5,8 @@
 #
 # The company's country and currency are set before `account` is installed: once journal
 # items exist Odoo no longer lets the currency change, and the chart of accounts (l10n_pt, in
-# euro) is chosen from the company's country when `account` is installed.
+# euro) is chosen from the company's country when `account` is installed (on 19.0, loaded
+# right after: see below).
 set -euo pipefail
 here=$(dirname "$0")
 # shellcheck source=scripts/lib.sh
@@ -36,6 +37,15 @@ env.company.write(
 )
 env.ref("base.EUR").active = True
 env.ref("base.user_admin").write({"lang": "pt_PT", "tz": "Europe/Lisbon"})
+env.cr.commit()
+PY
+"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i account --stop-after-init
+"$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" <<'PY'
+# Odoo 19.0's account demo data puts its generic chart (in dollars) on the main company
+# whatever its country: the Portuguese chart replaces it (with its demo entries, in euro)
+# before any other module's demo data uses it. 18.0 already has it.
+if env.company.chart_template != "pt":
+    env["account.chart.template"].try_loading("pt", env.company, install_demo=True)
 env.cr.commit()
 PY
 "$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" -i cgsms,cgsms_repairs --stop-after-init

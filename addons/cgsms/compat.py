@@ -22,6 +22,10 @@ else:
 # res.partner: 18.0 has a mobile and a phone field, 19.0 only the phone.
 PARTNER_MOBILE_FIELD = "phone" if ODOO_19 else "mobile"
 PARTNER_NUMBER_FIELDS = ("phone",) if ODOO_19 else ("mobile", "phone")
+# The computed "number is blacklisted" fields of res.partner (phone_validation), one per number.
+PARTNER_BLACKLISTED_FIELDS = (
+    ("phone_blacklisted",) if ODOO_19 else ("phone_blacklisted", "mobile_blacklisted")
+)
 
 # Who may see a record: res.users, ir.ui.menu, ir.actions.* and ir.ui.view call it
 # group_ids on 19.0, groups_id on 18.0.

@@ -39,7 +39,7 @@ class ResPartner(models.Model):
         blacklist = self._cgsms_blacklist()
         numbers = self._cgsms_blacklist_numbers()
         blacklist._add(numbers, message=_("Opted out of SMS"))
-        self.invalidate_recordset(["phone_blacklisted", "mobile_blacklisted"])
+        self.invalidate_recordset(compat.PARTNER_BLACKLISTED_FIELDS)
         return self._cgsms_notify(
             _("Opted out"),
             _("%(count)s numbers will not receive SMS any more.", count=len(numbers)),
@@ -50,7 +50,7 @@ class ResPartner(models.Model):
         blacklist = self._cgsms_blacklist()
         numbers = self._cgsms_blacklist_numbers()
         blacklist._remove(numbers, message=_("Opt-out of SMS undone"))
-        self.invalidate_recordset(["phone_blacklisted", "mobile_blacklisted"])
+        self.invalidate_recordset(compat.PARTNER_BLACKLISTED_FIELDS)
         return self._cgsms_notify(
             _("Opt-out undone"),
             _("%(count)s numbers can receive SMS again.", count=len(numbers)),

@@ -68,7 +68,7 @@ class TestDeliveryReportAttacks(CgsmsGatewayMixin, HttpCase):
 
     def _genuine(self, recipient, status="delivered"):
         self.gateway.reports.clear()
-        codes = self.gateway.deliver(recipient.provider_message_id, status)
+        codes = self._deliver(recipient.provider_message_id, status)
         self.assertEqual(codes[:1], [200])
         return self.gateway.reports[0]
 

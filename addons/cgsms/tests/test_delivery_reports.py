@@ -1,4 +1,3 @@
-import contextlib
 import hashlib
 import hmac
 import json
@@ -19,13 +18,6 @@ class TestDeliveryReports(CgsmsGatewayMixin, HttpCase):
         cls.partner = cls.env["res.partner"].create(
             {"name": "Rui Almeida", MOBILE: "+351 912 000 111"}
         )
-
-    def _deliver(self, *args, **kwargs):
-        """The fake gateway posts the delivery report to Odoo from its own thread, without
-        the test's cookie: 19.0 serves such a request only while the test allows it."""
-        allow = getattr(self, "allow_requests", None)
-        with allow(all_requests=True) if allow else contextlib.nullcontext():
-            return self.gateway.deliver(*args, **kwargs)
 
     def _send_chatter_sms(self):
         self.partner._message_sms("A sua reparação está pronta.")

@@ -95,8 +95,15 @@ class TestSecurity(CgsmsCase):
 
     def _run_scheduled_cron(self):
         cron = self.env.ref("cgsms.ir_cron_cgsms_message_send")
-        cron.method_direct_trigger()
+        with self._shared_cursors():
+            cron.method_direct_trigger()
         self.env.invalidate_all()
+
+    @staticmethod
+    def _notes(message):
+        """The chatter of ``message`` as one text (on 19.0 the cron's transaction ends before
+        the test reads it, so the tracking of the state change comes after the note)."""
+        return " ".join(str(body) for body in message.message_ids.mapped("body"))
 
     def _schedule(self, message):
         message.scheduled_date = fields.Datetime.now() - timedelta(seconds=1)
@@ -111,10 +118,10 @@ class TestSecurity(CgsmsCase):
         message.write({"body": EVIL_GROUPS % {"uid": self.user_a.id}})
         self._run_scheduled_cron()
         self.assertFalse(self.user_a.has_group("base.group_system"), "privilege escalation")
-        self.assertNotIn(self.user_a, self.system.users)
+        self.assertNotIn(self.user_a, self.system[compat.GROUP_USERS_FIELD])
         self.assertFalse(self._gateway_messages())
         self.assertEqual(message.state, "draft")
-        self.assertIn("template editor", message.message_ids[0].body)
+        self.assertIn("template editor", self._notes(message))
 
     def test_scheduled_body_cannot_read_provider_secrets(self):
         message = self._new_message(self.user_a, partner_ids=self.shared.ids)
@@ -207,7 +214,7 @@ class TestSecurity(CgsmsCase):
         self.assertFalse(self._gateway_messages())
         message = message.sudo()
         self.assertEqual(message.state, "draft")
-        self.assertIn("may no longer send SMS", message.message_ids[0].body)
+        self.assertIn("may no longer send SMS", self._notes(message))
 
     # ------------------------------------------------------------------ 2. cross-company
 
@@ -219,7 +226,7 @@ class TestSecurity(CgsmsCase):
                 {
                     "name": "Todos",
                     "use_filter": True,
-                    "filter_domain": "[('mobile', '!=', False)]",
+                    "filter_domain": "[('cgsms_mobile', '!=', False)]",
                 }
             )
         )

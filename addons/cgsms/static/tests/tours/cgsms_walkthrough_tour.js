@@ -1,6 +1,10 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
+import { session } from "@web/session";
+
+// 19.0 wants a step that reloads the page to say so; 18.0 refuses the key.
+const unloadsPage = session.server_version_info[0] >= 19 ? { expectUnloadPage: true } : {};
 
 // Not stepUtils.showAppsMenuItem(), whose module moved in 19.0: the same steps on both series.
 const openSmsApp = () => [
@@ -67,7 +71,13 @@ registry.category("web_tour.tours").add("cgsms_new_form_reload_tour", {
         {
             content: "Reload the untouched new form (F5)",
             trigger: ".o_form_view .o_field_widget[name='body'] textarea",
-            run() {
+            ...unloadsPage,
+            async run() {
+                // F5 once the address is the new form's (the router writes it a moment after
+                // the form shows; reloading before would reload the list)
+                for (let i = 0; i < 100 && !window.location.pathname.endsWith("/new"); i++) {
+                    await new Promise((resolve) => setTimeout(resolve, 50));
+                }
                 window.location.reload();
             },
         },
