@@ -5,8 +5,7 @@ export CGSMS_ROOT
 # The Odoo series: 18.0 (default) or 19.0. Each series has its own source tree
 # (ODOO_SRC, else ODOO_SRC_18 / ODOO_SRC_19, else ~/.cache/cgsms/odoo-<series>) and its own
 # virtualenv (CGSMS_VENV, else CGSMS_VENV_18 / CGSMS_VENV_19, else .venv / .venv-19.0).
-# The series scripts/test.sh runs by default, one after the other (ODOO_SERIES=<series> runs
-# one alone).
+# The series scripts/test.sh runs by default (ODOO_SERIES=<series> runs one alone).
 CGSMS_SERIES_ALL="18.0 19.0"
 ODOO_SERIES=${ODOO_SERIES:-18.0}
 case "$ODOO_SERIES" in
