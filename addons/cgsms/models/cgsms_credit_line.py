@@ -42,7 +42,8 @@ class CgsmsCreditLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         lines = super().create(vals_list)
-        lines.account_id._check_low_balance()
+        if not self.env.context.get("cgsms_skip_low_balance"):
+            lines.account_id._check_low_balance()
         return lines
 
     def write(self, vals):  # pylint: disable=method-required-super

@@ -423,8 +423,11 @@ class SmsSms(models.Model):
             },
         )
         if debits:
-            self.env["cgsms.credit.line"].sudo().create(debits)
-        reserved.write({"state": "process"})
+            # The low-balance check runs once at the end of the queue run, not per chunk.
+            self.env["cgsms.credit.line"].sudo().with_context(cgsms_skip_low_balance=True).create(
+                debits
+            )
+        _bulk_update(Sms, (), [(sms.id,) for sms in reserved], {"state": "process"})
         return reserved
 
     def _cgsms_deliver_chunk(self, account, claimed, unlink_failed=False, unlink_sent=True):
@@ -486,7 +489,12 @@ class SmsSms(models.Model):
             sent.cgsms_recipient_id._cgsms_left_queue()
             sent.sms_tracker_id._action_update_from_sms_state("pending")
             sent.cgsms_recipient_id._cgsms_apply_pending_reports()  # reports that came early
-            sent.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
+            _bulk_update(
+                sent,
+                (),
+                [(sms.id,) for sms in sent],
+                {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
+            )
         if retry_at:
             self._cgsms_schedule_retry(retry_at)
         if checking:
