@@ -512,10 +512,11 @@ class SmsSms(models.Model):
         if rate <= 0 or count <= 0:
             return [_clock()] * count
         query = (
-            "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
-            "EXTRACT(EPOCH FROM clock_timestamp()), COALESCE(cgsms_rate_next_slot, 0)) + %(span)s "
-            "WHERE id = %(id)s "
-            "RETURNING cgsms_rate_next_slot - %(span)s, EXTRACT(EPOCH FROM clock_timestamp())"
+            "INSERT INTO cgsms_rate_bucket AS b (account_id, next_slot) "
+            "VALUES (%(id)s, EXTRACT(EPOCH FROM clock_timestamp()) + %(span)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET next_slot = GREATEST("
+            "EXTRACT(EPOCH FROM clock_timestamp()), b.next_slot) + %(span)s "
+            "RETURNING b.next_slot - %(span)s, EXTRACT(EPOCH FROM clock_timestamp())"
         )
         params = {"span": count / rate, "id": account.id}
         if cursor is not None:
@@ -531,23 +532,24 @@ class SmsSms(models.Model):
         else:
             self.env.cr.execute(query, params)
             start, db_now = self.env.cr.fetchone()
-        account.invalidate_recordset(["cgsms_rate_next_slot"])
         first = _clock() + (float(start) - float(db_now))
         return [first + i / rate for i in range(count)]
 
     def _cgsms_hold_rate(self, account, seconds):
         """The provider answered 429: no slot of this account starts before ``seconds``."""
         query = (
-            "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
-            "COALESCE(cgsms_rate_next_slot, 0), EXTRACT(EPOCH FROM clock_timestamp()) + %s) "
-            "WHERE id = %s"
+            "INSERT INTO cgsms_rate_bucket AS b (account_id, next_slot) "
+            "VALUES (%(id)s, EXTRACT(EPOCH FROM clock_timestamp()) + %(seconds)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET next_slot = GREATEST("
+            "b.next_slot, EXTRACT(EPOCH FROM clock_timestamp()) + %(seconds)s)"
         )
+        params = {"id": account.id, "seconds": seconds}
         if self.env.context.get("cgsms_commit"):
             with self.env.registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                cr.execute(query, [seconds, account.id])
+                cr.execute(query, params)
         else:
-            self.env.cr.execute(query, [seconds, account.id])
+            self.env.cr.execute(query, params)
 
     @api.model
     def _cgsms_deadline(self):
