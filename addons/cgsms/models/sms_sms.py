@@ -295,7 +295,8 @@ class SmsSms(models.Model):
                     # claim committed meanwhile, and the balance is read after that commit.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                     self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                claimed = self._cgsms_claim(account, limit, stats)
+                claimer = self.with_context(cgsms_read_committed=bool(retry))
+                claimed = claimer._cgsms_claim(account, limit, stats)
                 if commit:
                     # From here the reservation and the "sending" mark survive a crash.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -372,15 +373,47 @@ class SmsSms(models.Model):
         if not to_send:
             return Sms
 
+        now = fields.Datetime.now()
+        candidates = []  # (sms, recipient, e164, segment info, cost, line's cost and attempts)
+        for sms, e164, info in to_send:
+            recipient = sms.cgsms_recipient_id
+            cost = round(info.segments * account.cost_per_segment, 4)
+            candidates.append(
+                (sms, recipient, e164, info, cost, (recipient.cost, recipient.attempts))
+            )
+        # What does not depend on the balance is written before the account is locked: the
+        # lock that serialises the reservations of all workers is held only for the balance
+        # and the debits. One query for the chunk (the ORM would write each line on its own).
+        _bulk_update(
+            self.env["cgsms.recipient"],
+            ("number", "segments", "encoding", "cost", "attempts"),
+            [
+                (recipient.id, e164, info.segments, info.encoding, cost, before[1] + 1)
+                for _sms, recipient, e164, info, cost, before in candidates
+            ],
+            {
+                "state": "sending",
+                # The account that really sends it, so that its reports match.
+                "account_id": account.id,
+                "date_attempt": now,
+                "lookup_count": 0,
+                "error_class": None,
+                "failure_reason": None,
+            },
+        )
+        _bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
+
         # Reserve the credits under a row lock so concurrent sends cannot overdraw.
         account._lock()
+        if self.env.context.get("cgsms_read_committed"):
+            account._credit_fold()
         available = account._credit_balances().get(account.id, 0.0)
         reserved = Sms
-        debits, rows = [], []
-        now = fields.Datetime.now()
-        for sms, e164, info in to_send:
-            cost = round(info.segments * account.cost_per_segment, 4)
+        debits = []
+        for sms, recipient, e164, info, cost, before in candidates:
             if cost > available + 1e-9:
+                # Not reserved: the line keeps what it had before this claim.
+                recipient.write({"cost": before[0], "attempts": before[1]})
                 sms._cgsms_fail(
                     "insufficient_credit",
                     _(
@@ -392,42 +425,10 @@ class SmsSms(models.Model):
                 )
                 continue
             available -= cost
-            recipient = sms.cgsms_recipient_id
-            rows.append(
-                (recipient.id, e164, info.segments, info.encoding, cost, recipient.attempts + 1)
-            )
-            debits.append(
-                {
-                    "account_id": account.id,
-                    "kind": "debit",
-                    "amount": -cost,
-                    "segments": info.segments,
-                    "recipient_id": recipient.id,
-                    "reference": e164,
-                }
-            )
+            debits.append((recipient.id, e164, info.segments, -cost))
             reserved |= sms
-        # One query for the chunk (the ORM would write each line on its own).
-        _bulk_update(
-            self.env["cgsms.recipient"],
-            ("number", "segments", "encoding", "cost", "attempts"),
-            rows,
-            {
-                "state": "sending",
-                # The account that really sends it, so that its reports match.
-                "account_id": account.id,
-                "date_attempt": now,
-                "lookup_count": 0,
-                "error_class": None,
-                "failure_reason": None,
-            },
-        )
-        if debits:
-            # The low-balance check runs once at the end of the queue run, not per chunk.
-            self.env["cgsms.credit.line"].sudo().with_context(cgsms_skip_low_balance=True).create(
-                debits
-            )
-        _bulk_update(Sms, (), [(sms.id,) for sms in reserved], {"state": "process"})
+        # The low-balance check runs once at the end of the queue run, not per chunk.
+        self.env["cgsms.credit.line"].sudo()._cgsms_insert_debits(account, debits, now)
         return reserved
 
     def _cgsms_deliver_chunk(self, account, claimed, unlink_failed=False, unlink_sent=True):

@@ -83,6 +83,8 @@ class SmsSms(models.Model):
         """A job that keeps the account's calls in flight for ``seconds`` (chunk after chunk,
         the delivery engine's loop) instead of one chunk: fewer jobs for the same queue."""
         before = self._cgsms_qj_count_left(account)
+        if not before:
+            return self.env._("Nothing to send.")
         left = self._cgsms_process_account_queue(account, time.monotonic() + seconds)
         if left and left < before:
             self._cgsms_qj_enqueue(account, left=left)
