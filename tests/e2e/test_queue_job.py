@@ -128,7 +128,8 @@ def quiet_gateway(gateway):
     gateway.control("settings", auto_deliver=False)
     yield
     gateway.reset()
-    gateway.control("settings", auto_deliver=True, rate_limit=0, rate_burst=0)
+    # The gateway's own defaults again (it is shared by the whole session).
+    gateway.control("settings", auto_deliver=False, rate_limit=0, rate_burst=0)
 
 
 @pytest.fixture
