@@ -31,7 +31,11 @@ the gateway must hold exactly N messages, one per number, none may be left "send
 "unknown", and the server log must show no worker killed. Modes: ``cron`` (the SMS queue cron,
 ``--workers`` workers) and ``queue_job`` (addon ``cgsms_queue_job``, installed for the run:
 ``--queue-job-workers`` workers, ``--load=base,web,queue_job`` and
-``ODOO_QUEUE_JOB_CHANNELS=root:4,root.cgsms:4``).
+``ODOO_QUEUE_JOB_CHANNELS=root:4,root.cgsms:4``). Before the compose every HTTP worker loads the
+registry (a server in service has it loaded); the CPU time of the Odoo server's processes,
+PostgreSQL's and the gateway's during the delivery is reported per SMS. The account's rate
+holds for all workers together: ``--rate`` above the figure to reach (e.g.
+``--production cron,queue_job --sizes 5000 --latency 100 --rate 1000``).
 
 The database is created (cgsms installed, no demo data) when missing, and kept (the queue_job
 mode uses its own, ``<db>_queue_job``, where cgsms_queue_job is installed): the partners
