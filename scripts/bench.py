@@ -31,9 +31,14 @@ the gateway must hold exactly N messages, one per number, none may be left "send
 "unknown", and the server log must show no worker killed. Modes: ``cron`` (the SMS queue cron,
 ``--workers`` workers) and ``queue_job`` (addon ``cgsms_queue_job``, installed for the run:
 ``--queue-job-workers`` workers, ``--load=base,web,queue_job`` and
-``ODOO_QUEUE_JOB_CHANNELS=root:4,root.cgsms:4``).
+``ODOO_QUEUE_JOB_CHANNELS=root:4,root.cgsms:4``). Before the compose every HTTP worker loads the
+registry (a server in service has it loaded); the CPU time of the Odoo server's processes,
+PostgreSQL's and the gateway's during the delivery is reported per SMS. The account's rate
+holds for all workers together: ``--rate`` above the figure to reach (e.g.
+``--production cron,queue_job --sizes 5000 --latency 100 --rate 1000``).
 
-The database is created (cgsms installed, no demo data) when missing, and kept: the partners
+The database is created (cgsms installed, no demo data) when missing, and kept (the queue_job
+mode uses its own, ``<db>_queue_job``, where cgsms_queue_job is installed): the partners
 are created once for the largest size. ``--rebuild`` starts from a new database.
 """
 
@@ -49,6 +54,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent import futures
 from pathlib import Path
 
 import requests
@@ -343,6 +349,18 @@ class _Server:
                 raise SystemExit(f"the Odoo server did not answer in 180 s, see {self.log}")
             time.sleep(0.5)
 
+    def warm_up(self):
+        """Have every HTTP worker load the database's registry, as the workers of a server
+        in service have: the measure is then the delivery, not Odoo's start."""
+
+        def hit(_index):
+            with contextlib.suppress(requests.RequestException):
+                requests.get(self.url + "/web/login", timeout=120)
+
+        for _round in range(3):
+            with futures.ThreadPoolExecutor(self.workers * 2) as pool:
+                list(pool.map(hit, range(self.workers * 2)))
+
     def killed_lines(self):
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return [line for line in text.splitlines() if KILLED_RE.search(line)]
@@ -365,6 +383,59 @@ class _Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+class _CpuMeter:
+    """CPU seconds (user + system) spent during a phase by the Odoo server's processes
+    (master, workers, job runner), PostgreSQL's (the cluster's postmaster and backends) and
+    the gateway's. Sampled from ``/proc`` while the phase runs, so that processes ending
+    meanwhile (a recycled worker, a closed connection) still count."""
+
+    def __init__(self, env, server, gateway):
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.server_pgid = server.proc.pid
+        self.gateway_pid = gateway.proc.pid
+        try:
+            data_dir = _psql(env, "SHOW data_directory")
+            self.postmaster = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, subprocess.CalledProcessError):
+            self.postmaster = None
+        self.start = self._read()
+        self.last = dict(self.start)
+
+    def _read(self):
+        values = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ppid, pgid = int(fields[1]), int(fields[2])
+            pid = int(entry.name)
+            if pgid == self.server_pgid:
+                group = "odoo"
+            elif pid == self.gateway_pid:
+                group = "gateway"
+            elif self.postmaster and self.postmaster in (pid, ppid):
+                group = "postgres"
+            else:
+                continue
+            values[pid] = (group, (int(fields[11]) + int(fields[12])) / self.tick)
+        return values
+
+    def sample(self):
+        self.last.update(self._read())
+
+    def seconds(self):
+        """{group: CPU seconds since the meter started}."""
+        self.sample()
+        total = {"odoo": 0.0, "postgres": 0.0, "gateway": 0.0}
+        for pid, (group, cpu) in self.last.items():
+            total[group] += cpu - self.start.get(pid, (group, 0.0))[1]
+        return total
+
+
 def _queue_state(env, db, message_id):
     row = _psql_db(
         env,
@@ -378,45 +449,52 @@ def _queue_state(env, db, message_id):
     return int(outgoing), json.loads(states) if states else {}
 
 
+def _mode_db(db, mode):
+    return f"{db}_queue_job" if mode == "queue_job" else db
+
+
 def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, gevent_port):
     rows = []
     for mode in options.production.split(","):
+        db = _mode_db(options.db, mode)
         if mode == "queue_job":
             if not _module_dir(env, python, "cgsms_queue_job"):
                 raise SystemExit(
                     "--production queue_job needs the addon cgsms_queue_job (and OCA queue_job) "
                     "in the addons path"
                 )
-            _ensure_module(env, python, odoo_src, options.db, "cgsms_queue_job")
+            _ensure_module(env, python, odoo_src, db, "cgsms_queue_job")
         elif mode != "cron":
             raise SystemExit(f"unknown production mode {mode!r}: cron or queue_job")
         for size in sizes:
-            _worker(env, python, options.db, "clean", path="cgsms")
-            _worker(env, python, options.db, "crons", active=True)
+            _worker(env, python, db, "clean", path="cgsms")
+            _worker(env, python, db, "crons", active=True)
             gateway.reset()
-            server = _Server(
-                env, python, odoo_src, options.db, options, mode, http_port, gevent_port
-            )
+            server = _Server(env, python, odoo_src, db, options, mode, http_port, gevent_port)
             try:
-                compose = _worker(env, python, options.db, "compose", path="cgsms", size=size)
+                server.warm_up()
+                compose = _worker(env, python, db, "compose", path="cgsms", size=size)
                 started = time.monotonic()
+                meter = _CpuMeter(env, server, gateway)
                 deadline = started + options.timeout
                 message_id = compose["message_id"]
                 while True:
-                    outgoing, states = _queue_state(env, options.db, message_id)
+                    outgoing, states = _queue_state(env, db, message_id)
                     waiting = states.get("queued", 0) + states.get("sending", 0)
                     if not outgoing and not waiting:
                         break
                     if time.monotonic() > deadline:
                         break
+                    meter.sample()
                     time.sleep(0.5)
                 seconds = time.monotonic() - started
+                cpu = meter.seconds()
                 time.sleep(3)  # anything still on its way (a late copy) reaches the gateway
                 received, numbers = gateway.count("sandbox")
-                outgoing, states = _queue_state(env, options.db, message_id)
+                outgoing, states = _queue_state(env, db, message_id)
             finally:
                 server.stop()
-                _worker(env, python, options.db, "crons", active=False)
+                _worker(env, python, db, "crons", active=False)
             killed = server.killed_lines()
             row = {
                 "mode": mode,
@@ -428,6 +506,7 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
                 "states": states,
                 "outgoing": outgoing,
                 "killed": len(killed),
+                "cpu": cpu,
                 "log": str(server.log),
             }
             rows.append(row)
@@ -442,7 +521,9 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
             print(
                 f"  {mode:<9} workers={server.workers} N={size:<7} {seconds:8.2f}s "
                 f"{_rate(size, seconds):7.1f} SMS/s, gateway got {received} for {numbers} "
-                f"numbers, lines {states}, workers killed {len(killed)}"
+                f"numbers, lines {states}, workers killed {len(killed)}; CPU ms per SMS: "
+                + ", ".join(f"{k} {1000 * v / size:.2f}" for k, v in cpu.items())
+                + f", load average {os.getloadavg()[0]:.2f}"
                 f"{'' if ok else '  << NOT OK'}",
                 flush=True,
             )
@@ -451,7 +532,8 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
     print()
     header = (
         f"{'mode':<9} | {'workers':>7} | {'N':>6} | {'latency':>7} | {'seconds':>8} | "
-        f"{'SMS/s':>7} | {'at gateway':>10} | {'numbers':>7} | {'left':>5} | {'killed':>6} | ok"
+        f"{'SMS/s':>7} | {'at gateway':>10} | {'numbers':>7} | {'left':>5} | {'killed':>6} | "
+        f"{'CPU ms/SMS':>10} | ok"
     )
     print(header)
     print("-" * len(header))
@@ -461,7 +543,8 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
             f"{r['mode']:<9} | {r['workers']:>7} | {r['size']:>6} | "
             f"{options.latency:>5.0f}ms | {r['seconds']:>8.2f} | "
             f"{_rate(r['size'], r['seconds']):>7.1f} | {r['received']:>10} | {r['numbers']:>7} | "
-            f"{left + r['outgoing']:>5} | {r['killed']:>6} | {'yes' if r['ok'] else 'NO'}"
+            f"{left + r['outgoing']:>5} | {r['killed']:>6} | "
+            f"{1000 * sum(r['cpu'].values()) / r['size']:>10.2f} | {'yes' if r['ok'] else 'NO'}"
         )
     return 0 if all(r["ok"] for r in rows) else 1
 
@@ -515,6 +598,8 @@ def main(argv=None):
     options = parser.parse_args(argv)
     if options.worker:
         return _worker_main(options.worker, options.db, json.loads(options.args))
+    # Stopped from outside: the servers and the gateway are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
 
     if not shutil.which("psql"):
         raise SystemExit("psql not found: run scripts/setup.sh first")
@@ -526,43 +611,48 @@ def main(argv=None):
     if options.extra_addons:
         env["CGSMS_ADDONS"] += "," + str(Path(options.extra_addons).resolve())
     started = time.monotonic()
-    _ensure_database(env, python, odoo_src, options.db, options.rebuild)
-    if options.update:
-        print(f"Updating cgsms in {options.db}...", flush=True)
-        subprocess.run(
-            _odoo_cmd(
-                env,
-                python,
-                odoo_src,
-                options.db,
-                "-u",
-                "cgsms",
-                "--stop-after-init",
-                "--max-cron-threads=0",
-                "--log-level=warn",
-            ),
-            env=env,
-            check=True,
-        )
+    # The queue_job mode has a database of its own: with cgsms_queue_job installed, the SMS
+    # queue cron only queues jobs, which a server without queue_job loaded never runs.
+    modes = options.production.split(",") if options.production else []
+    databases = {mode: _mode_db(options.db, mode) for mode in modes} or {"": options.db}
+    for db in dict.fromkeys(databases.values()):
+        _ensure_database(env, python, odoo_src, db, options.rebuild)
+        if options.update:
+            print(f"Updating cgsms in {db}...", flush=True)
+            subprocess.run(
+                _odoo_cmd(
+                    env,
+                    python,
+                    odoo_src,
+                    db,
+                    "-u",
+                    "cgsms",
+                    "--stop-after-init",
+                    "--max-cron-threads=0",
+                    "--log-level=warn",
+                ),
+                env=env,
+                check=True,
+            )
     base = options.ports
     gateway = _Gateway(python, base, options.latency)
     status = 0
     try:
-        setup = _worker(
-            env,
-            python,
-            options.db,
-            "setup",
-            gateway=gateway.url,
-            partners=max(sizes),
-            in_flight=options.in_flight,
-            rate=options.rate,
-        )
-        print(
-            f"Database {options.db}: {setup['partners']} partners ready; account: "
-            f"{setup['account']}",
-            flush=True,
-        )
+        for db in dict.fromkeys(databases.values()):
+            setup = _worker(
+                env,
+                python,
+                db,
+                "setup",
+                gateway=gateway.url,
+                partners=max(sizes),
+                in_flight=options.in_flight,
+                rate=options.rate,
+            )
+            print(
+                f"Database {db}: {setup['partners']} partners ready; account: {setup['account']}",
+                flush=True,
+            )
         if options.production:
             status = _run_production(
                 options,

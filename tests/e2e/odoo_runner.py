@@ -137,10 +137,10 @@ def reset_state(env, args):
         {
             "cgsms_in_flight": args.get("in_flight", 20),
             "cgsms_rate_limit": args.get("rate", 200.0),
-            "cgsms_rate_next_slot": 0,
             "base_url": args.get("base_url") or account.base_url,
         }
     )
+    env.cr.execute("DELETE FROM cgsms_rate_bucket WHERE account_id = %s", [account.id])
     return {"balance": account.credit_available}
 
 

@@ -24,8 +24,9 @@ LATENCY = 0.1  # seconds each provider call takes at the gateway
 KILL_LATENCY = 2.0  # longer calls in the kill test: the worker dies with a chunk in flight
 SIZE = int(os.environ.get("CGSMS_E2E_QJ_SIZE", "2000"))
 CHANNELS = "root:4,root.cgsms:4"
-# Seconds a job keeps sending (system parameter cgsms_queue_job.job_seconds; 0: one chunk).
-JOB_SECONDS = int(os.environ.get("CGSMS_E2E_QJ_JOB_SECONDS", "0"))
+# Seconds a job keeps sending (system parameter cgsms_queue_job.job_seconds; 0: one chunk;
+# not set: the addon's default).
+JOB_SECONDS = os.environ.get("CGSMS_E2E_QJ_JOB_SECONDS", "")
 
 
 def _psql(env, sql, db=DB):
@@ -127,7 +128,8 @@ def quiet_gateway(gateway):
     gateway.control("settings", auto_deliver=False)
     yield
     gateway.reset()
-    gateway.control("settings", auto_deliver=True, rate_limit=0, rate_burst=0)
+    # The gateway's own defaults again (it is shared by the whole session).
+    gateway.control("settings", auto_deliver=False, rate_limit=0, rate_burst=0)
 
 
 @pytest.fixture
@@ -141,10 +143,14 @@ def slow_queue(project, qj_runner, gateway):
         _psql(project["env"], "DELETE FROM queue_job")
         _psql(
             project["env"],
-            "DELETE FROM ir_config_parameter WHERE key = 'cgsms_queue_job.job_seconds'; "
-            "INSERT INTO ir_config_parameter (key, value) "
-            f"VALUES ('cgsms_queue_job.job_seconds', '{JOB_SECONDS}')",
+            "DELETE FROM ir_config_parameter WHERE key = 'cgsms_queue_job.job_seconds'",
         )
+        if JOB_SECONDS:
+            _psql(
+                project["env"],
+                "INSERT INTO ir_config_parameter (key, value) "
+                f"VALUES ('cgsms_queue_job.job_seconds', '{int(JOB_SECONDS)}')",
+            )
         _configure_account(project["env"])
         numbers = [f"+3519150{i:05d}" for i in range(size)]
         qj_runner.run("queue_sms", numbers=numbers)
@@ -245,7 +251,7 @@ def test_four_workers_drain_the_queue_as_jobs_each_number_once(
     report(
         "queue_job 4 workers",
         sms=SIZE,
-        job_seconds=JOB_SECONDS,
+        job_seconds=JOB_SECONDS or "default",
         latency_ms=int(LATENCY * 1000),
         seconds=round(elapsed, 1),
         sms_per_s=round(SIZE / elapsed, 1),

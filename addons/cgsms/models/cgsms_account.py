@@ -179,14 +179,6 @@ class CgsmsAccount(models.Model):
         help="Never send faster than this, all Odoo workers and servers together. Set it to "
         "the limit of your provider contract (0: no limit).",
     )
-    cgsms_rate_next_slot = fields.Float(
-        "Next send slot",
-        readonly=True,
-        copy=False,
-        digits=(16, 6),
-        help="Technical: when the next SMS of this account may leave (Unix time), shared by "
-        "every worker.",
-    )
     credit_available = fields.Float(
         "Available credits", digits=(12, 4), compute="_compute_credit_available"
     )
@@ -483,16 +475,57 @@ class CgsmsAccount(models.Model):
         provider.config.retries = 0
         return provider
 
+    def init(self):
+        # The token bucket of each account's messages per second: when its next SMS may leave
+        # (Unix time), shared by every worker and server. A row of its own, not a column of
+        # the account: it is updated for every chunk sent, and on the account's row those
+        # updates would wait for the credit reservations (which lock that row) and make
+        # concurrent reservations fail. Unlogged: after a crash it starts again from "now".
+        self.env.cr.execute(
+            """
+            CREATE UNLOGGED TABLE IF NOT EXISTS cgsms_rate_bucket (
+                account_id integer PRIMARY KEY
+                    REFERENCES cgsms_account (id) ON DELETE CASCADE,
+                next_slot double precision NOT NULL DEFAULT 0
+            )
+            """
+        )
+
     def _credit_balances(self):
         if not self.ids:
             return {}
         self.env["cgsms.credit.line"].flush_model(["account_id", "amount"])
+        # The folded balance plus the ledger changes not folded yet (see cgsms.credit.line).
         self.env.cr.execute(
-            "SELECT account_id, COALESCE(SUM(amount), 0) FROM cgsms_credit_line "
-            "WHERE account_id IN %s GROUP BY account_id",
-            [tuple(self.ids)],
+            """
+            SELECT account_id, SUM(amount) FROM (
+                SELECT account_id, amount FROM cgsms_credit_balance WHERE account_id IN %s
+                UNION ALL
+                SELECT account_id, amount FROM cgsms_credit_delta WHERE account_id IN %s
+            ) moves
+            GROUP BY account_id
+            """,
+            [tuple(self.ids), tuple(self.ids)],
         )
-        return dict(self.env.cr.fetchall())
+        return {account_id: float(amount) for account_id, amount in self.env.cr.fetchall()}
+
+    def _credit_fold(self):
+        """Fold the committed ledger changes of these accounts into their balance row. Only in
+        a READ COMMITTED transaction (a claim of the delivery engine): there a delta folded
+        meanwhile by another worker is skipped, not a serialization failure. Those not
+        committed yet stay deltas until the next fold."""
+        for account_id in self.ids:
+            self.env.cr.execute(
+                """
+                WITH folded AS (
+                    DELETE FROM cgsms_credit_delta WHERE account_id = %(id)s RETURNING amount
+                )
+                INSERT INTO cgsms_credit_balance AS b (account_id, amount)
+                SELECT %(id)s, COALESCE(SUM(amount), 0) FROM folded
+                ON CONFLICT (account_id) DO UPDATE SET amount = b.amount + EXCLUDED.amount
+                """,
+                {"id": account_id},
+            )
 
     def _lock(self):
         """Serialise credit reservations of concurrent sends on this account.

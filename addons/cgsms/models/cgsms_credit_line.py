@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 
 class CgsmsCreditLine(models.Model):
@@ -30,6 +31,122 @@ class CgsmsCreditLine(models.Model):
     recipient_id = fields.Many2one("cgsms.recipient", "SMS", index="btree_not_null", readonly=True)
     segments = fields.Integer(readonly=True)
     user_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
+
+    def init(self):
+        # The balance of each account without summing its whole ledger, which grows by one line
+        # per SMS, on every reservation: a trigger adds each change of the ledger as a delta row
+        # (inserts never wait for one another, whatever the isolation level), and reservations
+        # fold the deltas into one balance row per account now and then
+        # (``cgsms.account._credit_fold``). The balance is that row plus the deltas left; the
+        # ledger stays the reference, and the balances are computed again from it on each
+        # update of the module.
+        cr = self.env.cr
+        cr.execute(
+            """
+            CREATE TABLE IF NOT EXISTS cgsms_credit_balance (
+                account_id integer PRIMARY KEY,
+                amount numeric NOT NULL DEFAULT 0
+            );
+            CREATE TABLE IF NOT EXISTS cgsms_credit_delta (
+                account_id integer NOT NULL,
+                amount numeric NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS cgsms_credit_delta_account_id_idx
+                ON cgsms_credit_delta (account_id);
+            CREATE OR REPLACE FUNCTION cgsms_credit_line_delta() RETURNS trigger AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO cgsms_credit_delta (account_id, amount)
+                    SELECT account_id, SUM(amount) FROM new_rows
+                     WHERE account_id IS NOT NULL GROUP BY account_id;
+                ELSIF TG_OP = 'DELETE' THEN
+                    INSERT INTO cgsms_credit_delta (account_id, amount)
+                    SELECT account_id, -SUM(amount) FROM old_rows
+                     WHERE account_id IS NOT NULL GROUP BY account_id;
+                ELSE
+                    INSERT INTO cgsms_credit_delta (account_id, amount)
+                    SELECT account_id, SUM(amount) FROM (
+                        SELECT o.account_id, -o.amount AS amount
+                          FROM old_rows o JOIN new_rows n ON n.id = o.id
+                         WHERE o.amount IS DISTINCT FROM n.amount
+                            OR o.account_id IS DISTINCT FROM n.account_id
+                        UNION ALL
+                        SELECT n.account_id, n.amount
+                          FROM old_rows o JOIN new_rows n ON n.id = o.id
+                         WHERE o.amount IS DISTINCT FROM n.amount
+                            OR o.account_id IS DISTINCT FROM n.account_id
+                    ) changed
+                     WHERE account_id IS NOT NULL AND amount IS NOT NULL
+                     GROUP BY account_id;
+                END IF;
+                RETURN NULL;
+            END
+            $$ LANGUAGE plpgsql;
+            DROP TRIGGER IF EXISTS cgsms_credit_line_delta_insert ON cgsms_credit_line;
+            DROP TRIGGER IF EXISTS cgsms_credit_line_delta_update ON cgsms_credit_line;
+            DROP TRIGGER IF EXISTS cgsms_credit_line_delta_delete ON cgsms_credit_line;
+            CREATE TRIGGER cgsms_credit_line_delta_insert AFTER INSERT ON cgsms_credit_line
+                REFERENCING NEW TABLE AS new_rows
+                FOR EACH STATEMENT EXECUTE FUNCTION cgsms_credit_line_delta();
+            CREATE TRIGGER cgsms_credit_line_delta_update AFTER UPDATE ON cgsms_credit_line
+                REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+                FOR EACH STATEMENT EXECUTE FUNCTION cgsms_credit_line_delta();
+            CREATE TRIGGER cgsms_credit_line_delta_delete AFTER DELETE ON cgsms_credit_line
+                REFERENCING OLD TABLE AS old_rows
+                FOR EACH STATEMENT EXECUTE FUNCTION cgsms_credit_line_delta();
+            LOCK TABLE cgsms_credit_delta IN EXCLUSIVE MODE;
+            DELETE FROM cgsms_credit_delta;
+            DELETE FROM cgsms_credit_balance;
+            INSERT INTO cgsms_credit_balance (account_id, amount)
+            SELECT account_id, SUM(amount) FROM cgsms_credit_line
+             WHERE account_id IS NOT NULL GROUP BY account_id;
+            """
+        )
+
+    @api.model
+    def _cgsms_insert_debits(self, account, debits, date):
+        """Record the debits of a chunk of SMS in one query: ``debits`` are ``(recipient id,
+        number, segments, amount)``, amounts negative (what ``create`` would store, without
+        its per-record work; the ledger is append-only, nothing else reacts to a debit)."""
+        if not debits:
+            return
+        uid = self.env.uid
+        company_id = account.company_id.id
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO cgsms_credit_line (account_id, company_id, recipient_id, reference, "
+                "segments, amount, kind, date, user_id, create_uid, write_uid, create_date, "
+                "write_date) VALUES %s",
+                SQL(", ").join(
+                    SQL(
+                        "(%s, %s, %s, %s, %s, %s, 'debit', %s, %s, %s, %s, %s, %s)",
+                        account.id,
+                        company_id,
+                        recipient_id,
+                        reference,
+                        segments,
+                        amount,
+                        date,
+                        uid,
+                        uid,
+                        uid,
+                        date,
+                        date,
+                    )
+                    for recipient_id, reference, segments, amount in debits
+                ),
+            )
+        )
+        # The one2many fields listing credit lines do not know the new ones yet.
+        for model_name in ("cgsms.account", "cgsms.recipient"):
+            model = self.env[model_name]
+            fnames = [
+                name
+                for name, field in model._fields.items()
+                if field.type == "one2many" and field.comodel_name == self._name
+            ]
+            if fnames:
+                model.invalidate_model(fnames)
 
     @api.constrains("kind", "amount")
     def _check_amount_sign(self):

@@ -946,18 +946,20 @@ class CgsmsMessage(models.Model):
         sending = self.sudo().filtered(lambda m: m.state == "sending")
         if not sending:
             return
-        pending = (
-            self.env["cgsms.recipient"]
-            .sudo()
-            ._read_group(
-                [
-                    ("message_id", "in", sending.ids),
-                    ("state", "in", ("queued", "sending", "checking")),
-                ],
-                ["message_id"],
-            )
+        # Whether one number still waits, not how many: this runs at each commit of the
+        # delivery engine, and a send may have hundreds of thousands of numbers.
+        self.env["cgsms.recipient"].flush_model(["message_id", "state"])
+        self.env.cr.execute(
+            """
+            SELECT m.id FROM unnest(%s::int[]) AS m(id)
+             WHERE EXISTS (
+                SELECT 1 FROM cgsms_recipient r
+                 WHERE r.message_id = m.id AND r.state IN ('queued', 'sending', 'checking')
+             )
+            """,
+            [sending.ids],
         )
-        waiting = self.browse([message.id for (message,) in pending])
+        waiting = self.browse([row[0] for row in self.env.cr.fetchall()])
         done = sending - waiting
         done.write({"state": "done"})
         for message in done:

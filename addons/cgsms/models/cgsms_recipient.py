@@ -73,6 +73,18 @@ class CgsmsRecipient(models.Model):
         )
     )
 
+    def init(self):
+        # The numbers of a send still waiting to leave, found without reading those that left
+        # (a send is complete when there are none; checked at each commit of the delivery
+        # engine).
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS cgsms_recipient_waiting_message_id_idx
+                ON cgsms_recipient (message_id)
+             WHERE state IN ('queued', 'sending', 'checking')
+            """
+        )
+
     @api.depends("number", "partner_id")
     def _compute_display_name(self):
         for rec in self:

@@ -295,7 +295,8 @@ class SmsSms(models.Model):
                     # claim committed meanwhile, and the balance is read after that commit.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                     self.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                claimed = self._cgsms_claim(account, limit, stats)
+                claimer = self.with_context(cgsms_read_committed=bool(retry))
+                claimed = claimer._cgsms_claim(account, limit, stats)
                 if commit:
                     # From here the reservation and the "sending" mark survive a crash.
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -372,15 +373,47 @@ class SmsSms(models.Model):
         if not to_send:
             return Sms
 
+        now = fields.Datetime.now()
+        candidates = []  # (sms, recipient, e164, segment info, cost, line's cost and attempts)
+        for sms, e164, info in to_send:
+            recipient = sms.cgsms_recipient_id
+            cost = round(info.segments * account.cost_per_segment, 4)
+            candidates.append(
+                (sms, recipient, e164, info, cost, (recipient.cost, recipient.attempts))
+            )
+        # What does not depend on the balance is written before the account is locked: the
+        # lock that serialises the reservations of all workers is held only for the balance
+        # and the debits. One query for the chunk (the ORM would write each line on its own).
+        _bulk_update(
+            self.env["cgsms.recipient"],
+            ("number", "segments", "encoding", "cost", "attempts"),
+            [
+                (recipient.id, e164, info.segments, info.encoding, cost, before[1] + 1)
+                for _sms, recipient, e164, info, cost, before in candidates
+            ],
+            {
+                "state": "sending",
+                # The account that really sends it, so that its reports match.
+                "account_id": account.id,
+                "date_attempt": now,
+                "lookup_count": 0,
+                "error_class": None,
+                "failure_reason": None,
+            },
+        )
+        _bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
+
         # Reserve the credits under a row lock so concurrent sends cannot overdraw.
         account._lock()
+        if self.env.context.get("cgsms_read_committed"):
+            account._credit_fold()
         available = account._credit_balances().get(account.id, 0.0)
         reserved = Sms
-        debits, rows = [], []
-        now = fields.Datetime.now()
-        for sms, e164, info in to_send:
-            cost = round(info.segments * account.cost_per_segment, 4)
+        debits = []
+        for sms, recipient, e164, info, cost, before in candidates:
             if cost > available + 1e-9:
+                # Not reserved: the line keeps what it had before this claim.
+                recipient.write({"cost": before[0], "attempts": before[1]})
                 sms._cgsms_fail(
                     "insufficient_credit",
                     _(
@@ -392,39 +425,10 @@ class SmsSms(models.Model):
                 )
                 continue
             available -= cost
-            recipient = sms.cgsms_recipient_id
-            rows.append(
-                (recipient.id, e164, info.segments, info.encoding, cost, recipient.attempts + 1)
-            )
-            debits.append(
-                {
-                    "account_id": account.id,
-                    "kind": "debit",
-                    "amount": -cost,
-                    "segments": info.segments,
-                    "recipient_id": recipient.id,
-                    "reference": e164,
-                }
-            )
+            debits.append((recipient.id, e164, info.segments, -cost))
             reserved |= sms
-        # One query for the chunk (the ORM would write each line on its own).
-        _bulk_update(
-            self.env["cgsms.recipient"],
-            ("number", "segments", "encoding", "cost", "attempts"),
-            rows,
-            {
-                "state": "sending",
-                # The account that really sends it, so that its reports match.
-                "account_id": account.id,
-                "date_attempt": now,
-                "lookup_count": 0,
-                "error_class": None,
-                "failure_reason": None,
-            },
-        )
-        if debits:
-            self.env["cgsms.credit.line"].sudo().create(debits)
-        reserved.write({"state": "process"})
+        # The low-balance check runs once at the end of the queue run, not per chunk.
+        self.env["cgsms.credit.line"].sudo()._cgsms_insert_debits(account, debits, now)
         return reserved
 
     def _cgsms_deliver_chunk(self, account, claimed, unlink_failed=False, unlink_sent=True):
@@ -486,7 +490,12 @@ class SmsSms(models.Model):
             sent.cgsms_recipient_id._cgsms_left_queue()
             sent.sms_tracker_id._action_update_from_sms_state("pending")
             sent.cgsms_recipient_id._cgsms_apply_pending_reports()  # reports that came early
-            sent.write({"state": "pending", "failure_type": False, "to_delete": unlink_sent})
+            _bulk_update(
+                sent,
+                (),
+                [(sms.id,) for sms in sent],
+                {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
+            )
         if retry_at:
             self._cgsms_schedule_retry(retry_at)
         if checking:
@@ -504,10 +513,11 @@ class SmsSms(models.Model):
         if rate <= 0 or count <= 0:
             return [_clock()] * count
         query = (
-            "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
-            "EXTRACT(EPOCH FROM clock_timestamp()), COALESCE(cgsms_rate_next_slot, 0)) + %(span)s "
-            "WHERE id = %(id)s "
-            "RETURNING cgsms_rate_next_slot - %(span)s, EXTRACT(EPOCH FROM clock_timestamp())"
+            "INSERT INTO cgsms_rate_bucket AS b (account_id, next_slot) "
+            "VALUES (%(id)s, EXTRACT(EPOCH FROM clock_timestamp()) + %(span)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET next_slot = GREATEST("
+            "EXTRACT(EPOCH FROM clock_timestamp()), b.next_slot) + %(span)s "
+            "RETURNING b.next_slot - %(span)s, EXTRACT(EPOCH FROM clock_timestamp())"
         )
         params = {"span": count / rate, "id": account.id}
         if cursor is not None:
@@ -523,23 +533,24 @@ class SmsSms(models.Model):
         else:
             self.env.cr.execute(query, params)
             start, db_now = self.env.cr.fetchone()
-        account.invalidate_recordset(["cgsms_rate_next_slot"])
         first = _clock() + (float(start) - float(db_now))
         return [first + i / rate for i in range(count)]
 
     def _cgsms_hold_rate(self, account, seconds):
         """The provider answered 429: no slot of this account starts before ``seconds``."""
         query = (
-            "UPDATE cgsms_account SET cgsms_rate_next_slot = GREATEST("
-            "COALESCE(cgsms_rate_next_slot, 0), EXTRACT(EPOCH FROM clock_timestamp()) + %s) "
-            "WHERE id = %s"
+            "INSERT INTO cgsms_rate_bucket AS b (account_id, next_slot) "
+            "VALUES (%(id)s, EXTRACT(EPOCH FROM clock_timestamp()) + %(seconds)s) "
+            "ON CONFLICT (account_id) DO UPDATE SET next_slot = GREATEST("
+            "b.next_slot, EXTRACT(EPOCH FROM clock_timestamp()) + %(seconds)s)"
         )
+        params = {"id": account.id, "seconds": seconds}
         if self.env.context.get("cgsms_commit"):
             with self.env.registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                cr.execute(query, [seconds, account.id])
+                cr.execute(query, params)
         else:
-            self.env.cr.execute(query, [seconds, account.id])
+            self.env.cr.execute(query, params)
 
     @api.model
     def _cgsms_deadline(self):

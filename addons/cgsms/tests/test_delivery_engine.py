@@ -41,6 +41,54 @@ class TestDeliveryEngine(CgsmsCase):
         for line in lines:
             self.assertEqual(line.provider_message_id, by_ref[line.sms_uuid])
 
+    def _ledger_sum(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM cgsms_credit_line WHERE account_id = %s",
+            [self.account.id],
+        )
+        return float(self.env.cr.fetchone()[0])
+
+    def test_balance_stays_that_of_the_ledger_through_debits_refunds_and_folds(self):
+        self.env["cgsms.credit.line"].create(
+            {"account_id": self.account.id, "kind": "topup", "amount": 50.0}
+        )
+        self._queue([f"+35191234{i:04d}" for i in range(6)])
+        self.gateway.fail_next("sandbox", "invalid_number")  # refunded
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertAlmostEqual(self._balance(), self._ledger_sum(), places=4)
+        self.account._credit_fold()
+        self.assertAlmostEqual(self._balance(), self._ledger_sum(), places=4)
+        self.env.cr.execute(
+            "SELECT count(*) FROM cgsms_credit_delta WHERE account_id = %s", [self.account.id]
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 0, "folded into the balance row")
+        self.env["cgsms.credit.line"].create(
+            {"account_id": self.account.id, "kind": "adjustment", "amount": -2.5}
+        )
+        self.assertAlmostEqual(self._balance(), self._ledger_sum(), places=4)
+
+    def test_chunk_larger_than_the_credits_sends_what_is_paid_for(self):
+        self.env["cgsms.credit.line"].create(
+            {
+                "account_id": self.account.id,
+                "kind": "adjustment",
+                "amount": round(-self._balance() + 2 * self.account.cost_per_segment, 4),
+            }
+        )
+        sms = self._queue([f"+35191234{i:04d}" for i in range(4)])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(len(self._gateway_messages()), 2)
+        lines = sms.cgsms_recipient_id
+        self.assertEqual(sorted(lines.mapped("state")), ["failed", "failed", "sent", "sent"])
+        refused = lines.filtered(lambda line: line.state == "failed")
+        self.assertEqual(set(refused.mapped("error_class")), {"insufficient_credit"})
+        # Nothing was debited for them, so nothing can ever be refunded for them.
+        self.assertEqual(refused.mapped("cost"), [0.0, 0.0])
+        self.assertEqual(refused.mapped("attempts"), [0, 0])
+        self.assertAlmostEqual(self._balance(), 0.0, places=4)
+        self.assertAlmostEqual(self._ledger_sum(), 0.0, places=4)
+
     def test_answer_lost_after_the_provider_took_it_resolves_to_sent(self):
         before = self._balance()
         for mode in ("drop_after", "error_after"):

@@ -3,11 +3,18 @@ import threading
 import time
 
 from odoo import api, models
+from odoo.addons.cgsms.models.sms_sms import TIME_MARGIN
+from odoo.tools import config
 
 # Jobs per account waiting or running at the same time. More than the channel's capacity
 # only makes jobs wait; fewer leaves workers idle. The account's rate limit holds whatever
 # the number, it is shared by all jobs through the database.
 DEFAULT_PARALLEL_JOBS = 4
+# Seconds a job keeps the account's calls in flight, chunk after chunk (the delivery engine's
+# loop), before it hands over to the next job. One chunk per job (0) pays the job runner's
+# dispatch and the job's bookkeeping every few dozen SMS and lets the calls in flight drain
+# at the end of each chunk. Capped by the worker's real-time limit.
+DEFAULT_JOB_SECONDS = 20
 
 
 class SmsSms(models.Model):
@@ -41,7 +48,13 @@ class SmsSms(models.Model):
         cannot send an SMS twice: only SMS it claimed itself leave, and a claim is committed
         before the provider is called."""
         account = account.sudo()
-        Sms = self.sudo().with_context(cgsms_queue_job_enqueue=False, cgsms_commit=not _testing())
+        commit = not _testing()
+        # queue_job committed the job's start before running it: the transaction holds nothing
+        # of the caller, so each claim runs in a transaction of its own (READ COMMITTED, after
+        # the claims that other jobs committed meanwhile) instead of failing on them.
+        Sms = self.sudo().with_context(
+            cgsms_queue_job_enqueue=False, cgsms_commit=commit, cgsms_clean_tx=commit
+        )
         if not account.active:
             return self.env._("The SMS account is archived: nothing sent.")
         seconds = Sms._cgsms_qj_job_seconds()
@@ -70,6 +83,8 @@ class SmsSms(models.Model):
         """A job that keeps the account's calls in flight for ``seconds`` (chunk after chunk,
         the delivery engine's loop) instead of one chunk: fewer jobs for the same queue."""
         before = self._cgsms_qj_count_left(account)
+        if not before:
+            return self.env._("Nothing to send.")
         left = self._cgsms_process_account_queue(account, time.monotonic() + seconds)
         if left and left < before:
             self._cgsms_qj_enqueue(account, left=left)
@@ -127,7 +142,12 @@ class SmsSms(models.Model):
     @api.model
     def _cgsms_qj_job_seconds(self):
         value = self.env["ir.config_parameter"].sudo().get_param("cgsms_queue_job.job_seconds")
-        return int(value) if value and value.isdigit() else 0
+        seconds = int(value) if value and value.strip().isdigit() else DEFAULT_JOB_SECONDS
+        # Within the worker's real-time limit, with the engine's margin for the calls in flight.
+        limit = config.get("limit_time_real") or 0
+        if seconds and limit > 0:
+            seconds = max(1, min(seconds, int(limit - max(TIME_MARGIN, limit / 4))))
+        return seconds
 
     @api.model
     def _cgsms_qj_chunk_size(self, account):

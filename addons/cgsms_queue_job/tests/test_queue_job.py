@@ -94,6 +94,7 @@ class TestQueueJob(CgsmsCase):
 
     def test_job_claims_one_chunk_and_queues_the_next(self):
         self._queue(25)
+        self.env["ir.config_parameter"].sudo().set_param("cgsms_queue_job.job_seconds", 0)
         with trap_jobs() as trap:
             self.Sms._cgsms_job_send_chunk(self.account, 0)
             self.assertEqual(len(self.gateway.messages), 10, "one chunk per job")
