@@ -106,14 +106,10 @@ def _ensure_database(env, python, odoo_src, db, rebuild):
     subprocess.run(["createdb", db], env=env, check=True)
     print(f"Installing cgsms in {db}...", flush=True)
     subprocess.run(
-        [
+        _odoo_cmd(
+            env,
             python,
-            str(Path(odoo_src) / "odoo-bin"),
-            f"--addons-path={env['CGSMS_ADDONS']}",
-            f"--db_host={env['PGHOST']}",
-            f"--db_port={env['PGPORT']}",
-            f"--db_user={env['PGUSER']}",
-            "-d",
+            odoo_src,
             db,
             "-i",
             "cgsms",
@@ -121,7 +117,7 @@ def _ensure_database(env, python, odoo_src, db, rebuild):
             "--stop-after-init",
             "--max-cron-threads=0",
             "--log-level=warn",
-        ],
+        ),
         env=env,
         check=True,
     )

@@ -66,18 +66,12 @@ class CgsmsCreditLine(models.Model):
                 ELSE
                     INSERT INTO cgsms_credit_delta (account_id, amount)
                     SELECT account_id, SUM(amount) FROM (
-                        SELECT o.account_id, -o.amount AS amount
-                          FROM old_rows o JOIN new_rows n ON n.id = o.id
-                         WHERE o.amount IS DISTINCT FROM n.amount
-                            OR o.account_id IS DISTINCT FROM n.account_id
+                        SELECT account_id, -amount AS amount FROM old_rows
                         UNION ALL
-                        SELECT n.account_id, n.amount
-                          FROM old_rows o JOIN new_rows n ON n.id = o.id
-                         WHERE o.amount IS DISTINCT FROM n.amount
-                            OR o.account_id IS DISTINCT FROM n.account_id
+                        SELECT account_id, amount FROM new_rows
                     ) changed
                      WHERE account_id IS NOT NULL AND amount IS NOT NULL
-                     GROUP BY account_id;
+                     GROUP BY account_id HAVING SUM(amount) <> 0;
                 END IF;
                 RETURN NULL;
             END

@@ -64,6 +64,12 @@ FAILURE_TYPES = {
 _REAL_CLOCK = (time.monotonic,)
 
 
+def time_budget(limit):
+    """Seconds a queue run may claim within a worker's real-time ``limit``: it keeps a margin
+    for the calls still in flight when it stops."""
+    return max(limit - max(TIME_MARGIN, limit / 4), limit / 4)
+
+
 def _clock():
     return _REAL_CLOCK[0]()
 
@@ -563,8 +569,7 @@ class SmsSms(models.Model):
         if limit <= 0:
             return None
         _cron_worker_heartbeat()
-        budget = max(limit - max(TIME_MARGIN, limit / 4), limit / 4)
-        return _clock() + budget
+        return _clock() + time_budget(limit)
 
     @api.model
     def _cgsms_time_left(self, deadline):

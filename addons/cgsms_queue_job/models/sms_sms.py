@@ -3,7 +3,7 @@ import threading
 import time
 
 from odoo import api, models
-from odoo.addons.cgsms.models.sms_sms import TIME_MARGIN
+from odoo.addons.cgsms.models.sms_sms import time_budget
 from odoo.tools import config
 
 # Jobs per account waiting or running at the same time. More than the channel's capacity
@@ -143,10 +143,10 @@ class SmsSms(models.Model):
     def _cgsms_qj_job_seconds(self):
         value = self.env["ir.config_parameter"].sudo().get_param("cgsms_queue_job.job_seconds")
         seconds = int(value) if value and value.strip().isdigit() else DEFAULT_JOB_SECONDS
-        # Within the worker's real-time limit, with the engine's margin for the calls in flight.
+        # Within the HTTP worker's real-time limit, as the engine's queue run.
         limit = config.get("limit_time_real") or 0
         if seconds and limit > 0:
-            seconds = max(1, min(seconds, int(limit - max(TIME_MARGIN, limit / 4))))
+            seconds = min(seconds, time_budget(limit))
         return seconds
 
     @api.model
