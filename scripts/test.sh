@@ -9,7 +9,8 @@
 #      `test_mail_sms` suites with our addons installed;
 #   3. a second database with OCA queue_job and the glue addon cgsms_queue_job, and its tests.
 # Prints one line per series (`odoo 19.0: N passed, N failed`), then one summary line
-# (`total: N passed, N failed`), and exits non-zero on any failure.
+# (`total: N passed, N failed`), then the name of each failed test, and exits non-zero on any
+# failure.
 # Options (environment): CGSMS_TEST_TAGS overrides the Odoo test tags; CGSMS_KEEP_DB=1 keeps
 # the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part (never in CI). Under CI
 # (CI=true) every series is required: a missing source tree is a failure, not a skip.
@@ -56,9 +57,10 @@ if [ -z "${ODOO_SERIES:-}" ]; then
   run_series() { # series: its whole run; exit status in $var/log/test-<series>.rc
     local series=$1
     printf '\033[1m[cgsms]\033[0m ===== Odoo %s =====\n' "$series" >&2
-    rm -f "$var/log/test-$series.summary" "$var/log/test-$series.rc"
+    rm -f "$var/log/test-$series.summary" "$var/log/test-$series.rc" "$var/log/test-$series.failures"
     # shellcheck disable=SC2046
-    $(series_env "$series") CGSMS_SUMMARY_FILE="$var/log/test-$series.summary" bash "$0"
+    $(series_env "$series") CGSMS_SUMMARY_FILE="$var/log/test-$series.summary" \
+      CGSMS_FAILURES_FILE="$var/log/test-$series.failures" bash "$0"
     echo $? > "$var/log/test-$series.rc"
   }
   pids=()
@@ -81,6 +83,9 @@ if [ -z "${ODOO_SERIES:-}" ]; then
   echo
   for line in "${lines[@]}"; do echo "$line"; done
   echo "total: $total_passed passed, $total_failed failed"
+  for series in "${runnable[@]}"; do # which tests failed, last, where a tail of the output shows them
+    sed "s/^/failed on $series: /" "$var/log/test-$series.failures" 2>/dev/null
+  done
   [ "$ran" -gt 0 ] || status=1
   [ "$total_failed" = 0 ] || status=1
   exit $status
@@ -102,6 +107,7 @@ add_counts() { # reads "N passed" / "N failed" from a summary line
 }
 status=0
 mkdir -p "$CGSMS_VAR/log"
+failures=() # one line per failed test or failed step: its name, and the log to read
 
 run_pytest() { # runs tests/$1 (more pytest options after it) and adds its summary to the
   # counts; no test ran is a failure
@@ -110,8 +116,9 @@ run_pytest() { # runs tests/$1 (more pytest options after it) and adds its summa
   rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || status=1
   line=$(grep -E '[0-9]+ (passed|failed|errors?)' "$log_file" | tail -n 1)
-  [ -n "$line" ] || { log "tests/$1 ran no test"; status=1; }
+  [ -n "$line" ] || { log "tests/$1 ran no test"; status=1; failures+=("tests/$1 ran no test"); }
   add_counts "$line"
+  mapfile -t -O "${#failures[@]}" failures < <(grep -E '^(FAILED|ERROR) ' "$log_file" | cut -c1-200)
 }
 
 if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
@@ -127,6 +134,7 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
     p=$(grep -E '^# pass ' "$CGSMS_VAR/log/node-$ODOO_SERIES.log" | awk '{print $3}')
     f=$(grep -E '^# fail ' "$CGSMS_VAR/log/node-$ODOO_SERIES.log" | awk '{print $3}')
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    mapfile -t -O "${#failures[@]}" failures < <(grep -E '^not ok ' "$CGSMS_VAR/log/node-$ODOO_SERIES.log" | sed 's/^/node: /')
   fi
 
   log "End-to-end tests (tests/e2e: real Odoo processes, PostgreSQL, fake gateway over HTTP)"
@@ -157,14 +165,15 @@ rc=${PIPESTATUS[0]}
 line=$(grep -E '^odoo: ' "$CGSMS_VAR/log/odoo-tests-$db.log" | tail -n 1)
 if [ -z "$line" ] || [ "$line" = "odoo: no test ran" ]; then
   log "The Odoo test run produced no result (see $CGSMS_VAR/log/odoo-tests-$db.log)"
-  status=1; failed=$((failed + 1))
+  status=1; failed=$((failed + 1)); failures+=("odoo ($db): no result, see $CGSMS_VAR/log/odoo-tests-$db.log")
 else
   add_counts "$line"
 fi
 [ "$rc" = 0 ] || status=1
+mapfile -t -O "${#failures[@]}" failures < <(grep -E '^(FAIL|ERROR): ' "$CGSMS_VAR/log/odoo-tests-$db.log" | sed "s/^/odoo ($db): /")
 if grep -qE ' (ERROR|CRITICAL) ' "$CGSMS_VAR/log/odoo-tests-$db.log"; then
   log "Odoo logged errors during the run (see $CGSMS_VAR/log/odoo-tests-$db.log)"
-  status=1
+  status=1; failures+=("odoo ($db): errors in the log, see $CGSMS_VAR/log/odoo-tests-$db.log")
 fi
 [ -n "${CGSMS_KEEP_DB:-}" ] || dropdb --if-exists "$db" >/dev/null 2>&1 || true
 }
@@ -188,8 +197,10 @@ echo
 echo "odoo $ODOO_SERIES: $passed passed, $failed failed"
 if [ -n "${CGSMS_SUMMARY_FILE:-}" ]; then
   echo "$passed $failed" > "$CGSMS_SUMMARY_FILE" # the run of every series prints the total
+  printf '%s\n' "${failures[@]}" | grep -v '^$' > "${CGSMS_FAILURES_FILE:-/dev/null}"
 else
   echo "total: $passed passed, $failed failed"
+  printf '%s\n' "${failures[@]}" | grep -v '^$' | sed 's/^/failed: /'
 fi
 [ "$failed" = 0 ] || status=1
 exit $status
