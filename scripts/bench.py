@@ -105,22 +105,7 @@ def _ensure_database(env, python, odoo_src, db, rebuild):
     subprocess.run(["dropdb", "--if-exists", db], env=env, check=True)
     subprocess.run(["createdb", db], env=env, check=True)
     print(f"Installing cgsms in {db}...", flush=True)
-    subprocess.run(
-        _odoo_cmd(
-            env,
-            python,
-            odoo_src,
-            db,
-            "-i",
-            "cgsms",
-            "--without-demo=all",
-            "--stop-after-init",
-            "--max-cron-threads=0",
-            "--log-level=warn",
-        ),
-        env=env,
-        check=True,
-    )
+    _odoo_init(env, python, odoo_src, db, "-i", "cgsms", "--without-demo=all")
 
 
 def _odoo_cmd(env, python, odoo_src, db, *args):
@@ -148,21 +133,15 @@ def _module_dir(env, python, name):
     return None
 
 
-def _ensure_module(env, python, odoo_src, db, name):
-    if (
-        _psql_db(env, db, f"SELECT state FROM ir_module_module WHERE name = '{name}'")
-        == "installed"
-    ):
-        return
-    print(f"Installing {name} in {db}...", flush=True)
+def _odoo_init(env, python, odoo_src, db, *args):
+    """Runs odoo-bin once on db (install or update) and waits for it to end."""
     subprocess.run(
         _odoo_cmd(
             env,
             python,
             odoo_src,
             db,
-            "-i",
-            name,
+            *args,
             "--stop-after-init",
             "--max-cron-threads=0",
             "--log-level=warn",
@@ -170,6 +149,16 @@ def _ensure_module(env, python, odoo_src, db, name):
         env=env,
         check=True,
     )
+
+
+def _ensure_module(env, python, odoo_src, db, name):
+    if (
+        _psql_db(env, db, f"SELECT state FROM ir_module_module WHERE name = '{name}'")
+        == "installed"
+    ):
+        return
+    print(f"Installing {name} in {db}...", flush=True)
+    _odoo_init(env, python, odoo_src, db, "-i", name)
 
 
 def _psql_db(env, db, sql):
@@ -615,21 +604,7 @@ def main(argv=None):
         _ensure_database(env, python, odoo_src, db, options.rebuild)
         if options.update:
             print(f"Updating cgsms in {db}...", flush=True)
-            subprocess.run(
-                _odoo_cmd(
-                    env,
-                    python,
-                    odoo_src,
-                    db,
-                    "-u",
-                    "cgsms",
-                    "--stop-after-init",
-                    "--max-cron-threads=0",
-                    "--log-level=warn",
-                ),
-                env=env,
-                check=True,
-            )
+            _odoo_init(env, python, odoo_src, db, "-u", "cgsms")
     base = options.ports
     gateway = _Gateway(python, base, options.latency)
     status = 0
