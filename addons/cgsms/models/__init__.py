@@ -5,6 +5,7 @@ from . import cgsms_delivery_report
 from . import cgsms_delivery_stat
 from . import cgsms_group
 from . import cgsms_message
+from . import cgsms_price
 from . import cgsms_recipient
 from . import cgsms_recipient_message
 from . import cgsms_reminder_log
@@ -14,4 +15,5 @@ from . import res_partner
 from . import sms_sms
 from . import sms_template
 from . import cgsms_series
+from . import ir_actions_server
 from . import sms_api_cgsms

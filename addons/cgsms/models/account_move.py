@@ -7,9 +7,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .. import compat
+from ..engine import policy
+from ..engine.policy import MAX_SEGMENTS, too_long_error
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
-from .cgsms_message import MAX_SEGMENTS, too_long_error
 
 _logger = logging.getLogger(__name__)
 
@@ -230,19 +231,10 @@ class AccountMove(models.Model):
                         company=company.name,
                     )
                 )
-            cost = count_segments(text).segments * account.sudo().cost_per_segment
+            cost = count_segments(text).segments * policy.price_for(account.sudo(), group["number"])
             cost_by_company[company] = cost_by_company.get(company, 0.0) + cost
         for company, cost in cost_by_company.items():
-            available = company.cgsms_account_id.sudo().credit_available
-            if cost > available + 1e-9:
-                raise UserError(
-                    _(
-                        "Not enough SMS credits: these reminders need %(cost)s credits and "
-                        "%(available)s are available. Buy a pack of credits.",
-                        cost=round(cost, 4),
-                        available=round(available, 4),
-                    )
-                )
+            policy.check_credits(self.env, company.cgsms_account_id, cost)
 
     @api.model
     def _cgsms_send_reminder_group(self, group, text, origin="manual", steps=None):
@@ -324,9 +316,10 @@ class AccountMove(models.Model):
             if not company.cgsms_account_id:
                 continue
             # The cron user need not belong to every company.
-            self.sudo().with_company(company).with_context(
-                allowed_company_ids=[company.id]
-            )._cgsms_send_scheduled_reminders(company)
+            with policy.automated():
+                self.sudo().with_company(company).with_context(
+                    allowed_company_ids=[company.id]
+                )._cgsms_send_scheduled_reminders(company)
 
     @api.model
     def _cgsms_send_scheduled_reminders(self, company):
@@ -406,9 +399,9 @@ class AccountMove(models.Model):
                     MAX_SEGMENTS,
                 )
                 continue
-            cost = count_segments(text).segments * account.cost_per_segment
+            cost = count_segments(text).segments * policy.price_for(account, group["number"])
             account.invalidate_recordset(["credit_available"])
-            if cost > account.credit_available + 1e-9:
+            if not policy.has_credits(cost, account.credit_available):
                 # Left for a later run, once credits are bought.
                 _logger.warning(
                     "Not enough SMS credits for scheduled reminders of company %s", company.id
@@ -483,8 +476,10 @@ class AccountMove(models.Model):
             if error := too_long_error(self.env, text):
                 move._message_log(body=_("No SMS sent for this invoice: %(error)s", error=error))
                 continue
-            move._message_sms(
-                text,
-                partner_ids=partner.ids,
-                sms_pid_to_number={partner.id: number},
-            )
+            # Set up by an administrator: sent whoever posts the invoice.
+            with policy.automated():
+                move._message_sms(
+                    text,
+                    partner_ids=partner.ids,
+                    sms_pid_to_number={partner.id: number},
+                )

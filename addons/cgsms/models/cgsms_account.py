@@ -144,6 +144,22 @@ class CgsmsAccount(models.Model):
         help="Credits consumed by each SMS segment (160 plain characters, or 70 with accents "
         "or emoji).",
     )
+    allowed_country_ids = fields.Many2many(
+        "res.country",
+        "cgsms_account_country_rel",
+        "account_id",
+        "country_id",
+        "Destinations",
+        help="The countries this account sends SMS to; numbers of other countries are refused "
+        "before sending. A new account sends to its company's country. Premium-rate, "
+        "satellite, personal and other non-mobile numbers are always refused.",
+    )
+    price_ids = fields.One2many(
+        "cgsms.price",
+        "account_id",
+        "Prices per destination",
+        help="Credits per SMS for a country or a prefix; the others cost the account's price.",
+    )
     low_balance_threshold = fields.Float(
         "Low-balance alert",
         digits=(12, 4),
@@ -323,6 +339,13 @@ class CgsmsAccount(models.Model):
             # every account has a secret, so that its delivery reports can always be verified
             if not vals.get("webhook_secret"):
                 vals["webhook_secret"] = secrets.token_hex(16)
+            if "allowed_country_ids" not in vals:
+                # A new account sends to its company's country until a manager adds others.
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+                if company.sudo().country_id:
+                    vals["allowed_country_ids"] = [
+                        fields.Command.set(company.sudo().country_id.ids)
+                    ]
         accounts = super().create(vals_list)
         accounts._check_one_active_per_company()
         self.env.registry.clear_cache()
@@ -406,6 +429,26 @@ class CgsmsAccount(models.Model):
         return action
 
     # ------------------------------------------------------------------ helpers
+
+    def _cgsms_allowed_country_codes(self):
+        """ISO codes of the countries the account sends to (empty: no restriction, for an
+        account of a company without a country that nobody restricted)."""
+        self.ensure_one()
+        return frozenset(self.sudo().allowed_country_ids.mapped("code"))
+
+    def _cgsms_price_for(self, e164, country_code):
+        """Credits per segment for ``e164``: the longest matching prefix, else the country's
+        price, else the account's."""
+        self.ensure_one()
+        best, best_len = None, 0
+        for price in self.sudo().price_ids:
+            if price.prefix and e164.startswith(price.prefix) and len(price.prefix) > best_len:
+                best, best_len = price, len(price.prefix)
+        if best is None:
+            best = next(
+                (p for p in self.sudo().price_ids if p.country_id.code == country_code), None
+            )
+        return best.cost_per_segment if best is not None else self.cost_per_segment
 
     @api.model
     def _get_active(self, company=None):

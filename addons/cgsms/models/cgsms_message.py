@@ -12,14 +12,13 @@ from odoo.tools.misc import formatLang
 from odoo.tools.rendering_tools import parse_inline_template
 
 from .. import compat
+from ..engine import policy
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
 from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
 
 _logger = logging.getLogger(__name__)
 
-# A longer text is almost always a mistake (a pasted document) and costs a fortune.
-MAX_SEGMENTS = 10
 # Up to this many recipients are sent while the user waits; more go through the SMS queue.
 DIRECT_SEND_LIMIT = 100
 # Failures worth another try; delivered, sent and invalid numbers never are.
@@ -76,19 +75,7 @@ class Target:
     e164: str = ""
     error_class: str = ""
     reason: str = ""
-
-
-def too_long_error(env, text):
-    """The error for an SMS text over the cap of :data:`MAX_SEGMENTS`, or an empty string."""
-    segments = count_segments(text or "").segments
-    if segments <= MAX_SEGMENTS:
-        return ""
-    return env._(
-        "The message is too long: %(segments)s SMS per recipient, at most "
-        "%(max)s are allowed. Shorten the text.",
-        segments=segments,
-        max=MAX_SEGMENTS,
-    )
+    price: float = 0.0
 
 
 class CgsmsMessage(models.Model):
@@ -212,6 +199,12 @@ class CgsmsMessage(models.Model):
     preview_html = fields.Html(
         "Skipped numbers", compute="_compute_preview", sanitize=False, readonly=True
     )
+    price_total = fields.Float(
+        "Credits per SMS, all recipients",
+        digits=(12, 4),
+        compute="_compute_preview",
+        help="The price of one SMS to each recipient, by destination, added up.",
+    )
     estimated_cost = fields.Float("Total cost", digits=(12, 4), compute="_compute_estimated_cost")
     credit_short = fields.Boolean(compute="_compute_estimated_cost")
 
@@ -298,20 +291,22 @@ class CgsmsMessage(models.Model):
                 )
                 message.dropped_count = message.cancelled_count
                 message.preview_html = False
+                message.price_total = message.recipient_count * message.cost_per_segment
                 continue
             targets = message._cgsms_resolve()
             dropped = [t for t in targets if t.error_class]
+            message.price_total = sum(t.price for t in targets if not t.error_class)
             message.recipient_count = len(targets) - len(dropped)
             message.dropped_count = len(dropped)
             message.preview_html = message._cgsms_preview_html(dropped)
 
-    @api.depends("segment_count", "recipient_count", "cost_per_segment", "credit_available")
+    @api.depends("segment_count", "price_total", "credit_available")
     def _compute_estimated_cost(self):
         for message in self:
-            message.estimated_cost = round(
-                message.segment_count * message.recipient_count * message.cost_per_segment, 4
+            message.estimated_cost = round(message.segment_count * message.price_total, 4)
+            message.credit_short = not policy.has_credits(
+                message.estimated_cost, message.credit_available
             )
-            message.credit_short = message.estimated_cost > message.credit_available + 1e-9
 
     @api.depends("recipient_ids.state", "recipient_ids.cost", "recipient_ids.error_class")
     def _compute_result_counts(self):
@@ -436,10 +431,11 @@ class CgsmsMessage(models.Model):
             raise UserError(_("There is no failed SMS that can be sent again."))
         account = self.env["cgsms.account"]._get_active(self.company_id)
         account._ensure_usable()
-        needed = (
-            sum(count_segments(line.body).segments for line in lines) * account.cost_per_segment
+        needed = sum(
+            count_segments(line.body).segments * policy.price_for(account, line.number)
+            for line in lines
         )
-        self._cgsms_check_credits(account, needed)
+        policy.check_credits(self.env, account, needed)
         sms_vals = []
         for line in lines:
             sms_uuid = uuid4().hex
@@ -672,7 +668,7 @@ class CgsmsMessage(models.Model):
             first_by_number[target.e164] = target
             if target.e164 in blacklisted:
                 target.error_class = "blacklisted"
-                target.reason = _("Opted out")
+                target.reason = policy.refusal(self.env, "blacklisted", target.e164)
         if duplicates:
             names = self._cgsms_partner_names({pid for _t, pid in duplicates if pid})
             for target, first_id in duplicates:
@@ -722,6 +718,16 @@ class CgsmsMessage(models.Model):
         number = normalize_number(raw, country, mobile_only=True)
         target = Target(partner=partner, raw=raw, e164=number.e164)
         if number.valid:
+            account = self._cgsms_policy_account()
+            if not account:
+                return target
+            where = policy.destination(account, number.e164)
+            target.price = where.price
+            if not where.allowed:
+                target.error_class = policy.error_class(where.reason)
+                target.reason = policy.refusal(
+                    self.env, where.reason, number.e164, where.country_code
+                )
             return target
         if number.reason == REASON_MISSING:
             target.error_class = "missing_number"
@@ -736,6 +742,14 @@ class CgsmsMessage(models.Model):
                 else _("Invalid number")
             )
         return target
+
+    def _cgsms_policy_account(self):
+        """The account whose sending policy (destinations, prices) applies to this send."""
+        if not self._cgsms_company_allowed(self.company_id):
+            return self.env["cgsms.account"]
+        if self.state in ("draft", "scheduled") or not self.account_id:
+            return self.env["cgsms.account"]._get_active(self.company_id)
+        return self.account_id.sudo()
 
     def _cgsms_preview_html(self, dropped):
         if not dropped:
@@ -809,15 +823,7 @@ class CgsmsMessage(models.Model):
                 info = by_body[body] = count_segments(body)
             infos.append(info)
         longest = max((info.segments for info in infos), default=count_segments(self.body).segments)
-        if longest > MAX_SEGMENTS:
-            raise UserError(
-                _(
-                    "The message is too long: %(segments)s SMS per recipient, at most "
-                    "%(max)s are allowed. Shorten the text.",
-                    segments=longest,
-                    max=MAX_SEGMENTS,
-                )
-            )
+        policy.check_length(self.env, segments=longest)
         if not valid:
             raise UserError(
                 _(
@@ -825,21 +831,12 @@ class CgsmsMessage(models.Model):
                     "number, or type numbers."
                 )
             )
-        needed = sum(info.segments for info in infos) * account.cost_per_segment
-        self._cgsms_check_credits(account, needed)
+        needed = sum(
+            info.segments * (target.price or account.cost_per_segment)
+            for target, info in zip(valid, infos, strict=True)
+        )
+        policy.check_credits(self.env, account, needed)
         return account, infos
-
-    def _cgsms_check_credits(self, account, needed):
-        available = account._credit_balances().get(account.id, 0.0)
-        if needed > available + 1e-9:
-            raise UserError(
-                _(
-                    "This send needs %(needed)s credits, only %(available)s available. "
-                    "Buy a pack of credits.",
-                    needed=formatLang(self.env, needed, digits=4),
-                    available=formatLang(self.env, available, digits=4),
-                )
-            )
 
     def _cgsms_send_now(self):
         self.ensure_one()

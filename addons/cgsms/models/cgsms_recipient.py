@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from .. import compat
+from ..engine import handoff
 from .cgsms_message import DIRECT_SEND_LIMIT
 
 STATES = [
@@ -188,6 +189,10 @@ class CgsmsRecipient(models.Model):
                 "info",
             )
         sms.send(unlink_failed=True, unlink_sent=True, auto_commit=False, raise_exception=False)
+        if handoff.deferred(self.env):
+            return self._retry_notification(
+                _("%(count)s SMS are leaving now.", count=len(sms)), "success"
+            )
         queued.message_id._cgsms_check_done()
         waiting = queued.filtered(lambda r: r.state == "queued")
         if not waiting:

@@ -11,6 +11,16 @@ class ResCompany(models.Model):
         compute="_compute_cgsms_account_id",
         help="The active SMS provider account of the company.",
     )
+    cgsms_who_may_send = fields.Selection(
+        [("sms_users", "SMS users only"), ("internal", "Every internal user")],
+        "Who may send SMS",
+        default="sms_users",
+        required=True,
+        help="Who may send SMS that cost the company's credits, from any screen (the SMS "
+        "form, a contact's chatter, Odoo's SMS composer, repairs). Automatic SMS set up by an "
+        "administrator (automation rules, scheduled reminders, SMS on invoices) are always "
+        "sent.",
+    )
     # Invoicing SMS: overdue reminders and invoice issued notification
     cgsms_reminder_template_id = fields.Many2one(
         "sms.template",

@@ -73,6 +73,9 @@ class ResConfigSettings(models.TransientModel):
     cgsms_invoice_post_template_id = fields.Many2one(
         related="company_id.cgsms_invoice_post_template_id", readonly=False
     )
+    cgsms_who_may_send = fields.Selection(
+        related="company_id.cgsms_who_may_send", readonly=False, required=True
+    )
 
     @api.onchange("cgsms_provider")
     def _onchange_cgsms_provider(self):

@@ -11,6 +11,7 @@ defined: ``sms.sms._send`` routes the SMS (``models/sms_sms.py``).
 from odoo import api, models
 
 from .. import compat
+from ..engine import handoff, transaction
 
 if compat.SMS_API_PLUGIN:
     from odoo.addons.sms.tools.sms_api import SmsApiBase
@@ -85,9 +86,11 @@ if compat.SMS_API_PLUGIN:
             by_uuid.update({sms.uuid: sms for sms in created})
             sms_all = Sms.browse([by_uuid[n["uuid"]].id for _b, n in wanted])
             self._send_records(sms_all.filtered(lambda s: s.state == "outgoing"), False, False)
+            # In a user's transaction the SMS only queued: they leave once it commits.
+            handed_over = handoff.deferred(self.env)
             results = []
             for sms in sms_all:
-                if sms.state in ("pending", "sent"):
+                if sms.state in ("pending", "sent") or (handed_over and sms.state == "outgoing"):
                     results.append({"uuid": sms.uuid, "state": "success"})
                 elif sms.state == "outgoing":  # provider down: left in the queue
                     results.append({"uuid": sms.uuid, "state": "server_error"})
@@ -118,8 +121,8 @@ if compat.SMS_API_PLUGIN:
         @api.model
         def _process_queue(self):
             # Odoo's SMS cron: what a provider accepted is committed before the next call.
-            testing = compat.testing()
-            return super(SmsSms, self.with_context(cgsms_commit=not testing))._process_queue()
+            with transaction.owning(self.env.cr, not compat.testing()):
+                return super()._process_queue()
 
         def _split_by_api(self):
             accounts = (

@@ -15,6 +15,7 @@ from odoo.service.server import WorkerCron
 from odoo.tools import SQL, config
 
 from .. import compat
+from ..engine import handoff, policy, transaction
 from ..providers import OutgoingSms, SendResult
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
@@ -104,16 +105,27 @@ class SmsSms(models.Model):
         for vals in vals_list:
             if not vals.get("cgsms_company_id") and vals.get("mail_message_id") in companies:
                 vals["cgsms_company_id"] = companies[vals["mail_message_id"]]
+        self._cgsms_check_senders(vals_list)
         return super().create(vals_list)
 
+    def _cgsms_check_senders(self, vals_list):
+        """Whoever queues an SMS that a CgSMS account sends and charges must be allowed to
+        (the sending policy), whatever the screen: chatter, Odoo's composer, repairs..."""
+        company_ids = {v.get("cgsms_company_id") or self.env.company.id for v in vals_list}
+        accounts = self.env["cgsms.account"]._get_active_by_company(company_ids)
+        for company_id in accounts:
+            policy.check_sender(self.env, self.env["res.company"].browse(company_id))
+
     def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
+        # Odoo's SMS queue cron sends with auto_commit: that transaction is the engine's own.
         commit = bool(auto_commit) and not _testing()
-        return super(SmsSms, self.with_context(cgsms_commit=commit)).send(
-            unlink_failed=unlink_failed,
-            unlink_sent=unlink_sent,
-            raise_exception=raise_exception,
-            **compat.sms_send_kwargs(auto_commit),
-        )
+        with transaction.owning(self.env.cr, commit):
+            return super().send(
+                unlink_failed=unlink_failed,
+                unlink_sent=unlink_sent,
+                raise_exception=raise_exception,
+                **compat.sms_send_kwargs(auto_commit),
+            )
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Route SMS of companies with an active CgSMS account through their provider; the
@@ -151,19 +163,20 @@ class SmsSms(models.Model):
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
         # The transaction holds nothing of the caller: a lost claim race may be rolled back.
-        queue = self.with_context(cgsms_commit=commit, cgsms_clean_tx=commit)
+        queue = self.with_context(cgsms_clean_tx=commit)
         if ids:
             queue = queue.browse(ids)
         left = 0
-        for account in accounts:
-            try:
-                left += queue._cgsms_process_account_queue(account, deadline)
-                queue._cgsms_reconcile(account, deadline)
-            except Exception:
-                _logger.exception("Failed processing the SMS queue of account %s", account.id)
-                if not commit:
-                    raise
-                self.env.cr.rollback()
+        with transaction.owning(self.env.cr, commit):
+            for account in accounts:
+                try:
+                    left += queue._cgsms_process_account_queue(account, deadline)
+                    queue._cgsms_reconcile(account, deadline)
+                except Exception:
+                    _logger.exception("Failed processing the SMS queue of account %s", account.id)
+                    if not commit:
+                        raise
+                    self.env.cr.rollback()
         if left and not self._cgsms_time_left(deadline):
             if commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -186,7 +199,17 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------ CgSMS sending
 
     def _cgsms_send(self, account, unlink_failed=False, unlink_sent=True):
-        """Send these SMS (a user's send, or Odoo's ``send()``) through ``account``."""
+        """Send these SMS (a user's send, or Odoo's ``send()``) through ``account``.
+
+        Inside a user's transaction they are only queued: they leave once it commits, in a
+        cursor of the engine's own (``engine.handoff``). Only a transaction that is the
+        engine's own (the SMS queue cron, a queue job: ``engine.transaction``) calls the provider
+        here. Tests, which never commit, send in their transaction."""
+        if handoff.deferred(self.env):
+            # Every queued SMS has its history line from now on, in the state "queued".
+            self.sudo()._cgsms_ensure_recipients(account)
+            handoff.after_commit(self, account, unlink_failed, unlink_sent)
+            return
         sms_all = self.sudo().with_context(sms_skip_msg_notification=True)
         self._cgsms_process_account_queue(
             account, None, unlink_failed=unlink_failed, unlink_sent=unlink_sent
@@ -208,7 +231,7 @@ class SmsSms(models.Model):
         claimer = self.with_context(cgsms_default_country=account.company_id.country_id.code or "")
         # Without commits everything is claimed at once: a later claim failing on a
         # concurrent update would roll back the results of SMS already handed over.
-        claim_all = bool(self) and not self.env.context.get("cgsms_commit")
+        claim_all = bool(self) and not transaction.owns(self.env.cr)
         error = None
         # The next chunk is claimed while the calls are in flight (the claim takes as long
         # as a provider call): it leaves as soon as there is room.
@@ -242,7 +265,7 @@ class SmsSms(models.Model):
                         continue
                     if claim_all:
                         exhausted = True
-                    if self.env.context.get("cgsms_commit"):
+                    if transaction.owns(self.env.cr):
                         # Committed: what the caller did before is safe from a rollback.
                         claimer = claimer.with_context(cgsms_clean_tx=True)
                     if claimed:
@@ -266,7 +289,7 @@ class SmsSms(models.Model):
         return self._cgsms_count_queued(account)
 
     def _cgsms_after_run(self, account):
-        commit = self.env.context.get("cgsms_commit")
+        commit = transaction.owns(self.env.cr)
         try:
             with self.env.cr.savepoint():
                 account._check_low_balance()
@@ -291,7 +314,7 @@ class SmsSms(models.Model):
         "sending", committed when allowed. Returns the claimed SMS, ready for the provider
         (those refused on the way, e.g. invalid numbers, are failed and not returned);
         ``stats["taken"]``, when given, counts every queued SMS taken from the queue."""
-        commit = self.env.context.get("cgsms_commit")
+        commit = transaction.owns(self.env.cr)
         retry = commit and self.env.context.get("cgsms_clean_tx")
         for attempt in range(CLAIM_TRIES):
             try:
@@ -375,15 +398,28 @@ class SmsSms(models.Model):
             if not (sms.body or "").strip():
                 sms._cgsms_fail("rejected", _("The message is empty."))
                 continue
-            to_send.append((sms, number.e164, count_segments(sms.body)))
+            where = policy.destination(account, number.e164)
+            if not where.allowed:
+                sms._cgsms_fail(
+                    policy.error_class(where.reason),
+                    policy.refusal(self.env, where.reason, number.e164, where.country_code),
+                )
+                continue
+            to_send.append((sms, number.e164, count_segments(sms.body), where.price))
+        opted_out = self._cgsms_opted_out({e164 for _s, e164, _i, _p in to_send})
+        if opted_out:
+            for sms, e164, _info, _price in to_send:
+                if e164 in opted_out:
+                    sms._cgsms_fail("blacklisted", policy.refusal(self.env, "blacklisted", e164))
+            to_send = [item for item in to_send if item[1] not in opted_out]
         if not to_send:
             return Sms
 
         now = fields.Datetime.now()
         candidates = []  # (sms, recipient, e164, segment info, cost, line's cost and attempts)
-        for sms, e164, info in to_send:
+        for sms, e164, info, price in to_send:
             recipient = sms.cgsms_recipient_id
-            cost = round(info.segments * account.cost_per_segment, 4)
+            cost = round(info.segments * price, 4)
             candidates.append(
                 (sms, recipient, e164, info, cost, (recipient.cost, recipient.attempts))
             )
@@ -417,17 +453,11 @@ class SmsSms(models.Model):
         reserved = Sms
         debits = []
         for sms, recipient, e164, info, cost, before in candidates:
-            if cost > available + 1e-9:
+            if not policy.has_credits(cost, available):
                 # Not reserved: the line keeps what it had before this claim.
                 recipient.write({"cost": before[0], "attempts": before[1]})
                 sms._cgsms_fail(
-                    "insufficient_credit",
-                    _(
-                        "Not enough SMS credits: this SMS needs %(cost)s, %(available)s left. "
-                        "Buy a pack of credits.",
-                        cost=cost,
-                        available=round(available, 4),
-                    ),
+                    "insufficient_credit", policy.credits_error(self.env, cost, available)
                 )
                 continue
             available -= cost
@@ -506,7 +536,7 @@ class SmsSms(models.Model):
             self._cgsms_schedule_retry(retry_at)
         if checking:
             self._cgsms_schedule_reconcile()
-        if self.env.context.get("cgsms_commit"):
+        if transaction.owns(self.env.cr):
             self.env.cr.commit()  # pylint: disable=invalid-commit
         return requeued, stop
 
@@ -531,7 +561,7 @@ class SmsSms(models.Model):
             cursor.execute(query, params)
             start, db_now = cursor.fetchone()
             cursor.commit()
-        elif self.env.context.get("cgsms_commit"):
+        elif transaction.owns(self.env.cr):
             with self.env.registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute(query, params)
@@ -551,7 +581,7 @@ class SmsSms(models.Model):
             "b.next_slot, EXTRACT(EPOCH FROM clock_timestamp()) + %(seconds)s)"
         )
         params = {"id": account.id, "seconds": seconds}
-        if self.env.context.get("cgsms_commit"):
+        if transaction.owns(self.env.cr):
             with self.env.registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute(query, params)
@@ -570,6 +600,13 @@ class SmsSms(models.Model):
             return None
         _cron_worker_heartbeat()
         return _clock() + time_budget(limit)
+
+    @api.model
+    def _cgsms_deadline_within(self, seconds):
+        """``_cgsms_deadline``, but no later than ``seconds`` from now."""
+        deadline = self._cgsms_deadline()
+        soon = _clock() + seconds
+        return soon if deadline is None else min(deadline, soon)
 
     @api.model
     def _cgsms_time_left(self, deadline):
@@ -599,6 +636,17 @@ class SmsSms(models.Model):
                 ),
             }
         )
+
+    def _cgsms_opted_out(self, numbers):
+        """Those of ``numbers`` (E.164) on Odoo's opt-out list (phone.blacklist)."""
+        if not numbers:
+            return set()
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute(
+            "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+            [list(numbers)],
+        )
+        return {number for (number,) in self.env.cr.fetchall()}
 
     def _cgsms_ensure_recipients(self, account):
         """Give each SMS its history line (kept after the SMS itself is garbage-collected)."""
@@ -691,16 +739,16 @@ class SmsSms(models.Model):
         """Cron: resolve the SMS whose send was ambiguous (answer lost) or interrupted (crash,
         killed worker) by looking them up at the provider."""
         deadline = self._cgsms_deadline()
-        model = self.with_context(cgsms_commit=not _testing())
         Account = self.env["cgsms.account"].sudo().with_context(active_test=False)
         groups = (
             self.env["cgsms.recipient"]
             .sudo()
             ._read_group([("state", "in", ("checking", "sending"))], ["account_id"])
         )
-        for (account,) in groups:
-            if account and model._cgsms_time_left(deadline):
-                model._cgsms_reconcile(Account.browse(account.id), deadline)
+        with transaction.owning(self.env.cr, not _testing()):
+            for (account,) in groups:
+                if account and self._cgsms_time_left(deadline):
+                    self._cgsms_reconcile(Account.browse(account.id), deadline)
 
     @api.model
     def _cgsms_reconcile(self, account, deadline=None, limit=200):
@@ -709,7 +757,7 @@ class SmsSms(models.Model):
         (with its provider id), back in the queue (the provider certainly does not have it)
         or, when the provider cannot tell, with a person ("To check")."""
         account = account.sudo()
-        commit = self.env.context.get("cgsms_commit")
+        commit = transaction.owns(self.env.cr)
         # To the microsecond (write_date has them): a line is due once its delay has passed.
         now = datetime.now(UTC).replace(tzinfo=None)
         Recipient = self.env["cgsms.recipient"].sudo()
@@ -951,7 +999,7 @@ class _Dispatcher:
             )
             for sms in claimed
         ]
-        if self._slot_cursor is None and self.model.env.context.get("cgsms_commit"):
+        if self._slot_cursor is None and transaction.owns(self.model.env.cr):
             # The token bucket is updated on a connection of its own, kept for the run.
             self._slot_cursor = self.model.env.registry.cursor()
         slots = self.model._cgsms_reserve_slots(self.account, len(messages), self._slot_cursor)

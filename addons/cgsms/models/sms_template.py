@@ -2,9 +2,9 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools.rendering_tools import parse_inline_template
 
+from ..engine.policy import MAX_SEGMENTS
 from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
-from .cgsms_message import MAX_SEGMENTS
 
 
 class SmsTemplate(models.Model):

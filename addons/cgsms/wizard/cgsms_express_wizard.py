@@ -1,7 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from ..models.cgsms_message import MAX_SEGMENTS, refuse_nul
+from ..engine import policy
+from ..models.cgsms_message import refuse_nul
 from ..tools.phone import REASON_MISSING, dedupe_numbers, normalize_number, split_free_numbers
 from ..tools.sms_segments import count_segments
 
@@ -66,7 +67,7 @@ class CgsmsExpressWizard(models.TransientModel):
             "params": {
                 "title": _("Express message"),
                 "message": summary["message"],
-                "type": "success" if summary["sent"] else "warning",
+                "type": "success" if summary["sent"] or summary["pending"] else "warning",
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
@@ -103,11 +104,12 @@ class CgsmsExpressWizard(models.TransientModel):
 
     # ------------------------------------------------------------------ helpers
 
-    def _resolve_recipients(self):
+    def _resolve_recipients(self, account=None):
         """Typed numbers, then contacts, normalised to E.164 and without duplicates.
 
         Returns dicts {number (E.164 or as typed), raw, partner_id, partner, valid, reason,
-        error}, where reason is "missing", "invalid", "not_mobile" or "duplicate"."""
+        price, error}, where reason is "missing", "invalid", "not_mobile", "duplicate" or a
+        refusal of the sending policy (``engine.policy``) for ``account``."""
         self.ensure_one()
         country = self.company_id.country_id.code or None
         entries = []
@@ -128,14 +130,20 @@ class CgsmsExpressWizard(models.TransientModel):
         recipients = []
         for number, partner in entries:
             reason = number.reason if id(number) in kept else "duplicate"
+            where = None
+            if account and number.valid and reason != "duplicate":
+                where = policy.destination(account, number.e164)
+                reason = where.reason
             recipients.append(
                 {
                     "number": number.e164 or number.raw.strip(),
                     "raw": number.raw,
                     "partner_id": partner.id if partner else False,
                     "partner": partner.display_name if partner else "",
-                    "valid": number.valid and reason != "duplicate",
+                    "valid": number.valid and not reason,
                     "reason": reason,
+                    "country": where.country_code if where else "",
+                    "price": where.price if where else 0.0,
                 }
             )
         return recipients
@@ -146,13 +154,17 @@ class CgsmsExpressWizard(models.TransientModel):
             return _("%(contact)s has no mobile number.", contact=who)
         if recipient["reason"] == "not_mobile":
             return _("%(number)s is not a mobile number.", number=recipient["raw"] or who)
-        if recipient["partner"]:
+        if recipient["reason"] in ("invalid", "invalid_number") and recipient["partner"]:
             return _(
                 "%(contact)s has an invalid mobile number (%(number)s).",
                 contact=who,
                 number=recipient["raw"],
             )
-        return _("%(number)s is not a valid phone number.", number=recipient["raw"])
+        if recipient["reason"] == "invalid":
+            return _("%(number)s is not a valid phone number.", number=recipient["raw"])
+        return policy.refusal(
+            self.env, recipient["reason"], recipient["number"], recipient["country"]
+        )
 
     def _check_sendable(self):
         """Raise a UserError telling the user what to correct; returns (account, recipients)."""
@@ -171,17 +183,8 @@ class CgsmsExpressWizard(models.TransientModel):
         account._ensure_usable()
         if not (self.body or "").strip():
             raise UserError(_("Write the message to send."))
-        segments = count_segments(self.body).segments
-        if segments > MAX_SEGMENTS:
-            raise UserError(
-                _(
-                    "The message is too long: %(segments)s SMS per recipient, at most "
-                    "%(max)s are allowed. Shorten the text.",
-                    segments=segments,
-                    max=MAX_SEGMENTS,
-                )
-            )
-        recipients = self._resolve_recipients()
+        policy.check_length(self.env, self.body)
+        recipients = self._resolve_recipients(account)
         if not recipients:
             raise UserError(_("Type at least one mobile number or choose a contact."))
         errors = [
@@ -212,28 +215,18 @@ class CgsmsExpressWizard(models.TransientModel):
                 )
             )
         info = count_segments(account._cgsms_prepare_body(self.body))
-        cost = round(info.segments * account.cost_per_segment * len(to_send), 4)
-        available = account.credit_available
-        if cost > available + 1e-9:
-            raise UserError(
-                _(
-                    "Not enough SMS credits: this message costs %(cost)s credits "
-                    "(%(segments)s SMS to %(count)s numbers) and %(available)s are available. "
-                    "Buy a pack of credits.",
-                    cost=cost,
-                    segments=info.segments,
-                    count=len(to_send),
-                    available=round(available, 4),
-                )
-            )
+        cost = round(info.segments * sum(r["price"] for r in to_send), 4)
+        policy.check_credits(self.env, account, cost)
         return account, recipients
 
     def _send(self):
-        """Check, queue one sms.sms per distinct number and send them now.
+        """Check, then queue one sms.sms per distinct number; they leave once this
+        transaction commits (``engine.handoff``).
 
-        Returns {sent, queued, failed, duplicates, cost, credit_available, message, results},
-        results being one dict per entry typed or chosen: number, partner, status
-        (sent / queued / failed / duplicate) and reason."""
+        Returns the summary of :meth:`express_result` for what is known now, plus
+        ``entries`` (each entry typed or chosen: number, partner, the uuid of its SMS, or its
+        reason) and ``pending`` (whether the SMS are still leaving: ask
+        :meth:`express_result` for their outcome once this request has returned)."""
         self.ensure_one()
         account, recipients = self._check_sendable()
         to_send = [r for r in recipients if r["valid"]]
@@ -253,42 +246,72 @@ class CgsmsExpressWizard(models.TransientModel):
                 ]
             )
         )
+        by_number = dict(
+            zip([r["number"] for r in to_send], sms_records.mapped("uuid"), strict=True)
+        )
         sms_records.send(unlink_failed=True, unlink_sent=True)
+        entries = [
+            {
+                "number": r["number"],
+                "partner": r["partner"],
+                "uuid": by_number.get(r["number"]) if r["valid"] else False,
+            }
+            for r in recipients
+        ]
+        summary = self.express_result(entries)
+        summary["entries"] = entries
+        return summary
 
+    @api.model
+    def express_result(self, entries):
+        """The outcome of an Express send (``entries`` as returned by :meth:`express_send`):
+        {sent, queued, failed, duplicates, pending, cost, credit_available, message,
+        results}, results being one dict per entry: number, partner, status (sent / queued /
+        failed / duplicate / leaving) and reason. Reads the history lines as the user."""
+        uuids = [e["uuid"] for e in entries if e.get("uuid")]
+        lines = self.env["cgsms.recipient"].search([("sms_uuid", "in", uuids)]) if uuids else []
+        by_uuid = {line.sms_uuid: line for line in lines}
         results, cost = [], 0.0
-        counts = {"sent": 0, "queued": 0, "failed": 0, "duplicate": 0}
-        by_number = dict(zip([r["number"] for r in to_send], sms_records, strict=True))
-        for recipient in recipients:
-            line = {"number": recipient["number"], "partner": recipient["partner"], "reason": ""}
-            sms = by_number.get(recipient["number"]) if recipient["valid"] else None
-            if not sms:
+        counts = {"sent": 0, "queued": 0, "failed": 0, "duplicate": 0, "leaving": 0}
+        for entry in entries:
+            line = {"number": entry["number"], "partner": entry["partner"], "reason": ""}
+            history = by_uuid.get(entry.get("uuid"))
+            if not entry.get("uuid"):
                 line["status"] = "duplicate"
+            elif not history or history.state == "sending":
+                line["status"] = "leaving"  # handed over, leaving now
+            elif history.state in ("sent", "delivered"):
+                line["status"] = "sent"
+                cost += history.cost
+            elif history.state in ("queued", "checking"):
+                line["status"] = "queued"
+                line["reason"] = history.failure_reason or ""
             else:
-                history = sms.cgsms_recipient_id
-                if history.state in ("sent", "delivered", "sending"):
-                    line["status"] = "sent"
-                    cost += history.cost
-                elif history.state == "queued":
-                    line["status"] = "queued"
-                    line["reason"] = history.failure_reason or ""
-                else:
-                    line["status"] = "failed"
-                    line["reason"] = history.failure_reason or ""
+                line["status"] = "failed"
+                line["reason"] = history.failure_reason or ""
             counts[line["status"]] += 1
             results.append(line)
+        account = self.env["cgsms.account"]._get_active(self.env.company)
         return {
             "sent": counts["sent"],
             "queued": counts["queued"],
             "failed": counts["failed"],
             "duplicates": counts["duplicate"],
+            "pending": counts["leaving"],
             "cost": round(cost, 4),
-            "credit_available": account.sudo()._credit_balances().get(account.id, 0.0),
+            "credit_available": account.sudo()._credit_balances().get(account.id, 0.0)
+            if account
+            else 0.0,
             "message": self._summary_message(counts, results),
             "results": results,
         }
 
     def _summary_message(self, counts, results):
         parts = []
+        if counts.get("leaving") == 1:
+            parts.append(_("SMS leaving for 1 number."))
+        elif counts.get("leaving"):
+            parts.append(_("SMS leaving for %(count)s numbers.", count=counts["leaving"]))
         if counts["sent"] == 1:
             parts.append(_("SMS sent to 1 number."))
         elif counts["sent"]:

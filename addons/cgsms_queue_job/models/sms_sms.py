@@ -3,6 +3,7 @@ import threading
 import time
 
 from odoo import api, models
+from odoo.addons.cgsms.engine import transaction
 from odoo.addons.cgsms.models.sms_sms import time_budget
 from odoo.tools import config
 
@@ -47,14 +48,16 @@ class SmsSms(models.Model):
         still needed while SMS are left. A job run twice (retry, duplicate, killed worker)
         cannot send an SMS twice: only SMS it claimed itself leave, and a claim is committed
         before the provider is called."""
-        account = account.sudo()
         commit = not _testing()
         # queue_job committed the job's start before running it: the transaction holds nothing
         # of the caller, so each claim runs in a transaction of its own (READ COMMITTED, after
         # the claims that other jobs committed meanwhile) instead of failing on them.
-        Sms = self.sudo().with_context(
-            cgsms_queue_job_enqueue=False, cgsms_commit=commit, cgsms_clean_tx=commit
-        )
+        Sms = self.sudo().with_context(cgsms_queue_job_enqueue=False, cgsms_clean_tx=commit)
+        with transaction.owning(self.env.cr, commit):
+            return Sms._cgsms_qj_run_chunk(account.sudo())
+
+    def _cgsms_qj_run_chunk(self, account):
+        Sms = self
         if not account.active:
             return self.env._("The SMS account is archived: nothing sent.")
         seconds = Sms._cgsms_qj_job_seconds()

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
-from odoo.addons.cgsms.models.cgsms_message import refuse_nul, too_long_error
+from odoo.addons.cgsms.engine import policy
+from odoo.addons.cgsms.engine.policy import too_long_error
+from odoo.addons.cgsms.models.cgsms_message import refuse_nul
 from odoo.addons.cgsms.tools.phone import normalize_number
 from odoo.addons.cgsms.tools.sms_segments import GSM7, count_segments
 from odoo.exceptions import UserError, ValidationError
@@ -208,6 +210,7 @@ class RepairOrder(models.Model):
             return
         checked = []
         for repair in pending:
+            policy.check_sender(self.env, repair.company_id)
             account = self.env["cgsms.account"]._get_active(repair.company_id)
             body = repair._cgsms_outgoing_text(repair.cgsms_new_message, account)
             info = repair._cgsms_check_length(body, gsm7_safe=account.gsm7_safe)
@@ -298,15 +301,15 @@ class RepairOrder(models.Model):
                 "%(customer)s has no mobile number: enter one in the customer's Mobile field.",
                 customer=partner.display_name,
             )
-        cost = round(segments * account.cost_per_segment, 4)
-        available = account.credit_available
-        if cost > available + 1e-9:
-            return *no_target, _(
-                "Not enough SMS credits: this SMS needs %(cost)s credits and %(available)s are "
-                "left. Buy a pack of credits.",
-                cost=cost,
-                available=round(available, 4),
+        where = policy.destination(account, number.e164)
+        if not where.allowed:
+            return *no_target, policy.refusal(
+                self.env, where.reason, number.e164, where.country_code
             )
+        cost = round(segments * where.price, 4)
+        available = account.credit_available
+        if not policy.has_credits(cost, available):
+            return *no_target, policy.credits_error(self.env, cost, available)
         return partner, number.e164, ""
 
     def _cgsms_subtype(self):
@@ -380,10 +383,12 @@ class RepairOrder(models.Model):
                     subtype_xmlid="mail.mt_note",
                 )
                 continue
-            message = repair._message_sms(
-                text,
-                partner_ids=partner.ids,
-                sms_pid_to_number={partner.id: number},
-                subtype_id=repair._cgsms_subtype(),
-            )
+            # Set up by an administrator: sent whoever ends the repair.
+            with policy.automated():
+                message = repair._message_sms(
+                    text,
+                    partner_ids=partner.ids,
+                    sms_pid_to_number={partner.id: number},
+                    subtype_id=repair._cgsms_subtype(),
+                )
             repair._cgsms_log_sms(message, html2plaintext(message.body), partner, number)

@@ -104,6 +104,12 @@ export class ExpressDialog extends Component {
                 partner_ids: this.state.partners.map((p) => p.id),
                 body: this.state.body,
             });
+            if (summary.pending) {
+                // Queued by that request; they left once it was committed: read how it went.
+                summary = await this.orm.call("cgsms.express.wizard", "express_result", [
+                    summary.entries,
+                ]);
+            }
         } catch (error) {
             // A refusal (invalid number, no credits, no account): keep everything typed.
             this.state.error = error.data?.message || error.message || _t("The SMS was not sent.");
@@ -111,12 +117,12 @@ export class ExpressDialog extends Component {
         } finally {
             this.state.sending = false;
         }
-        if (!summary.sent && !summary.queued) {
+        if (!summary.sent && !summary.queued && !summary.pending) {
             this.state.error = summary.message;
             this.state.info.credit_available = summary.credit_available;
             return;
         }
-        const complete = !summary.failed && !summary.queued;
+        const complete = !summary.failed && !summary.queued && !summary.pending;
         this.notification.add(summary.message, {
             title: _t("Express message"),
             type: complete ? "success" : "warning",

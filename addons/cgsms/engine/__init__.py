@@ -1,0 +1,2 @@
+from . import handoff
+from . import transaction

@@ -1,0 +1,231 @@
+"""The sending policy: one place that decides, for every front door and for the engine, who
+may send, to which numbers, at what price, with how many credits, how long a text may be.
+
+Every refusal has one reason code and one translated sentence (:func:`refusal`), given
+before sending (on the form, with the count of refused numbers) and kept in the history.
+"""
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tools.misc import formatLang
+
+from ..tools.sms_segments import count_segments
+
+# A longer text is almost always a mistake (a pasted document) and costs a fortune.
+MAX_SEGMENTS = 10
+# Credits are compared to this precision (they are kept with 4 decimals).
+CREDIT_EPSILON = 1e-6
+
+# Who may send SMS that cost the company credits (res.company.cgsms_who_may_send).
+SENDERS_SMS_USERS = "sms_users"
+SENDERS_INTERNAL = "internal"
+
+# Calling codes of satellite and international networks (Iridium, Thuraya, Inmarsat, ...):
+# expensive, and a favourite of SMS-pumping fraud.
+SATELLITE_CODES = frozenset({870, 881, 882, 883})
+# Number types an SMS can reach. Fixed lines, premium rates, personal (forwarding) numbers,
+# VoIP, pagers and the like cannot, or cost far more than an SMS should.
+MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_REFUSED_TYPES = {
+    PhoneNumberType.PREMIUM_RATE: "premium",
+    PhoneNumberType.SHARED_COST: "premium",
+    PhoneNumberType.PERSONAL_NUMBER: "personal",
+    PhoneNumberType.UAN: "personal",
+}
+
+_local = threading.local()
+
+
+@contextmanager
+def automated():
+    """Within this block, SMS are sent by an automation an administrator set up (SMS on
+    invoice posting, repair done, automation rules): allowed whoever triggers it. Said by
+    code only, never by a context key that a JSON-RPC client could set."""
+    depth = getattr(_local, "automated", 0)
+    _local.automated = depth + 1
+    try:
+        yield
+    finally:
+        _local.automated = depth
+
+
+def is_automated():
+    return bool(getattr(_local, "automated", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """What the policy says of one E.164 number for an account: refused (``reason`` set, see
+    :func:`refusal`) or allowed at ``price`` credits per SMS segment."""
+
+    e164: str
+    country_code: str = ""
+    reason: str = ""
+    price: float = 0.0
+
+    @property
+    def allowed(self):
+        return not self.reason
+
+
+# ---------------------------------------------------------------------- who may send
+
+
+def may_send(env, company):
+    """Whether ``env``'s user may spend ``company``'s SMS credits."""
+    user = env.user
+    if user._is_superuser() or is_automated():
+        return True
+    if user.has_group("cgsms.group_cgsms_user"):
+        return True
+    rule = company.sudo().cgsms_who_may_send or SENDERS_SMS_USERS
+    return rule == SENDERS_INTERNAL and user._is_internal()
+
+
+def check_sender(env, company):
+    """Raise an AccessError, with what to do, when ``env``'s user may not send SMS."""
+    if not may_send(env, company):
+        raise AccessError(
+            env._(
+                "%(user)s may not send SMS from %(company)s: only SMS users may. Ask an SMS "
+                "manager to give you access, or to let every internal user send SMS in the "
+                "settings.",
+                user=env.user.name,
+                company=company.sudo().name,
+            )
+        )
+
+
+# ---------------------------------------------------------------------- destinations
+
+
+def destination(account, e164):
+    """The policy for sending to ``e164`` (a valid E.164 number) through ``account``."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return Destination(e164, reason="invalid_number")
+    region = phonenumbers.region_code_for_number(parsed) or ""
+    if parsed.country_code in SATELLITE_CODES:
+        return Destination(e164, region, reason="satellite")
+    number_type = phonenumbers.number_type(parsed)
+    if number_type not in MOBILE_TYPES:
+        return Destination(e164, region, reason=_REFUSED_TYPES.get(number_type, "not_mobile"))
+    allowed = account._cgsms_allowed_country_codes()
+    if allowed and region not in allowed:
+        return Destination(e164, region, reason="country")
+    return Destination(e164, region, price=account._cgsms_price_for(e164, region))
+
+
+def price_for(account, e164):
+    """Credits per segment for ``e164``: the account's price for its prefix or country, else
+    the account's price."""
+    return destination(account, e164).price or account.cost_per_segment
+
+
+# ---------------------------------------------------------------------- refusals
+
+
+def refusal(env, reason, number="", country=""):
+    """The sentence for a refused number, in the user's language."""
+    sentences = {
+        "missing_number": env._("No mobile number."),
+        "invalid_number": env._("%(number)s is not a valid phone number.", number=number),
+        "not_mobile": env._("%(number)s is not a mobile number.", number=number),
+        "premium": env._(
+            "%(number)s is a premium-rate number: SMS to it are refused.", number=number
+        ),
+        "personal": env._(
+            "%(number)s is a personal or forwarding number: SMS to it are refused.",
+            number=number,
+        ),
+        "satellite": env._(
+            "%(number)s is a satellite number: SMS to it are refused.", number=number
+        ),
+        "country": env._(
+            "%(number)s is in %(country)s, where this SMS account does not send. An SMS "
+            "manager can add the country to the account's destinations.",
+            number=number,
+            country=_country_name(env, country),
+        ),
+        "blacklisted": env._("%(number)s asked not to receive SMS.", number=number),
+    }
+    return sentences.get(reason) or env._("%(number)s is refused.", number=number)
+
+
+# Reasons of :func:`refusal` that are about the number itself (the history's error class).
+NUMBER_REASONS = frozenset(
+    {"missing_number", "invalid_number", "not_mobile", "premium", "personal", "satellite"}
+)
+
+
+def error_class(reason):
+    """The history's error class of a refusal reason."""
+    if reason in ("missing_number", "blacklisted"):
+        return reason
+    if reason == "country":
+        return "rejected"
+    return "invalid_number"
+
+
+def _country_name(env, code):
+    if not code:
+        return env._("an unknown country")
+    country = env["res.country"].sudo().search([("code", "=", code)], limit=1)
+    return country.name or code
+
+
+# ---------------------------------------------------------------------- credits, length
+
+
+def format_credits(env, amount):
+    """Credits in the user's language: 2 decimals, 4 when the amount needs them."""
+    digits = 2 if abs(round(amount, 2) - amount) < CREDIT_EPSILON else 4
+    return formatLang(env, amount, digits=digits)
+
+
+def has_credits(needed, available):
+    return needed <= available + CREDIT_EPSILON
+
+
+def credits_error(env, needed, available):
+    return env._(
+        "This send needs %(needed)s credits, only %(available)s are available. Buy a pack of "
+        "credits.",
+        needed=format_credits(env, needed),
+        available=format_credits(env, available),
+    )
+
+
+def check_credits(env, account, needed):
+    """Raise a UserError when ``account`` has fewer than ``needed`` credits."""
+    available = account.sudo()._credit_balances().get(account.id, 0.0)
+    if not has_credits(needed, available):
+        raise UserError(credits_error(env, needed, available))
+    return available
+
+
+def too_long_error(env, text=None, segments=None):
+    """The error for a text over :data:`MAX_SEGMENTS` SMS, or an empty string."""
+    if segments is None:
+        segments = count_segments(text or "").segments
+    if segments <= MAX_SEGMENTS:
+        return ""
+    return env._(
+        "The message is too long: %(segments)s SMS per recipient, at most %(max)s are "
+        "allowed. Shorten the text.",
+        segments=segments,
+        max=MAX_SEGMENTS,
+    )
+
+
+def check_length(env, text=None, segments=None):
+    error = too_long_error(env, text, segments)
+    if error:
+        raise UserError(error)
