@@ -62,7 +62,7 @@ def project():
 def database(project):
     env = project["env"]
     if not (REUSE and db_exists(env, DB)):
-        install_database(project, DB, "cgsms", "install.log", project["without_demo"])
+        install_database(project, DB, "cgsms,cgsms_repairs", "install.log", project["without_demo"])
     yield DB
     if not REUSE:
         subprocess.run(["dropdb", "--if-exists", DB], env=env, check=False)

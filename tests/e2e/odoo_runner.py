@@ -21,6 +21,8 @@ import sys
 import time
 import traceback
 
+import doors
+
 
 def _configure(db):
     from odoo.tools import config
@@ -342,6 +344,9 @@ SCENARIOS = {
         apply_pending_reports,
     )
 }
+
+
+SCENARIOS.update(doors.SCENARIOS)
 
 
 def _run(registry, scenario, args, barrier=""):

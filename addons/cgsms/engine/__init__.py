@@ -1,2 +1,28 @@
-from . import handoff
-from . import transaction
+"""The delivery engine: plain modules, one concern each; the models call into it.
+
+- ``transaction``: whose transaction a send runs in (the engine's own, or a user's);
+- ``handoff``: a user's transaction only queues, its SMS leave after its commit;
+- ``policy``: who may send, to which numbers, at what price, credits, length, opt-out;
+- ``run_loop``: drain an account's queue within the ``time_budget``;
+- ``claim``: take a chunk, check it, write its history lines, reserve its credits
+  (``ledger``), mark it "sending", commit;
+- ``dispatch``: the provider calls on a thread pool, paced by the ``rate_bucket``;
+- ``results``: save what the provider answered;
+- ``reconcile``: look up at the provider what may have left;
+- ``sql``: bulk updates of the hot path.
+"""
+
+from . import (
+    claim,
+    dispatch,
+    handoff,
+    ledger,
+    policy,
+    rate_bucket,
+    reconcile,
+    results,
+    run_loop,
+    sql,
+    time_budget,
+    transaction,
+)

@@ -17,7 +17,7 @@ import logging
 from odoo import api
 
 from .. import compat
-from . import transaction
+from . import time_budget, transaction
 
 _logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def run_now(env, account_id, sms_ids, unlink_failed=False, unlink_sent=True):
     sms = Sms.browse(sms_ids).exists().filtered(lambda s: s.state == "outgoing")
     if not (account and account.active and sms):
         return
-    deadline = Sms._cgsms_deadline_within(HANDOFF_SECONDS)
+    deadline = time_budget.deadline_within(HANDOFF_SECONDS)
     with transaction.owning(env.cr):
         sms._cgsms_process_account_queue(
             account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent

@@ -105,16 +105,21 @@ def check_sender(env, company):
 # ---------------------------------------------------------------------- destinations
 
 
-def destination(account, e164):
-    """The policy for sending to ``e164`` (a valid E.164 number) through ``account``."""
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return Destination(e164, reason="invalid_number")
-    region = phonenumbers.region_code_for_number(parsed) or ""
-    if parsed.country_code in SATELLITE_CODES:
+def destination(account, e164, number=None):
+    """The policy for sending to ``e164`` (a valid E.164 number) through ``account``;
+    ``number``, the :class:`~..tools.phone.NormalizedNumber` of ``e164`` when the caller has
+    it, saves parsing it again."""
+    if number is not None and number.calling_code:
+        region, code, number_type = number.country_code, number.calling_code, number.number_type
+    else:
+        try:
+            parsed = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            return Destination(e164, reason="invalid_number")
+        region = phonenumbers.region_code_for_number(parsed) or ""
+        code, number_type = parsed.country_code, phonenumbers.number_type(parsed)
+    if code in SATELLITE_CODES:
         return Destination(e164, region, reason="satellite")
-    number_type = phonenumbers.number_type(parsed)
     if number_type not in MOBILE_TYPES:
         return Destination(e164, region, reason=_REFUSED_TYPES.get(number_type, "not_mobile"))
     allowed = account._cgsms_allowed_country_codes()
@@ -196,8 +201,8 @@ def has_credits(needed, available):
 
 def credits_error(env, needed, available):
     return env._(
-        "This send needs %(needed)s credits, only %(available)s are available. Buy a pack of "
-        "credits.",
+        "Not enough SMS credits: this send needs %(needed)s credits, only %(available)s are "
+        "available. Buy a pack of credits.",
         needed=format_credits(env, needed),
         available=format_credits(env, available),
     )

@@ -594,6 +594,7 @@ class CgsmsMessage(models.Model):
         with the reason they are skipped."""
         self.ensure_one()
         default_country = self.company_id.country_id.code or None
+        account = self._cgsms_policy_account()
         Partner = self.env["res.partner"]
         # Only what the acting user may read in their companies; the rest is skipped, unnamed.
         listed = self.sudo()
@@ -636,10 +637,10 @@ class CgsmsMessage(models.Model):
                 if country_id and country_id not in country_codes:
                     country_codes[country_id] = partner.country_id.code
                 country = country_codes.get(country_id) or default_country
-                targets.append(self._cgsms_target(partner, raw, country))
+                targets.append(self._cgsms_target(partner, raw, country, account))
             batch.invalidate_recordset(fnames)
         for raw in split_free_numbers(self.free_numbers):
-            targets.append(self._cgsms_target(Partner, raw, default_country))
+            targets.append(self._cgsms_target(Partner, raw, default_country, account))
 
         numbers = list({t.e164 for t in targets if t.e164 and not t.error_class})
         blacklisted = set()
@@ -714,14 +715,15 @@ class CgsmsMessage(models.Model):
             batch.invalidate_recordset()
         return names
 
-    def _cgsms_target(self, partner, raw, country):
-        number = normalize_number(raw, country, mobile_only=True)
+    def _cgsms_target(self, partner, raw, country, account):
+        """``raw`` as a :class:`Target`, refused with the reason the sending policy of
+        ``account`` gives (without an account, only non-mobile numbers are)."""
+        number = normalize_number(raw, country, mobile_only=not account)
         target = Target(partner=partner, raw=raw, e164=number.e164)
         if number.valid:
-            account = self._cgsms_policy_account()
             if not account:
                 return target
-            where = policy.destination(account, number.e164)
+            where = policy.destination(account, number.e164, number)
             target.price = where.price
             if not where.allowed:
                 target.error_class = policy.error_class(where.reason)

@@ -71,7 +71,10 @@ class TestMessageSend(CgsmsCase):
         )
         lines_before = self.env["cgsms.credit.line"].search_count([])
         message = self._message(groups=[self.group])
-        with self.assertRaisesRegex(UserError, "needs 2.8800 credits, only 2.0000 available"):
+        with self.assertRaisesRegex(
+            UserError,
+            "Not enough SMS credits: this send needs 2.88 credits, only 2.00 are available",
+        ):
             message.action_send()
         self.assertFalse(self._gateway_messages())
         self.assertEqual(self.env["cgsms.credit.line"].search_count([]), lines_before)

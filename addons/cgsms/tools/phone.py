@@ -48,6 +48,9 @@ class NormalizedNumber:
     valid: bool = False
     reason: str = ""
     country_code: str = ""
+    # phonenumbers' PhoneNumberType and the international calling code, for a parsed number.
+    number_type: int = -1
+    calling_code: int = 0
 
 
 def _clean(raw):
@@ -83,8 +86,10 @@ def normalize_number(raw, country_code=None, mobile_only=False):
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         valid=True,
         country_code=phonenumbers.region_code_for_number(parsed) or "",
+        number_type=phonenumbers.number_type(parsed),
+        calling_code=parsed.country_code,
     )
-    if mobile_only and phonenumbers.number_type(parsed) in _NOT_MOBILE_TYPES:
+    if mobile_only and result.number_type in _NOT_MOBILE_TYPES:
         result.valid = False
         result.reason = REASON_NOT_MOBILE
     return result

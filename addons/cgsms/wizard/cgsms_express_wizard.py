@@ -114,10 +114,12 @@ class CgsmsExpressWizard(models.TransientModel):
         country = self.company_id.country_id.code or None
         entries = []
         for raw in split_free_numbers(self.numbers):
-            entries.append((normalize_number(raw, country, mobile_only=True), False))
+            entries.append((normalize_number(raw, country, mobile_only=not account), False))
         for partner in self.partner_ids:
             partner_country = partner.country_id.code or country
-            number = normalize_number(partner.cgsms_mobile or "", partner_country, mobile_only=True)
+            number = normalize_number(
+                partner.cgsms_mobile or "", partner_country, mobile_only=not account
+            )
             if not number.valid and partner.phone:
                 # A contact's phone field often holds a mobile number: accept it, only if so.
                 fallback = normalize_number(partner.phone, partner_country, mobile_only=True)
@@ -132,7 +134,7 @@ class CgsmsExpressWizard(models.TransientModel):
             reason = number.reason if id(number) in kept else "duplicate"
             where = None
             if account and number.valid and reason != "duplicate":
-                where = policy.destination(account, number.e164)
+                where = policy.destination(account, number.e164, number)
                 reason = where.reason
             recipients.append(
                 {

@@ -4,7 +4,7 @@ import time
 
 from odoo import api, models
 from odoo.addons.cgsms.engine import transaction
-from odoo.addons.cgsms.models.sms_sms import time_budget
+from odoo.addons.cgsms.engine.time_budget import time_budget
 from odoo.tools import config
 
 # Jobs per account waiting or running at the same time. More than the channel's capacity

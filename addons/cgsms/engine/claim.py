@@ -1,0 +1,203 @@
+"""Claiming a chunk of the queue: taken with ``FOR UPDATE SKIP LOCKED``, numbers normalised
+and checked by the sending policy, history lines written, credits reserved (the ledger) and
+the chunk marked "sending", committed before any provider call."""
+
+import logging
+import random
+import time
+
+from psycopg2.extensions import TransactionRollbackError
+
+from odoo import _, fields
+
+from ..tools.phone import normalize_number
+from ..tools.sms_segments import count_segments
+from . import ledger, policy, results, sql, transaction
+
+_logger = logging.getLogger(__name__)
+
+# Claims that lose a race against another worker (serialization failure) are tried again.
+CLAIM_TRIES = 5
+
+
+def claim_chunk(model, account, limit, stats=None):
+    """Claim up to ``limit`` queued SMS of ``account``'s company (of ``model`` when not
+    empty) that no other worker holds: history lines, numbers, credits reserved, marked
+    "sending", committed when allowed. Returns the claimed SMS, ready for the provider
+    (those refused on the way, e.g. invalid numbers, are failed and not returned);
+    ``stats["taken"]``, when given, counts every queued SMS taken from the queue."""
+    commit = transaction.owns(model.env.cr)
+    retry = commit and model.env.context.get("cgsms_clean_tx")
+    for attempt in range(CLAIM_TRIES):
+        try:
+            if retry:
+                # A transaction of its own, in READ COMMITTED: the account row lock of
+                # _lock() is then waited for instead of failing when another worker's
+                # claim committed meanwhile, and the balance is read after that commit.
+                model.env.cr.commit()  # pylint: disable=invalid-commit
+                model.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            claimer = model.with_context(cgsms_read_committed=bool(retry))
+            claimed = claim(claimer, account, limit, stats)
+            if commit:
+                # From here the reservation and the "sending" mark survive a crash.
+                model.env.cr.commit()  # pylint: disable=invalid-commit
+            return claimed
+        except TransactionRollbackError:
+            # Another worker committed a claim on the same account since our snapshot.
+            # Rolled back and tried again only when nothing of the caller would be lost;
+            # otherwise the caller's retry (Odoo's RPC or cron) starts over.
+            if not retry or attempt == CLAIM_TRIES - 1:
+                raise
+            model.env.cr.rollback()
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+    return model.browse()
+
+
+def claim(model, account, limit, stats=None):
+    account = account.sudo()
+    Sms = model.env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
+    Sms.flush_model(["state", "to_delete", "cgsms_company_id"])
+    query = (
+        "SELECT id FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE "
+        "AND cgsms_company_id = %s"
+    )
+    params = [account.company_id.id]
+    if model.ids:
+        query += " AND id IN %s"
+        params.append(tuple(model.ids))
+    query += " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+    params.append(int(limit))
+    model.env.cr.execute(query, params)
+    sms_all = Sms.browse([row[0] for row in model.env.cr.fetchall()])
+    if stats is not None:
+        stats["taken"] = len(sms_all)
+    if not sms_all:
+        return sms_all
+    if account.gsm7_safe:
+        # The text as it leaves through this account (accents replaced): counted, charged,
+        # recorded and looked up at the provider as sent.
+        for sms in sms_all.filtered("body"):
+            body = account._cgsms_prepare_body(sms.body)
+            if body != sms.body:
+                sms.body = body
+    ensure_recipients(sms_all, account)
+
+    # Exactly once: an SMS whose history line already left, or is being looked up at the
+    # provider, is never handed over again.
+    done = sms_all.filtered(
+        lambda s: s.cgsms_recipient_id.state in ("sending", "checking", "sent", "delivered")
+    )
+    for sms in done:
+        _logger.info("SMS %s already handed to the provider: not sent again", sms.id)
+        sms.write({"state": "pending", "failure_type": False, "to_delete": True})
+    todo = sms_all - done
+
+    default_country = model.env.context.get("cgsms_default_country")
+    if default_country is None:
+        default_country = account.company_id.country_id.code or ""
+    to_send = []  # (sms, e164, segment info, price per segment)
+    for sms in todo:
+        country = sms.partner_id.country_id.code or default_country or None
+        number = normalize_number(sms.number or "", country)
+        if not number.valid:
+            error_class = "missing_number" if number.reason == "missing" else "invalid_number"
+            results.fail(sms, error_class, policy.refusal(model.env, error_class, sms.number))
+            continue
+        if not (sms.body or "").strip():
+            results.fail(sms, "rejected", _("The message is empty."))
+            continue
+        where = policy.destination(account, number.e164, number)
+        if not where.allowed:
+            results.fail(
+                sms,
+                policy.error_class(where.reason),
+                policy.refusal(model.env, where.reason, number.e164, where.country_code),
+            )
+            continue
+        to_send.append((sms, number.e164, count_segments(sms.body), where.price))
+    blocked = opted_out(model, {e164 for _s, e164, _i, _p in to_send})
+    if blocked:
+        for sms, e164, _info, _price in to_send:
+            if e164 in blocked:
+                results.fail(sms, "blacklisted", policy.refusal(model.env, "blacklisted", e164))
+        to_send = [item for item in to_send if item[1] not in blocked]
+    if not to_send:
+        return Sms
+
+    now = fields.Datetime.now()
+    candidates = []  # (sms, recipient, e164, segment info, cost, line's cost and attempts)
+    for sms, e164, info, price in to_send:
+        recipient = sms.cgsms_recipient_id
+        cost = round(info.segments * price, 4)
+        candidates.append((sms, recipient, e164, info, cost, (recipient.cost, recipient.attempts)))
+    # What does not depend on the balance is written before the account is locked: the
+    # lock that serialises the reservations of all workers is held only for the balance
+    # and the debits. One query for the chunk (the ORM would write each line on its own).
+    sql.bulk_update(
+        model.env["cgsms.recipient"],
+        ("number", "segments", "encoding", "cost", "attempts"),
+        [
+            (recipient.id, e164, info.segments, info.encoding, cost, before[1] + 1)
+            for _sms, recipient, e164, info, cost, before in candidates
+        ],
+        {
+            "state": "sending",
+            # The account that really sends it, so that its reports match.
+            "account_id": account.id,
+            "date_attempt": now,
+            "lookup_count": 0,
+            "error_class": None,
+            "failure_reason": None,
+        },
+    )
+    sql.bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
+
+    return ledger.reserve(model, account, candidates, now)
+
+
+def opted_out(model, numbers):
+    """Those of ``numbers`` (E.164) on Odoo's opt-out list (phone.blacklist)."""
+    if not numbers:
+        return set()
+    model.env["phone.blacklist"].flush_model(["number", "active"])
+    model.env.cr.execute(
+        "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
+        [list(numbers)],
+    )
+    return {number for (number,) in model.env.cr.fetchall()}
+
+
+def ensure_recipients(model, account):
+    """Give each SMS its history line (kept after the SMS itself is garbage-collected)."""
+    missing = model.filtered(lambda s: not s.cgsms_recipient_id)
+    if not missing:
+        return
+    Recipient = model.env["cgsms.recipient"].sudo()
+    existing = {
+        r.sms_uuid: r for r in Recipient.search([("sms_uuid", "in", missing.mapped("uuid"))])
+    }
+    vals_list, new_sms = [], []
+    for sms in missing:
+        if sms.uuid in existing:
+            continue
+        message = sms.mail_message_id
+        vals_list.append(
+            {
+                "company_id": account.company_id.id,
+                "account_id": account.id,
+                "partner_id": sms.partner_id.id,
+                "number": sms.number,
+                "body": sms.body,
+                "sms_uuid": sms.uuid,
+                "mail_message_id": message.id,
+                "res_model": message.model or False,
+                "res_id": message.res_id or False,
+            }
+        )
+        new_sms.append(sms)
+    links = [(sms.id, existing[sms.uuid].id) for sms in missing if sms.uuid in existing]
+    links += [
+        (sms.id, recipient.id)
+        for sms, recipient in zip(new_sms, Recipient.create(vals_list), strict=True)
+    ]
+    sql.bulk_update(model, ("cgsms_recipient_id",), links, {})

@@ -1,0 +1,161 @@
+"""Provider results saved on the history lines, Odoo's sms.sms and its trackers: sent,
+back to the queue (the provider certainly did not take it), "checking" (it may have), or
+failed with the reason."""
+
+from datetime import timedelta
+
+from odoo import _, fields
+
+from . import reconcile, sql, transaction
+
+# After this many temporary failures (provider unreachable) an SMS is given up.
+MAX_ATTEMPTS = 5
+# After this many "too many requests" an SMS waits for the next run of the queue.
+MAX_RATE_LIMITED = 15
+# Our error classes mapped onto Odoo's sms.sms failure types (None: provider error kept
+# as the notification's failure reason, see sms.tracker._action_update_from_provider_error).
+FAILURE_TYPES = {
+    "auth": "sms_acc",
+    "insufficient_credit": "sms_credit",
+    "invalid_number": "sms_number_format",
+    "missing_number": "sms_number_missing",
+    "rate_limited": "sms_server",
+    "temporary": "sms_server",
+    "blacklisted": "sms_blacklist",
+    "duplicate": "sms_duplicate",
+    "rejected": None,
+    "unknown": None,
+}
+
+
+def apply_results(model, account, results, unlink_failed=False, unlink_sent=True):
+    """Save provider results (``[(sms, SendResult)]``), in the calling thread. Returns
+    (requeued count, whether the run should stop: provider unreachable)."""
+    now = fields.Datetime.now()
+    sent = model.env["sms.sms"].sudo()
+    sent_rows = []
+    requeued, stop, checking, retry_at = 0, False, False, 0
+    for sms, result in results:
+        recipient = sms.cgsms_recipient_id
+        if result.ok:
+            sent_rows.append((recipient.id, result.message_id))
+            sent |= sms
+            continue
+        if result.maybe_taken:
+            # The provider may have taken it: looked up later, never resent blindly.
+            mark_checking(sms, result)
+            checking = True
+            continue
+        recipient._refund(_("Not sent"))
+        reason = account._error_message(ProviderFailure(result))
+        if result.error_class == "rate_limited":
+            vals = {"state": "queued", "error_class": "rate_limited", "failure_reason": reason}
+            if result.provider_code == "not_attempted":
+                vals["attempts"] = max(0, recipient.attempts - 1)  # never reached it
+            recipient.write(vals)
+            sms.write({"state": "outgoing"})
+            requeued += 1
+            if recipient.attempts >= MAX_RATE_LIMITED:
+                stop = True
+                retry_at = max(retry_at, recipient.attempts)
+            continue
+        if result.error_class == "temporary" and recipient.attempts < MAX_ATTEMPTS:
+            # Provider unreachable: back to the queue, the SMS queue cron tries later.
+            recipient.write(
+                {"state": "queued", "error_class": "temporary", "failure_reason": reason}
+            )
+            sms.write({"state": "outgoing"})
+            stop = True
+            retry_at = max(retry_at, recipient.attempts)
+            continue
+        fail(sms, result.error_class or "unknown", reason, unlink_failed)
+    if sent:
+        sql.bulk_update(
+            model.env["cgsms.recipient"],
+            ("provider_message_id",),
+            sent_rows,
+            {"state": "sent", "date_sent": now},
+        )
+        sent.cgsms_recipient_id._cgsms_left_queue()
+        sent.sms_tracker_id._action_update_from_sms_state("pending")
+        sent.cgsms_recipient_id._cgsms_apply_pending_reports()  # reports that came early
+        sql.bulk_update(
+            sent,
+            (),
+            [(sms.id,) for sms in sent],
+            {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
+        )
+    if retry_at:
+        schedule_retry(model, retry_at)
+    if checking:
+        reconcile.schedule_reconcile(model)
+    if transaction.owns(model.env.cr):
+        model.env.cr.commit()  # pylint: disable=invalid-commit
+    return requeued, stop
+
+
+def mark_checking(model, result):
+    """The call failed in a way where the provider may have taken the SMS: the debit is
+    kept and the SMS is looked up at the provider before anything else happens."""
+    model.ensure_one()
+    detail = " ".join(p for p in (result.provider_code, result.provider_text) if p)
+    model.cgsms_recipient_id.write(
+        {
+            "state": "checking",
+            "error_class": "unknown",
+            "failure_reason": _(
+                "The provider's answer was lost (%(detail)s): checking with the provider "
+                "whether the SMS left.",
+                detail=detail or _("no answer"),
+            ),
+        }
+    )
+
+
+def fail(model, error_class, reason, unlink_failed=False):
+    model.ensure_one()
+    model.cgsms_recipient_id.write(
+        {"state": "failed", "error_class": error_class, "failure_reason": reason}
+    )
+    failure_type = FAILURE_TYPES.get(error_class)
+    if failure_type:
+        model.sms_tracker_id._action_update_from_sms_state(
+            "error", failure_type=failure_type, failure_reason=reason
+        )
+    else:
+        model.sms_tracker_id._action_update_from_provider_error(error_class)
+    model.write(
+        {
+            "state": "error",
+            "failure_type": failure_type or "unknown",
+            "to_delete": unlink_failed,
+        }
+    )
+
+
+def flag_unknown(model, reason, unlink_failed=False):
+    """The SMS may have left (no answer in time): keep the debit, never resend it
+    automatically, show it as failed with the reason so that a person decides."""
+    model.ensure_one()
+    model.cgsms_recipient_id.write(
+        {"state": "unknown", "error_class": "unknown", "failure_reason": reason}
+    )
+    model.sms_tracker_id._action_update_from_sms_state(
+        "error", failure_type="unknown", failure_reason=reason
+    )
+    model.write({"state": "error", "failure_type": "unknown", "to_delete": unlink_failed})
+
+
+def schedule_retry(model, attempts):
+    cron = model.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+    if cron:
+        cron.sudo()._trigger(fields.Datetime.now() + timedelta(minutes=2 ** min(attempts, 6)))
+
+
+class ProviderFailure:
+    """Adapter so that a per-message SendResult reads like a ProviderError."""
+
+    def __init__(self, result):
+        self.error_class = result.error_class or "unknown"
+        self.provider_code = result.provider_code or ""
+        self.provider_text = result.provider_text or ""
