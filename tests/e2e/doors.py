@@ -55,6 +55,10 @@ def doors_setup(env, args):
         }
     )
     env["ir.config_parameter"].set_param("cgsms.direct_send_limit", "100")
+    if not env["account.journal"].search([("type", "=", "sale")], limit=1):
+        env["account.chart.template"].try_loading("generic_coa", env.company, install_demo=False)
+    if not env["product.product"].search([("name", "=", "E2E door product")]):
+        env["product.product"].create({"name": "E2E door product", "list_price": 100.0})
     return {"user_id": user.id}
 
 
@@ -146,7 +150,7 @@ def _express(env, args):
 
 def _invoices(env, numbers, due_days_ago=10, post=True):
     Move = env["account.move"]
-    product = env["product.product"].sudo().search([("sale_ok", "=", True)], limit=1)
+    product = env["product.product"].sudo().search([("name", "=", "E2E door product")])
     moves = Move.browse()
     for partner in _partners(env, numbers):
         move = Move.create(
@@ -214,7 +218,7 @@ def _chatter(env, args):
 
 
 def _repair_save(env, args):
-    product = env["product.product"].sudo().search([], limit=1)
+    product = env["product.product"].sudo().search([("name", "=", "E2E door product")])
     for partner in _partners(env, args["numbers"]):
         repair = env["repair.order"].create({"partner_id": partner.id, "product_id": product.id})
         repair.write({"cgsms_new_message": "Your repair is diagnosed.", "cgsms_send_sms": True})
@@ -222,7 +226,7 @@ def _repair_save(env, args):
 
 def _repair_done(env, args):
     env.company.sudo().cgsms_repair_done_sms = True
-    product = env["product.product"].sudo().search([], limit=1)
+    product = env["product.product"].sudo().search([("name", "=", "E2E door product")])
     for partner in _partners(env, args["numbers"]):
         repair = env["repair.order"].create({"partner_id": partner.id, "product_id": product.id})
         repair.action_validate()

@@ -3,6 +3,8 @@ transaction. A request that fails after it dispatched sends nothing (the user tr
 each number gets one SMS); a request that Odoo replays after a serialization failure sends
 once. Every SMS that left has its history line and its debit."""
 
+import time
+
 import pytest
 
 DOORS = [
@@ -81,5 +83,25 @@ def test_resend_failed_with_an_error_after_dispatch(runner, gateway, fresh, door
     assert facts["debited"] == 0, facts
     for fault in ("raise", "serialization"):
         runner.run("door", door="resend", numbers=numbers, user_id=door_user, fault=fault)
+    _run_queue(runner)
+    _assert_once_each(runner, gateway, numbers)
+
+
+@pytest.mark.parametrize("door", ["send_form", "express", "chatter"])
+def test_answer_lost_on_a_users_send_is_looked_up_not_resent(
+    runner, gateway, fresh, door_user, door
+):
+    """The provider took the SMS of a user's send and its answer was lost (a 504): the SMS
+    is looked up at the provider, found, and never sent twice, however often the user or
+    the queue tries."""
+    fresh(reconcile_delay=1)
+    numbers = [f"+35191309{DOORS.index(door):02d}{i}" for i in range(2)]
+    gateway.fail("error_after")
+    runner.run("door", door=door, numbers=numbers, user_id=door_user)
+    facts = runner.run("door_facts", numbers=numbers)
+    assert sorted(line["state"] for line in facts["lines"]) == ["checking", "sent"], facts
+    _run_queue(runner)
+    time.sleep(1.5)
+    runner.run("reconcile")
     _run_queue(runner)
     _assert_once_each(runner, gateway, numbers)

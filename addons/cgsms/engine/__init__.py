@@ -14,6 +14,7 @@
 
 from . import (
     claim,
+    compose,
     dispatch,
     handoff,
     ledger,

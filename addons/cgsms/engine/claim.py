@@ -8,7 +8,7 @@ import time
 
 from psycopg2.extensions import TransactionRollbackError
 
-from odoo import _, fields
+from odoo import fields
 
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
@@ -104,7 +104,7 @@ def claim(model, account, limit, stats=None):
             results.fail(sms, error_class, policy.refusal(model.env, error_class, sms.number))
             continue
         if not (sms.body or "").strip():
-            results.fail(sms, "rejected", _("The message is empty."))
+            results.fail(sms, "rejected", model.env._("The message is empty."))
             continue
         where = policy.destination(account, number.e164, number)
         if not where.allowed:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg2.extensions import TransactionRollbackError
 
-from odoo import _, fields
+from odoo import fields
 from odoo.exceptions import UserError
 
 from .. import compat
@@ -156,7 +156,7 @@ def resolve(model, account, line, outcome):
             line.write({"lookup_count": line.lookup_count + 1, "state": "checking"})
             schedule_reconcile(model)
             return
-        reason = _(
+        reason = model.env._(
             "The provider could not tell whether this SMS left. Check with the recipient, "
             "then use Check and resend if it did not arrive."
         )
@@ -193,7 +193,7 @@ def resolve(model, account, line, outcome):
 def requeue(model, line, sms=None):
     """Put the SMS of history ``line`` back in the queue (credits given back, they are
     reserved again when it leaves) and wake the queue up."""
-    line._refund(_("Not sent"))
+    line._refund(model.env._("Not sent"))
     line.write(
         {"state": "queued", "error_class": False, "failure_reason": False, "lookup_count": 0}
     )
@@ -227,7 +227,7 @@ def check_and_resend(model, lines):
             outcome = outcomes.get(line.id)
             if isinstance(outcome, Exception):
                 raise UserError(
-                    _(
+                    model.env._(
                         "The provider could not be reached to check the SMS to %(number)s. "
                         "Try again in a few minutes.",
                         number=line.number,

@@ -4,7 +4,7 @@ failed with the reason."""
 
 from datetime import timedelta
 
-from odoo import _, fields
+from odoo import fields
 
 from . import reconcile, sql, transaction
 
@@ -46,7 +46,7 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
             mark_checking(sms, result)
             checking = True
             continue
-        recipient._refund(_("Not sent"))
+        recipient._refund(model.env._("Not sent"))
         reason = account._error_message(ProviderFailure(result))
         if result.error_class == "rate_limited":
             vals = {"state": "queued", "error_class": "rate_limited", "failure_reason": reason}
@@ -103,10 +103,10 @@ def mark_checking(model, result):
         {
             "state": "checking",
             "error_class": "unknown",
-            "failure_reason": _(
+            "failure_reason": model.env._(
                 "The provider's answer was lost (%(detail)s): checking with the provider "
                 "whether the SMS left.",
-                detail=detail or _("no answer"),
+                detail=detail or model.env._("no answer"),
             ),
         }
     )

@@ -1,20 +1,14 @@
 import logging
 import secrets
-from dataclasses import dataclass
 from uuid import uuid4
 
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, split_every
+from odoo.exceptions import UserError
 from odoo.tools.misc import formatLang
-from odoo.tools.rendering_tools import parse_inline_template
 
-from .. import compat
-from ..engine import policy
-from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
-from ..tools.placeholders import render_without_contact
+from ..engine import compose, policy
 from ..tools.sms_segments import count_segments
 
 _logger = logging.getLogger(__name__)
@@ -27,7 +21,6 @@ RESENDABLE_CLASSES = ("temporary", "rate_limited", "auth", "insufficient_credit"
 RETRY_CLASSES = ("temporary", "rate_limited")
 # How many skipped numbers the form lists before summing up the rest.
 PREVIEW_LINES = 30
-_PRECOMMIT_KEY = "cgsms.message.check_done"
 # What the send says and to whom: whoever changes them becomes the send's last author.
 CONTENT_FIELDS = frozenset(
     {
@@ -59,23 +52,6 @@ def refuse_nul(env, vals, fnames):
                     "or paste it as plain text."
                 )
             )
-
-
-# A send is composed this many numbers at a time (contacts read, lines and SMS created, then
-# forgotten by the ORM cache), so a send to 100,000 people needs no more memory than a small one.
-COMPOSE_CHUNK = 2000
-
-
-@dataclass(slots=True)
-class Target:
-    """One number the send reaches, or one entry dropped before sending and why."""
-
-    partner: object
-    raw: str
-    e164: str = ""
-    error_class: str = ""
-    reason: str = ""
-    price: float = 0.0
 
 
 class CgsmsMessage(models.Model):
@@ -464,294 +440,7 @@ class CgsmsMessage(models.Model):
         action["context"] = {"search_default_group_state": 1}
         return action
 
-    # ------------------------------------------------------------------ cron
-
-    @api.model
-    def _cron_send_scheduled(self):
-        """Send the scheduled SMS that are due, and close sends whose queue is empty."""
-        testing = compat.testing()
-        due = self.sudo().search(
-            [("state", "=", "scheduled"), ("scheduled_date", "<=", fields.Datetime.now())]
-        )
-        for message in due:
-            try:
-                # Never as the cron's superuser: as the user who scheduled it.
-                as_user = message._cgsms_as_scheduler()
-                as_user.with_context(cgsms_state_token=_STATE_TOKEN)._cgsms_send_now()
-            except UserError as exc:
-                message = message.with_context(lang=message.scheduled_by_id.lang or None)
-                message._cgsms_set_state("draft")
-                message.message_post(
-                    body=message.env._(
-                        "The scheduled SMS was not sent: %(error)s", error=exc.args[0]
-                    )
-                )
-            if not testing:
-                # one scheduled send per transaction: a failing one never undoes the others
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-        self.search([("state", "=", "sending")])._cgsms_check_done()
-
-    # ------------------------------------------------------------------ rights
-
-    def _cgsms_trusted(self):
-        """Whether the state and who acts for the send may change: inside our actions (or
-        code running as superuser), never from a client's create/write."""
-        return self.env.su or self.env.context.get("cgsms_state_token") == _STATE_TOKEN
-
-    def _cgsms_state_error(self):
-        return self.env._(
-            "The state of an SMS changes only through its buttons (Send, Schedule, Cancel, "
-            "Reset to draft)."
-        )
-
-    def _cgsms_set_state(self, state, **vals):
-        return self.with_context(cgsms_state_token=_STATE_TOKEN).write(dict(vals, state=state))
-
-    def _cgsms_check_owner(self):
-        """A scheduled send is changed only by whoever scheduled it, or an SMS manager."""
-        if self.env.su or self.env.user.has_group("cgsms.group_cgsms_manager"):
-            return
-        for message in self.sudo():
-            if message.state == "scheduled" and message.scheduled_by_id != self.env.user:
-                raise AccessError(
-                    self.env._(
-                        "Only %(user)s, who scheduled the SMS %(name)s, or an SMS manager can "
-                        "change it.",
-                        user=message.scheduled_by_id.name or "",
-                        name=message.name or "",
-                    )
-                )
-
-    def _cgsms_company_allowed(self, company):
-        # The user, not env.su: stored computes run as superuser for any user.
-        user = self.env.user
-        return not company or user._is_superuser() or company in user.company_ids
-
-    def _cgsms_check_company(self, company_id):
-        company = self.env["res.company"].browse(company_id)
-        if not self.env.su and not self._cgsms_company_allowed(company):
-            raise AccessError(
-                self.env._(
-                    "You do not belong to the company %(company)s: an SMS of yours cannot be "
-                    "sent from it.",
-                    company=company.sudo().name,
-                )
-            )
-
-    def _cgsms_as_scheduler(self):
-        """This send in the environment of the user who scheduled it: their rights, their
-        companies (the send's first) and their language. Refused when that user may no longer
-        send SMS from the send's company."""
-        self.ensure_one()
-        message = self.sudo()
-        user = message.scheduled_by_id or message.create_uid
-        company = message.company_id
-        if not (
-            company in user.company_ids
-            and (user._is_superuser() or (user.active and user.has_group("cgsms.group_cgsms_user")))
-        ):
-            raise AccessError(
-                self.with_context(lang=user.lang or None).env._(
-                    "%(user)s, who scheduled it, may no longer send SMS from %(company)s. "
-                    "Schedule it again.",
-                    user=user.name or "",
-                    company=company.name,
-                )
-            )
-        companies = company | user.company_ids
-        return self.with_user(user).with_context(
-            allowed_company_ids=companies.ids, lang=user.lang or None
-        )
-
-    def _cgsms_check_render_rights(self, body):
-        """Placeholders with code run only for template editors, as in Odoo's templates:
-        both the user sending and whoever last changed the text must be allowed to."""
-        if self.template_id and self.template_id.body == body:
-            return  # a saved template: only template editors can put code in one
-        if not self.env["mail.render.mixin"]._has_unsafe_expression_template_inline_template(
-            body, "res.partner"
-        ):
-            return
-        users = self.env.user | self.sudo().body_author_id
-        refused = users.filtered(
-            lambda u: not (u._is_admin() or u.has_group("mail.group_mail_template_editor"))
-        )
-        if refused:
-            raise AccessError(
-                self.env._(
-                    "This message has code in its placeholders, which only a template editor "
-                    "may use, and %(users)s is not one. Use simple placeholders such as "
-                    "{{ object.name }}.",
-                    users=", ".join(refused.mapped("name")),
-                )
-            )
-
     # ------------------------------------------------------------------ helpers
-
-    def _cgsms_resolve(self):
-        """Every entry of the send in order (customers, contacts, group members, typed
-        numbers) as :class:`Target`: valid unique numbers first come first served, the others
-        with the reason they are skipped."""
-        self.ensure_one()
-        default_country = self.company_id.country_id.code or None
-        account = self._cgsms_policy_account()
-        Partner = self.env["res.partner"]
-        # Only what the acting user may read in their companies; the rest is skipped, unnamed.
-        listed = self.sudo()
-        groups = listed.group_ids._origin
-        visible_groups = groups.with_env(self.env)._filtered_access("read")
-        targets = [
-            Target(
-                partner=Partner,
-                raw="",
-                error_class="no_access",
-                reason=_("A group %(user)s may not see", user=self.env.user.name),
-            )
-            for _group in groups - visible_groups
-        ]
-        partner_ids = listed._cgsms_partner_ids(visible_groups)
-        use_phone = self.use_phone_fallback
-        mobile_field = compat.PARTNER_MOBILE_FIELD
-        fnames = [mobile_field, "country_id"] + (["phone"] if use_phone else [])
-        country_codes = {}
-        # Only the numbers are read, a chunk at a time, and forgotten after each chunk.
-        for ids in split_every(self._cgsms_compose_chunk(), partner_ids, list):
-            visible = set(Partner.browse(ids)._filtered_access("read").ids)
-            batch = Partner.browse([pid for pid in ids if pid in visible])
-            batch.fetch(fnames)
-            by_id = {partner.id: partner for partner in batch}
-            for pid in ids:
-                partner = by_id.get(pid)
-                if partner is None:
-                    targets.append(
-                        Target(
-                            partner=Partner,
-                            raw="",
-                            error_class="no_access",
-                            reason=_("A contact %(user)s may not see", user=self.env.user.name),
-                        )
-                    )
-                    continue
-                raw = partner[mobile_field] or (use_phone and partner.phone) or ""
-                country_id = partner.country_id.id
-                if country_id and country_id not in country_codes:
-                    country_codes[country_id] = partner.country_id.code
-                country = country_codes.get(country_id) or default_country
-                targets.append(self._cgsms_target(partner, raw, country, account))
-            batch.invalidate_recordset(fnames)
-        for raw in split_free_numbers(self.free_numbers):
-            targets.append(self._cgsms_target(Partner, raw, default_country, account))
-
-        numbers = list({t.e164 for t in targets if t.e164 and not t.error_class})
-        blacklisted = set()
-        if numbers:
-            # The numbers are E.164 already, as the opt-out list stores them: looked up as they
-            # are, a chunk at a time (its domain operator would format each of them again).
-            self.env["phone.blacklist"].flush_model(["number", "active"])
-            for chunk in split_every(50000, numbers, list):
-                self.env.cr.execute(
-                    SQL(
-                        "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
-                        chunk,
-                    )
-                )
-                blacklisted.update(number for (number,) in self.env.cr.fetchall())
-        first_by_number = {}
-        duplicates = []
-        for target in targets:
-            if target.error_class:
-                continue
-            first = first_by_number.get(target.e164)
-            if first is not None:
-                target.error_class = "duplicate"
-                duplicates.append((target, first.partner.id))
-                continue
-            first_by_number[target.e164] = target
-            if target.e164 in blacklisted:
-                target.error_class = "blacklisted"
-                target.reason = policy.refusal(self.env, "blacklisted", target.e164)
-        if duplicates:
-            names = self._cgsms_partner_names({pid for _t, pid in duplicates if pid})
-            for target, first_id in duplicates:
-                target.reason = (
-                    _("Duplicate: same number as %(name)s", name=names[first_id])
-                    if first_id
-                    else _("Duplicate number")
-                )
-        return targets
-
-    def _cgsms_partner_ids(self, groups):
-        """Ids of the customers, contacts and members of ``groups`` (their filter applied
-        with the rights of ``groups``' user), in order, once each, without the archived ones.
-        Only ids are read: a send to 100,000 people loads no contact."""
-        self.ensure_one()
-        lists = [
-            self.with_context(active_test=False).partner_ids._origin.ids,
-            self.with_context(active_test=False).contact_ids._origin.ids,
-        ]
-        for group in groups:
-            lists.append(group.sudo().with_context(active_test=False).partner_ids._origin.ids)
-            lists.append(group._filter_partners().ids)
-        ordered = list(dict.fromkeys(pid for ids in lists for pid in ids))
-        archived = set()
-        for ids in split_every(50000, ordered, list):
-            archived.update(
-                self.env["res.partner"]
-                .with_context(active_test=False)
-                .search([("id", "in", ids), ("active", "=", False)])
-                .ids
-            )
-        return [pid for pid in ordered if pid not in archived]
-
-    def _cgsms_compose_chunk(self):
-        return max(1, int(self.env.context.get("cgsms_compose_chunk") or COMPOSE_CHUNK))
-
-    def _cgsms_partner_names(self, partner_ids):
-        """{partner id: display name}, read a chunk at a time."""
-        names = {}
-        for ids in split_every(self._cgsms_compose_chunk(), list(partner_ids), list):
-            batch = self.env["res.partner"].browse(ids)
-            names.update((partner.id, partner.display_name) for partner in batch)
-            batch.invalidate_recordset()
-        return names
-
-    def _cgsms_target(self, partner, raw, country, account):
-        """``raw`` as a :class:`Target`, refused with the reason the sending policy of
-        ``account`` gives (without an account, only non-mobile numbers are)."""
-        number = normalize_number(raw, country, mobile_only=not account)
-        target = Target(partner=partner, raw=raw, e164=number.e164)
-        if number.valid:
-            if not account:
-                return target
-            where = policy.destination(account, number.e164, number)
-            target.price = where.price
-            if not where.allowed:
-                target.error_class = policy.error_class(where.reason)
-                target.reason = policy.refusal(
-                    self.env, where.reason, number.e164, where.country_code
-                )
-            return target
-        if number.reason == REASON_MISSING:
-            target.error_class = "missing_number"
-            target.reason = (
-                _("No mobile or phone number") if self.use_phone_fallback else _("No mobile number")
-            )
-        else:
-            target.error_class = "invalid_number"
-            target.reason = (
-                _("Not a mobile number")
-                if number.reason == REASON_NOT_MOBILE
-                else _("Invalid number")
-            )
-        return target
-
-    def _cgsms_policy_account(self):
-        """The account whose sending policy (destinations, prices) applies to this send."""
-        if not self._cgsms_company_allowed(self.company_id):
-            return self.env["cgsms.account"]
-        if self.state in ("draft", "scheduled") or not self.account_id:
-            return self.env["cgsms.account"]._get_active(self.company_id)
-        return self.account_id.sudo()
 
     def _cgsms_preview_html(self, dropped):
         if not dropped:
@@ -775,155 +464,6 @@ class CgsmsMessage(models.Model):
             "<th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>%s"
         ) % (_("Contact"), _("Number"), _("Why it is skipped"), rows, more)
 
-    def _cgsms_render_bodies(self, targets):
-        """The text each target receives: the message with its placeholders filled in for the
-        target's contact; for typed numbers the placeholder's default, or nothing without a
-        stray space ("Olá, ..." rather than "Olá , ...")."""
-        self.ensure_one()
-        body = self.body or ""
-        instructions = parse_inline_template(body)
-        if not any(expression for _literal, expression, _default in instructions):
-            return self._cgsms_prepare_bodies([body] * len(targets))
-        self._cgsms_check_render_rights(body)
-        partner_ids = list(dict.fromkeys(t.partner.id for t in targets if t.partner))
-        rendered = {}
-        for ids in split_every(self._cgsms_compose_chunk(), partner_ids, list):
-            if self.template_id and self.template_id.body == body:
-                rendered.update(self.template_id._render_field("body", ids, compute_lang=True))
-            else:
-                rendered.update(
-                    self.env["mail.render.mixin"]._render_template(body, "res.partner", ids)
-                )
-            self.env["res.partner"].browse(ids).invalidate_recordset()
-        anonymous = render_without_contact(instructions)
-        bodies = [rendered[t.partner.id] if t.partner else anonymous for t in targets]
-        return self._cgsms_prepare_bodies(bodies)
-
-    def _cgsms_prepare_bodies(self, bodies):
-        """The texts as they leave through the company's account (e.g. accents replaced)."""
-        account = self.env["cgsms.account"]._get_active(self.company_id)
-        if not account:
-            return bodies
-        prepared = {body: account._cgsms_prepare_body(body) for body in set(bodies)}
-        return [prepared[body] for body in bodies]
-
-    def _cgsms_check_sendable(self, targets, bodies=None):
-        """Refuse, with what to do, a send that cannot go out. Returns the account."""
-        self.ensure_one()
-        account = self.env["cgsms.account"]._get_active(self.company_id)
-        account._ensure_usable()
-        if not (self.body or "").strip():
-            raise UserError(_("Write the message before sending it."))
-        valid = [t for t in targets if not t.error_class]
-        if bodies is None:
-            bodies = self._cgsms_render_bodies(valid)
-        infos = []
-        by_body = {}  # most sends have one text for everyone: count it once
-        for body in bodies:
-            info = by_body.get(body)
-            if info is None:
-                info = by_body[body] = count_segments(body)
-            infos.append(info)
-        longest = max((info.segments for info in infos), default=count_segments(self.body).segments)
-        policy.check_length(self.env, segments=longest)
-        if not valid:
-            raise UserError(
-                _(
-                    "No valid recipient: add customers, contacts or groups with a mobile "
-                    "number, or type numbers."
-                )
-            )
-        needed = sum(
-            info.segments * (target.price or account.cost_per_segment)
-            for target, info in zip(valid, infos, strict=True)
-        )
-        policy.check_credits(self.env, account, needed)
-        return account, infos
-
-    def _cgsms_send_now(self):
-        self.ensure_one()
-        targets = self._cgsms_resolve()
-        valid = [t for t in targets if not t.error_class]
-        bodies = self._cgsms_render_bodies(valid)
-        account, infos = self._cgsms_check_sendable(targets, bodies)
-
-        base = {
-            "company_id": self.company_id.id,
-            "account_id": account.id,
-            "message_id": self.id,
-            "res_model": self._name,
-            "res_id": self.id,
-        }
-        Recipient = self.env["cgsms.recipient"].sudo()
-        Sms = self.env["sms.sms"].sudo()
-        chunk = self._cgsms_compose_chunk()
-        sms_ids = []
-        for start in range(0, len(valid), chunk):
-            stop = start + chunk
-            lines = Recipient.create(
-                [
-                    dict(
-                        base,
-                        partner_id=target.partner.id,
-                        number=target.e164,
-                        body=body,
-                        state="queued",
-                        sms_uuid=uuid4().hex,
-                        segments=info.segments,
-                        encoding=info.encoding,
-                    )
-                    for target, body, info in zip(
-                        valid[start:stop], bodies[start:stop], infos[start:stop], strict=True
-                    )
-                ]
-            )
-            sms = Sms.create([self._cgsms_sms_values(line, line.sms_uuid) for line in lines])
-            sms_ids += sms.ids
-            self._cgsms_compose_release(lines, sms)
-        dropped = [t for t in targets if t.error_class]
-        for start in range(0, len(dropped), chunk):
-            lines = Recipient.create(
-                [
-                    dict(
-                        base,
-                        partner_id=target.partner.id,
-                        number=target.e164 or target.raw,
-                        body=self.body,
-                        state="cancelled",
-                        error_class=target.error_class,
-                        failure_reason=target.reason,
-                    )
-                    for target in dropped[start : start + chunk]
-                ]
-            )
-            self._cgsms_compose_release(lines)
-        sms = Sms.browse(sms_ids)
-        self.write(
-            {"state": "sending", "account_id": account.id, "date_sent": fields.Datetime.now()}
-        )
-        self._cgsms_dispatch(sms)
-        if self.state == "sending":
-            # Nothing says "sent" before the SMS have left: _cgsms_check_done does, when they do.
-            self.message_post(body=self._cgsms_queued_summary())
-
-    def _cgsms_compose_release(self, *records):
-        """Write a composed chunk to the database and drop it from the ORM cache."""
-        self.env.flush_all()
-        for recs in records:
-            recs.invalidate_recordset(flush=False)
-        self.invalidate_recordset(["recipient_ids"], flush=False)
-
-    def _cgsms_sms_values(self, line, sms_uuid):
-        return {
-            "uuid": sms_uuid,
-            "number": line.number,
-            "body": line.body,
-            "partner_id": line.partner_id.id,
-            "cgsms_company_id": self.company_id.id,
-            "cgsms_recipient_id": line.id,
-            "state": "outgoing",
-        }
-
     def _cgsms_dispatch(self, sms):
         """Small sends leave now; big ones go to Odoo's SMS queue so the browser never waits."""
         limit = self.env.context.get("cgsms_direct_send_limit")
@@ -939,30 +479,6 @@ class CgsmsMessage(models.Model):
         else:
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
             self.env.ref("cgsms.ir_cron_cgsms_message_send").sudo()._trigger()
-
-    def _cgsms_check_done(self):
-        """Mark as sent the sends none of whose numbers is still waiting to leave."""
-        sending = self.sudo().filtered(lambda m: m.state == "sending")
-        if not sending:
-            return
-        # Whether one number still waits, not how many: this runs at each commit of the
-        # delivery engine, and a send may have hundreds of thousands of numbers.
-        self.env["cgsms.recipient"].flush_model(["message_id", "state"])
-        self.env.cr.execute(
-            """
-            SELECT m.id FROM unnest(%s::int[]) AS m(id)
-             WHERE EXISTS (
-                SELECT 1 FROM cgsms_recipient r
-                 WHERE r.message_id = m.id AND r.state IN ('queued', 'sending', 'checking')
-             )
-            """,
-            [sending.ids],
-        )
-        waiting = self.browse([row[0] for row in self.env.cr.fetchall()])
-        done = sending - waiting
-        done.write({"state": "done"})
-        for message in done:
-            message.message_post(body=message._cgsms_done_summary())
 
     def _cgsms_queued_summary(self):
         self.ensure_one()
@@ -998,17 +514,26 @@ class CgsmsMessage(models.Model):
             )
         return " ".join(parts)
 
+    # ------------------------------------------------------------------ composing (engine.compose)
+
+    def _cgsms_resolve(self):
+        """Every entry of the send as :class:`~..engine.compose.Target`, in order."""
+        return compose.resolve(self)
+
+    def _cgsms_check_sendable(self, targets, bodies=None):
+        return compose.check_sendable(self, targets, bodies)
+
+    def _cgsms_send_now(self):
+        return compose.send_now(self)
+
+    def _cgsms_sms_values(self, line, sms_uuid):
+        return compose.sms_values(self, line, sms_uuid)
+
+    def _cgsms_check_done(self):
+        """Mark as sent the sends none of whose numbers is still waiting to leave."""
+        return compose.check_done(self)
+
     @api.model
     def _cgsms_check_done_later(self, message_ids):
         """Check at commit time (once per transaction) whether these sends are complete."""
-        data = self.env.cr.precommit.data
-        if _PRECOMMIT_KEY not in data:
-            data[_PRECOMMIT_KEY] = set()
-            self.env.cr.precommit.add(self._cgsms_precommit_check_done)
-        data[_PRECOMMIT_KEY].update(message_ids)
-
-    def _cgsms_precommit_check_done(self):
-        ids = self.env.cr.precommit.data.get(_PRECOMMIT_KEY) or set()
-        messages = self.sudo().browse(ids).exists()
-        messages._cgsms_check_done()
-        messages.flush_recordset(["state"])
+        return compose.check_done_later(self, message_ids)

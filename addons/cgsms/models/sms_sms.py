@@ -7,6 +7,7 @@ from ..engine import claim, dispatch, handoff, policy, reconcile, run_loop, time
 
 _logger = logging.getLogger(__name__)
 
+
 def _testing():
     return compat.testing()
 

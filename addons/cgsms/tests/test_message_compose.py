@@ -17,6 +17,8 @@ class TestMessageCompose(CgsmsCase):
             {"account_id": cls.account.id, "kind": "topup", "amount": 20000, "reference": "Big"}
         )
         spain = cls.env.ref("base.es")
+        # The shop also sends to its Spanish customers.
+        cls.account.allowed_country_ids |= spain
         vals = []
         for i in range(SIZE):
             kind = i % 10

@@ -52,7 +52,7 @@ class TestMessageRecipients(CgsmsCase):
         form = self._form()
         form.group_ids.add(self.group)
         self.assertEqual(form.recipient_count, 1)
-        self.assertIn("Opted out", form.preview_html)
+        self.assertIn("asked not to receive SMS", form.preview_html)
 
     def test_opt_out_action_blacklists_the_partner_mobile(self):
         self.jose.action_cgsms_opt_out()
@@ -62,7 +62,7 @@ class TestMessageRecipients(CgsmsCase):
         form = self._form()
         form.partner_ids.add(self.jose)
         self.assertEqual(form.recipient_count, 0)
-        self.assertIn("Opted out", form.preview_html)
+        self.assertIn("asked not to receive SMS", form.preview_html)
 
     def test_phone_used_only_with_the_fallback_option(self):
         form = self._form()
@@ -71,13 +71,13 @@ class TestMessageRecipients(CgsmsCase):
         if ODOO_19:
             # 19.0 contacts have one number, the phone: it is used, unless it is a fixed line.
             self.assertEqual(form.recipient_count, 1)
-            self.assertIn("Not a mobile number", form.preview_html)
+            self.assertIn("is not a mobile number", form.preview_html)
             return
         self.assertEqual(form.recipient_count, 0)
         self.assertIn("No mobile number", form.preview_html)
         form.use_phone_fallback = True
         self.assertEqual(form.recipient_count, 1, "a mobile number in the phone field is used")
-        self.assertIn("Not a mobile number", form.preview_html, "a fixed line cannot get SMS")
+        self.assertIn("is not a mobile number", form.preview_html, "a fixed line cannot get SMS")
 
     def test_counters_and_cost_follow_the_text(self):
         form = self._form()
