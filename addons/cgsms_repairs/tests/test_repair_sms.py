@@ -1,4 +1,4 @@
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, TransactionCase, new_test_user, tagged
 
 from .common import CgsmsRepairsMixin
@@ -50,7 +50,19 @@ class TestRepairSms(CgsmsRepairsMixin, TransactionCase):
             line.message_id.subtype_id, self.env.ref("cgsms_repairs.mt_repair_message")
         )
 
-    def test_repair_user_without_sms_rights_can_send(self):
+    def test_repair_user_without_sms_rights_is_refused_by_default(self):
+        user = new_test_user(self.env, "repair.clerk", groups="stock.group_stock_user")
+        repair = self._create_repair().with_user(user)
+        form = self._form(repair)
+        form.cgsms_new_message = "Pode levantar amanhã."
+        form.cgsms_send_sms = True
+        with self.assertRaisesRegex(AccessError, "only SMS users may"):
+            form.save()
+        self.assertFalse(self._gateway_messages())
+        self.assertFalse(repair.cgsms_message_ids)
+
+    def test_repair_user_sends_when_every_internal_user_may(self):
+        self.company.cgsms_who_may_send = "internal"
         user = new_test_user(self.env, "repair.clerk", groups="stock.group_stock_user")
         repair = self._create_repair().with_user(user)
         with self._form(repair) as form:
@@ -58,6 +70,17 @@ class TestRepairSms(CgsmsRepairsMixin, TransactionCase):
             form.cgsms_send_sms = True
         self.assertEqual(len(self._gateway_messages()), 1)
         self.assertEqual(repair.cgsms_message_ids.sms_state, "sent")
+
+    def test_repair_done_sms_is_sent_whoever_ends_the_repair(self):
+        """The SMS when a repair is done is set up by an administrator: sent also when a
+        repair user without SMS rights ends the repair."""
+        self.company.cgsms_repair_done_sms = True
+        user = new_test_user(self.env, "repair.clerk2", groups="stock.group_stock_user")
+        repair = self._create_repair().with_user(user)
+        repair.action_validate()
+        repair.action_repair_start()
+        repair.action_repair_end()
+        self.assertEqual(len(self._gateway_messages()), 1)
 
     def test_existing_repair_saved_with_option_sends_one_sms(self):
         repair = self._create_repair()
