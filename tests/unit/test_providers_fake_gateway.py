@@ -4,11 +4,11 @@ import subprocess
 import sys
 import time
 
+import fake_gateway as fg
 import pytest
 import requests
 from conftest import ROOT
 from providers import OutgoingSms
-from providers import fake_gateway as fg
 
 
 def control(gateway, action, payload=None):
