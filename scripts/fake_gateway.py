@@ -7,11 +7,12 @@ python scripts/fake_gateway.py --port 8070 [--callback-base http://localhost:806
 import os
 import sys
 
-ADDON_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "addons", "cgsms")
+TESTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests")
 
 if __name__ == "__main__":
-    # ``providers`` is a self-contained package inside the addon: import it without Odoo.
-    sys.path.insert(0, os.path.normpath(ADDON_DIR))
-    from providers.fake_gateway import main
+    # The gateway is the package tests/fake_gateway. Its folder goes first on the path: this
+    # script's own folder (where Python looks first) would give this very file for its name.
+    sys.path.insert(0, os.path.normpath(TESTS_DIR))
+    from fake_gateway import main
 
     sys.exit(main())

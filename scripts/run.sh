@@ -27,10 +27,12 @@ odoo_args=(--addons-path="$CGSMS_ADDONS" $(odoo_db_args) -d "$db" --data-dir="$C
 if ! psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
   log "Creating database '$db' (Odoo $ODOO_SERIES): a Portuguese business (EUR) with CgSMS, repairs, invoicing, demo data, English and Portuguese"
   bash "$here/demo_db.sh" "$db"
-  "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
+  # the fake gateway (tests/fake_gateway) is a test and demo tool outside the addons
+  PYTHONPATH="$CGSMS_ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" \
+    "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
 # the fake gateway signs its delivery reports with its own secret: the account must hold it
-from odoo.addons.cgsms.providers.fake_gateway import SANDBOX_TOKEN, SANDBOX_WEBHOOK_SECRET
+from fake_gateway import SANDBOX_TOKEN, SANDBOX_WEBHOOK_SECRET
 vals = {"provider": "sandbox", "sender": "CgSMS", "password": SANDBOX_TOKEN,
         "webhook_secret": SANDBOX_WEBHOOK_SECRET,
         "base_url": "http://127.0.0.1:$gw_port", "active": True}

@@ -9,8 +9,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# ``providers`` is importable on its own (no Odoo): the test modules import it directly.
+# ``providers`` is importable on its own (no Odoo): the test modules import it directly, and
+# the fake gateway (tests/fake_gateway) as ``fake_gateway``.
 sys.path.insert(0, os.path.join(ROOT, "addons", "cgsms"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 PROVIDER_CODES = ("twilio", "vonage", "lusosms", "sandbox")
 SENDERS = {"twilio": "+15005550006", "vonage": "CgSMS", "lusosms": "CgSMS", "sandbox": "CgSMS"}
@@ -18,7 +20,7 @@ SPECS_DIR = os.path.join(ROOT, "tests", "contract", "specs")
 
 
 def default_credentials(code):
-    from providers import fake_gateway as fg
+    import fake_gateway as fg
 
     username, password, secret = fg.DEFAULT_ACCOUNTS[code]
     if code == "twilio":
@@ -28,7 +30,7 @@ def default_credentials(code):
 
 @pytest.fixture(scope="session")
 def gateway_server():
-    from providers.fake_gateway import FakeGateway
+    from fake_gateway import FakeGateway
 
     gateway = FakeGateway().start()
     gateway.timeout_delay = 1.0

@@ -12,6 +12,7 @@ import json
 import os
 from urllib.parse import parse_qsl, urlsplit
 
+import fake_gateway as fg
 import pytest
 import requests
 import yaml
@@ -22,7 +23,6 @@ from openapi_core.validation.request.exceptions import RequestValidationError
 from openapi_core.validation.response.exceptions import ResponseValidationError
 from openapi_schema_validator import OAS30Validator
 from providers import OutgoingSms
-from providers import fake_gateway as fg
 
 TWILIO_SERVER = "https://api.twilio.com"
 VONAGE_SERVER = "https://rest.nexmo.com"

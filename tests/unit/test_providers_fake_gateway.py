@@ -1,14 +1,15 @@
 """The fake gateway itself: accounts, charging, failure queue and the HTTP control API."""
 
+import json
 import subprocess
 import sys
 import time
 
+import fake_gateway as fg
 import pytest
 import requests
 from conftest import ROOT
 from providers import OutgoingSms
-from providers import fake_gateway as fg
 
 
 def control(gateway, action, payload=None):
@@ -119,3 +120,17 @@ def test_latency_delays_provider_and_iap_calls_not_the_control_api(gateway, make
         assert time.monotonic() - started < 0.3
     finally:
         gateway.latency = 0.0
+
+
+def test_protocol_handlers_return_their_reply_without_a_server():
+    gateway = fg.FakeGateway()  # never started: no socket, the dispatch alone
+    headers = {"Authorization": f"Bearer {fg.SANDBOX_TOKEN}", "Content-Type": "application/json"}
+    body = json.dumps({"to": "+351912345678", "text": "Olá", "ref": "r1"}).encode()
+    reply = gateway.dispatch("POST", "/sandbox/v1/messages", headers, body)
+    assert isinstance(reply, fg.Reply) and reply.status == 201
+    assert json.loads(reply.body)["segments"] == 1
+    refused = gateway.dispatch("GET", "/sandbox/v1/balance", {}, b"")
+    assert refused.status == 401 and json.loads(refused.body)["error"]["code"] == "unauthorized"
+    gateway.fail_next("sandbox", "drop_after")
+    assert gateway.dispatch("POST", "/sandbox/v1/messages", headers, body).drop
+    assert gateway.requests[-1]["taken"] is True and len(gateway.messages) == 2

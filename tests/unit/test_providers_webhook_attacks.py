@@ -8,10 +8,10 @@ import json
 import time
 from urllib.parse import urlencode
 
+import fake_gateway as fg
 import pytest
 from conftest import PROVIDER_CODES
 from providers import OutgoingSms, WebhookRequest
-from providers import fake_gateway as fg
 from providers.base import hmac_hex
 from providers.vonage import vonage_signature
 

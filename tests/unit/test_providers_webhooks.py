@@ -4,10 +4,10 @@ import dataclasses
 import json
 import time
 
+import fake_gateway as fg
 import pytest
 from conftest import PROVIDER_CODES
 from providers import OutgoingSms, WebhookRequest
-from providers import fake_gateway as fg
 from providers.vonage import vonage_signature
 
 SIGNATURE_HEADERS = {

@@ -1,7 +1,8 @@
 """SMS provider adapters (pure Python, no Odoo import).
 
 Each module speaks one provider's documented HTTP protocol behind the ``BaseProvider``
-interface; ``fake_gateway`` serves all of them locally for tests and demos.
+interface. The project's fake gateway (``tests/fake_gateway`` in the repository, not part of the
+addon) serves all of them locally for tests and demos.
 """
 
 from . import lusosms, sandbox, twilio, vonage

@@ -6,7 +6,17 @@ from unittest.mock import patch
 from odoo.tests import TransactionCase
 
 from .. import compat
-from ..providers import fake_gateway
+
+try:
+    # The project's fake SMS gateway: a test and demo tool that lives outside the installable
+    # addons (tests/fake_gateway in the CgSMS repository). scripts/test.sh puts it on the path.
+    import fake_gateway
+except ImportError as exc:
+    raise ImportError(
+        "The CgSMS tests need the project's fake SMS gateway, the package tests/fake_gateway of "
+        "the CgSMS repository: run them with scripts/test.sh, or put that tests/ folder on "
+        "PYTHONPATH."
+    ) from exc
 
 
 class CgsmsGatewayMixin:

@@ -3,8 +3,7 @@ import logging
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
-from ..providers import fake_gateway
-from .common import CgsmsCase
+from .common import CgsmsCase, fake_gateway
 
 
 @tagged("post_install", "-at_install")

@@ -2,8 +2,7 @@ import socket
 
 from odoo.tests import Form, tagged
 
-from ..providers import fake_gateway
-from .common import CgsmsCase
+from .common import CgsmsCase, fake_gateway
 
 
 @tagged("post_install", "-at_install")

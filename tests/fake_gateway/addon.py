@@ -1,0 +1,35 @@
+"""What the fake providers share with the real adapters of the ``cgsms`` addon: the segment
+count (so that prices agree), the E.164 check and the providers' signature schemes.
+
+Inside Odoo (the addons' own tests, ``odoo-bin shell``) they come from the loaded addon, so that
+its ``providers`` package is not imported a second time under another name. Elsewhere (pytest,
+the command line, the benchmark) from ``addons/cgsms`` of this repository: ``providers`` is
+plain Python and needs no Odoo.
+"""
+
+import importlib
+import os
+import sys
+
+ADDON_DIR = os.path.normpath(
+    os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "addons", "cgsms"
+    )
+)
+
+
+def _providers_module(name):
+    if "odoo.addons.cgsms" in sys.modules:
+        return importlib.import_module(f"odoo.addons.cgsms.providers.{name}")
+    if ADDON_DIR not in sys.path:
+        sys.path.append(ADDON_DIR)
+    return importlib.import_module(f"providers.{name}")
+
+
+_base = _providers_module("base")
+E164_RE = _base.E164_RE
+count_segments = _base.count_segments
+hmac_hex = _base.hmac_hex
+retry_after_seconds = _base.retry_after_seconds
+twilio_signature = _providers_module("twilio").twilio_signature
+vonage_signature = _providers_module("vonage").vonage_signature
