@@ -28,7 +28,13 @@ def _providers_module(name):
 
 _base = _providers_module("base")
 E164_RE = _base.E164_RE
-count_segments = _base.count_segments
+
+
+def count_segments(text):
+    """How many SMS parts ``text`` is charged as (the addon's counter)."""
+    return _base.count_segments(text).segments if text else 0
+
+
 hmac_hex = _base.hmac_hex
 retry_after_seconds = _base.retry_after_seconds
 twilio_signature = _providers_module("twilio").twilio_signature

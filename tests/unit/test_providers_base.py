@@ -1,16 +1,12 @@
 """The provider interface: registry, data classes, helpers, sender rules, redaction."""
 
-import json
 import logging
-import os
 
 import providers
 import pytest
 import requests
 from providers import ProviderConfig, ProviderError, get_provider_class, provider_selection
 from providers.base import count_segments, is_gsm7, redact
-
-CASES_FILE = os.path.join(os.path.dirname(__file__), "segment_cases.json")
 
 
 def test_registry_has_the_four_providers_in_order():
@@ -78,43 +74,14 @@ def test_urllib3_request_lines_are_redacted(caplog):
     assert "api_key=k" in caplog.text
 
 
-@pytest.mark.parametrize(
-    "text, gsm, segments",
-    [
-        ("Hello", True, 1),
-        ("x" * 160, True, 1),
-        ("x" * 161, True, 2),
-        ("€" * 80, True, 1),
-        ("€" * 81, True, 2),
-        ("Olá", False, 1),
-        ("Ç" * 160, True, 1),  # capital Ç is in the GSM-7 table, small ç is not
-        ("ç", False, 1),
-        ("ã" * 70, False, 1),
-        ("ã" * 71, False, 2),
-        ("😀" * 35, False, 1),
-        ("😀" * 36, False, 2),
-    ],
-)
-def test_gsm7_and_segments(text, gsm, segments):
-    assert is_gsm7(text) is gsm
-    assert count_segments(text) == segments
+def test_providers_count_segments_with_the_one_counter_of_tools():
+    # One segment counter in the addon: what the adapters and the fake gateway charge is what
+    # the send form shows (its cases are in test_sms_segments.py).
+    import tools.sms_segments
 
-
-def _shared_cases():
-    with open(CASES_FILE, encoding="utf-8") as f:
-        cases = json.load(f)["segments"]
-    for case in cases:
-        text = case.get("text")
-        if text is None:
-            text = "".join(piece * times for piece, times in case["repeat"])
-        yield pytest.param(text, case["expected"], id=case["name"])
-
-
-@pytest.mark.parametrize("text, expected", list(_shared_cases()))
-def test_segments_agree_with_shared_cases(text, expected):
-    # The providers package counts on its own (no dependency on tools/): keep them in step.
-    assert count_segments(text) == expected["segments"]
-    assert is_gsm7(text) is (expected["encoding"] == "GSM-7")
+    assert count_segments is tools.sms_segments.count_segments
+    assert is_gsm7 is tools.sms_segments.is_gsm7
+    assert count_segments("x" * 161).segments == 2
 
 
 @pytest.mark.parametrize(

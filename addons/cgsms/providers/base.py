@@ -20,6 +20,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+# One segment counter for the whole addon: ``tools.sms_segments`` (also pure Python).
+try:  # inside the addon (odoo.addons.cgsms.providers)
+    from ..tools.sms_segments import count_segments, is_gsm7
+except ImportError:  # ``providers`` imported on its own, beside ``tools`` (pure-Python tests)
+    from tools.sms_segments import count_segments, is_gsm7  # noqa: F401
+
 _logger = logging.getLogger(__name__)
 
 ERROR_CLASSES = (
@@ -42,42 +48,6 @@ RETRY_AFTER_CAP = 10.0
 
 E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 ALNUM_SENDER_RE = re.compile(r"^[A-Za-z0-9 ]+$")
-
-# GSM 03.38 default alphabet and its extension table (extension characters cost two septets).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
-
-
-def is_gsm7(text):
-    """Return True when ``text`` can be sent with the GSM-7 alphabet (basic + extension)."""
-    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
-
-
-def count_segments(text):
-    """Number of SMS parts for ``text``: GSM-7 160/153 septets, else UCS-2 70/67 UTF-16 units.
-
-    An escape pair (GSM-7 extension character) or a surrogate pair is never split across parts.
-    """
-    if not text:
-        return 0
-    if is_gsm7(text):
-        costs = [2 if char in GSM7_EXTENSION else 1 for char in text]
-        single, multi = 160, 153
-    else:
-        costs = [2 if ord(char) > 0xFFFF else 1 for char in text]
-        single, multi = 70, 67
-    if sum(costs) <= single:
-        return 1
-    parts, used = 1, 0
-    for cost in costs:
-        if used + cost > multi:
-            parts, used = parts + 1, 0
-        used += cost
-    return parts
-
 
 # -- redaction -------------------------------------------------------------------------------
 
