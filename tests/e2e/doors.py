@@ -234,6 +234,30 @@ def _repair_done(env, args):
         repair.action_repair_end()
 
 
+def _automation(env, args):
+    """An SMS server action an administrator made (as automation rules run them), started
+    by the door user on the customers: it queues the SMS, the SMS queue sends them."""
+    partners = _partners(env, args["numbers"])
+    action = env["ir.actions.server"].sudo().search([("name", "=", "E2E door SMS")], limit=1)
+    if not action:
+        model = env["ir.model"]._get("res.partner")
+        template = env["sms.template"].sudo().create(
+            {"name": "E2E door template", "model_id": model.id, "body": "Door test"}
+        )
+        action = env["ir.actions.server"].sudo().create(
+            {
+                "name": "E2E door SMS",
+                "model_id": model.id,
+                "state": "sms",
+                "sms_template_id": template.id,
+                "sms_method": "sms",
+            }
+        )
+    action.with_user(env.uid).with_context(
+        active_model="res.partner", active_ids=partners.ids, active_id=partners[:1].id
+    ).run()
+
+
 def prepare_door(env, args):
     """What a door needs before it is tried: invoices (overdue, or drafts to post)."""
     if args["door"] in ("reminder", "scheduled_reminders"):
@@ -254,6 +278,7 @@ DOORS = {
     "chatter": _chatter,
     "repair_save": _repair_save,
     "repair_done": _repair_done,
+    "automation": _automation,
 }
 
 SCENARIOS = {f.__name__: f for f in (doors_setup, door, door_facts, prepare_door)}

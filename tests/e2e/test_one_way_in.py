@@ -17,6 +17,7 @@ DOORS = [
     "invoice_post",
     "repair_save",
     "repair_done",
+    "automation",
 ]
 PRICE = 1.44  # credits per segment of the e2e account (one segment per SMS here)
 
