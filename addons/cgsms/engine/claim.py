@@ -20,14 +20,15 @@ _logger = logging.getLogger(__name__)
 CLAIM_TRIES = 5
 
 
-def claim_chunk(model, account, limit, stats=None):
+def claim_chunk(model, account, limit, stats=None, default_country=None):
     """Claim up to ``limit`` queued SMS of ``account``'s company (of ``model`` when not
     empty) that no other worker holds: history lines, numbers, credits reserved, marked
     "sending", committed when allowed. Returns the claimed SMS, ready for the provider
     (those refused on the way, e.g. invalid numbers, are failed and not returned);
-    ``stats["taken"]``, when given, counts every queued SMS taken from the queue."""
+    ``stats["taken"]``, when given, counts every queued SMS taken from the queue;
+    ``default_country`` (ISO code) reads national numbers, the company's by default."""
     commit = transaction.owns(model.env.cr)
-    retry = commit and model.env.context.get("cgsms_clean_tx")
+    retry = transaction.is_clean(model.env.cr)
     for attempt in range(CLAIM_TRIES):
         try:
             if retry:
@@ -36,8 +37,7 @@ def claim_chunk(model, account, limit, stats=None):
                 # claim committed meanwhile, and the balance is read after that commit.
                 model.env.cr.commit()  # pylint: disable=invalid-commit
                 model.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            claimer = model.with_context(cgsms_read_committed=bool(retry))
-            claimed = claim(claimer, account, limit, stats)
+            claimed = claim(model, account, limit, stats, default_country, read_committed=retry)
             if commit:
                 # From here the reservation and the "sending" mark survive a crash.
                 model.env.cr.commit()  # pylint: disable=invalid-commit
@@ -53,7 +53,7 @@ def claim_chunk(model, account, limit, stats=None):
     return model.browse()
 
 
-def claim(model, account, limit, stats=None):
+def claim(model, account, limit, stats=None, default_country=None, read_committed=False):
     account = account.sudo()
     Sms = model.env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
     Sms.flush_model(["state", "to_delete", "cgsms_company_id"])
@@ -92,7 +92,6 @@ def claim(model, account, limit, stats=None):
         sms.write({"state": "pending", "failure_type": False, "to_delete": True})
     todo = sms_all - done
 
-    default_country = model.env.context.get("cgsms_default_country")
     if default_country is None:
         default_country = account.company_id.country_id.code or ""
     to_send = []  # (sms, e164, segment info, price per segment)
@@ -152,7 +151,7 @@ def claim(model, account, limit, stats=None):
     )
     sql.bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
 
-    return ledger.reserve(model, account, candidates, now)
+    return ledger.reserve(model, account, candidates, now, read_committed)
 
 
 def opted_out(model, numbers):

@@ -71,13 +71,13 @@ def _run(dbname, uid, context, pending):
 def run_now(env, account_id, sms_ids, unlink_failed=False, unlink_sent=True):
     """Deliver the SMS ``sms_ids`` of ``account_id`` in ``env``'s own transaction, which the
     engine commits at each step (claims before calls, results after them)."""
-    Sms = env["sms.sms"].sudo().with_context(cgsms_clean_tx=True)
+    Sms = env["sms.sms"].sudo()
     account = env["cgsms.account"].sudo().browse(account_id).exists()
     sms = Sms.browse(sms_ids).exists().filtered(lambda s: s.state == "outgoing")
     if not (account and account.active and sms):
         return
     deadline = time_budget.deadline_within(HANDOFF_SECONDS)
-    with transaction.owning(env.cr):
+    with transaction.owning(env.cr, clean=True):
         sms._cgsms_process_account_queue(
             account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
         )

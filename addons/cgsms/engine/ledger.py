@@ -4,14 +4,16 @@ never overdraw, and debited in one INSERT (``cgsms.credit.line``)."""
 from . import policy, results
 
 
-def reserve(model, account, candidates, now):
+def reserve(model, account, candidates, now, read_committed=False):
     """Reserve the credits of ``candidates`` (sms, history line, E.164, segment info, cost,
     (line's cost, attempts) before the claim) on ``account``'s ledger, in order, while they
-    last. Returns the sms.sms reserved; the others fail for want of credits."""
+    last. Returns the sms.sms reserved; the others fail for want of credits.
+    ``read_committed``: the claim runs in a READ COMMITTED transaction of its own, where the
+    balance is folded first."""
     Sms = model.env["sms.sms"].sudo()
     # The row lock is held only for the balance and the debits.
     account._lock()
-    if model.env.context.get("cgsms_read_committed"):
+    if read_committed:
         account._credit_fold()
     available = account._credit_balances().get(account.id, 0.0)
     reserved = Sms

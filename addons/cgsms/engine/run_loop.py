@@ -20,7 +20,7 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
     # Chunks of half the calls in flight: one leaves each time half of them are back.
     refill = max(1, in_flight // 2)
     # Read once per run, not once per chunk.
-    claimer = model.with_context(cgsms_default_country=account.company_id.country_id.code or "")
+    default_country = account.company_id.country_id.code or ""
     # Without commits everything is claimed at once: a later claim failing on a
     # concurrent update would roll back the results of SMS already handed over.
     claim_all = bool(model) and not transaction.owns(model.env.cr)
@@ -45,10 +45,14 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
                 stats = {}
                 try:
                     claimed = claim.claim_chunk(
-                        claimer, account, room if claim_all else max(room, refill), stats
+                        model,
+                        account,
+                        room if claim_all else max(room, refill),
+                        stats,
+                        default_country=default_country,
                     )
                 except Exception as exc:
-                    if not claimer.env.context.get("cgsms_clean_tx"):
+                    if not transaction.is_clean(model.env.cr):
                         raise  # nothing handed over yet: the caller's retry starts over
                     # Save what is in flight first; the error is raised afterwards.
                     error = exc
@@ -59,7 +63,7 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
                     exhausted = True
                 if transaction.owns(model.env.cr):
                     # Committed: what the caller did before is safe from a rollback.
-                    claimer = claimer.with_context(cgsms_clean_tx=True)
+                    transaction.mark_clean(model.env.cr)
                 if claimed:
                     ready = claimed
                     continue

@@ -96,11 +96,11 @@ class SmsSms(models.Model):
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
         # The transaction holds nothing of the caller: a lost claim race may be rolled back.
-        queue = self.with_context(cgsms_clean_tx=commit)
+        queue = self
         if ids:
             queue = queue.browse(ids)
         left = 0
-        with transaction.owning(self.env.cr, commit):
+        with transaction.owning(self.env.cr, commit, clean=commit):
             for account in accounts:
                 try:
                     left += queue._cgsms_process_account_queue(account, deadline)

@@ -52,8 +52,8 @@ class SmsSms(models.Model):
         # queue_job committed the job's start before running it: the transaction holds nothing
         # of the caller, so each claim runs in a transaction of its own (READ COMMITTED, after
         # the claims that other jobs committed meanwhile) instead of failing on them.
-        Sms = self.sudo().with_context(cgsms_queue_job_enqueue=False, cgsms_clean_tx=commit)
-        with transaction.owning(self.env.cr, commit):
+        Sms = self.sudo().with_context(cgsms_queue_job_enqueue=False)
+        with transaction.owning(self.env.cr, commit, clean=commit):
             return Sms._cgsms_qj_run_chunk(account.sudo())
 
     def _cgsms_qj_run_chunk(self, account):
