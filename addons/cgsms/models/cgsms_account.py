@@ -357,7 +357,9 @@ class CgsmsAccount(models.Model):
         if {"provider", "username", "password", "base_url"} & set(vals):
             vals.setdefault("state", "not_checked")
         res = super().write(vals)
-        if {"active", "company_id"} & set(vals):
+        if {"active", "company_id", "allowed_country_ids", "price_ids", "cost_per_segment"} & set(
+            vals
+        ):
             self.env.registry.clear_cache()
         return res
 
@@ -433,22 +435,31 @@ class CgsmsAccount(models.Model):
     def _cgsms_allowed_country_codes(self):
         """ISO codes of the countries the account sends to (empty: no restriction, for an
         account of a company without a country that nobody restricted)."""
-        self.ensure_one()
-        return frozenset(self.sudo().allowed_country_ids.mapped("code"))
+        return self._cgsms_policy_rules(self.id)[0]
 
     def _cgsms_price_for(self, e164, country_code):
         """Credits per segment for ``e164``: the longest matching prefix, else the country's
         price, else the account's."""
-        self.ensure_one()
-        best, best_len = None, 0
-        for price in self.sudo().price_ids:
-            if price.prefix and e164.startswith(price.prefix) and len(price.prefix) > best_len:
-                best, best_len = price, len(price.prefix)
-        if best is None:
-            best = next(
-                (p for p in self.sudo().price_ids if p.country_id.code == country_code), None
-            )
-        return best.cost_per_segment if best is not None else self.cost_per_segment
+        _countries, prefixes, by_country, default = self._cgsms_policy_rules(self.id)
+        for prefix, price in prefixes:  # longest first
+            if e164.startswith(prefix):
+                return price
+        return by_country.get(country_code, default)
+
+    @api.model
+    @tools.ormcache("account_id")
+    def _cgsms_policy_rules(self, account_id):
+        """(allowed country codes, ((prefix, price) longest first), {country code: price},
+        the account's price): read once per process and change, not once per number."""
+        account = self.sudo().browse(account_id)
+        prices = account.price_ids
+        prefixes = sorted(
+            ((p.prefix, p.cost_per_segment) for p in prices if p.prefix),
+            key=lambda item: -len(item[0]),
+        )
+        by_country = {p.country_id.code: p.cost_per_segment for p in prices if p.country_id}
+        codes = frozenset(account.allowed_country_ids.mapped("code"))
+        return codes, tuple(prefixes), by_country, account.cost_per_segment
 
     @api.model
     def _get_active(self, company=None):

@@ -41,6 +41,22 @@ class CgsmsPrice(models.Model):
             if price.cost_per_segment < 0:
                 raise ValidationError(self.env._("The credits per SMS cannot be negative."))
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        prices = super().create(vals_list)
+        self.env.registry.clear_cache()  # the accounts' policy rules
+        return prices
+
+    def write(self, vals):
+        res = super().write(vals)
+        self.env.registry.clear_cache()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()
+        return res
+
     @api.depends("country_id", "prefix")
     def _compute_display_name(self):
         for price in self:
