@@ -235,8 +235,9 @@ def _repair_done(env, args):
 
 
 def _automation(env, args):
-    """An SMS server action an administrator made (as automation rules run them), started
-    by the door user on the customers: it queues the SMS, the SMS queue sends them."""
+    """An SMS server action an administrator made, run on the customers as an automation
+    rule runs it (as superuser, for the user who triggered it): it queues the SMS, the SMS
+    queue sends them."""
     partners = _partners(env, args["numbers"])
     action = env["ir.actions.server"].sudo().search([("name", "=", "E2E door SMS")], limit=1)
     if not action:
@@ -253,7 +254,7 @@ def _automation(env, args):
                 "sms_method": "sms",
             }
         )
-    action.with_user(env.uid).with_context(
+    action.with_env(env).sudo().with_context(
         active_model="res.partner", active_ids=partners.ids, active_id=partners[:1].id
     ).run()
 

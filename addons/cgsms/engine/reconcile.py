@@ -48,7 +48,7 @@ def reconcile_delay(model):
 def reconcile_stale(model):
     """Cron: resolve the SMS whose send was ambiguous (answer lost) or interrupted (crash,
     killed worker) by looking them up at the provider."""
-    deadline = time_budget.deadline()
+    deadline = model._cgsms_deadline()
     Account = model.env["cgsms.account"].sudo().with_context(active_test=False)
     groups = (
         model.env["cgsms.recipient"]

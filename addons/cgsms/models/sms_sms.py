@@ -92,7 +92,7 @@ class SmsSms(models.Model):
         left; SMS of other companies keep Odoo's path."""
         accounts = self.env["cgsms.account"].sudo().search([("active", "=", True)])
         commit = not _testing()
-        deadline = time_budget.deadline()
+        deadline = self._cgsms_deadline()
         if commit:
             self.env.cr.commit()  # pylint: disable=invalid-commit
         # The transaction holds nothing of the caller: a lost claim race may be rolled back.
