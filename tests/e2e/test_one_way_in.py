@@ -96,7 +96,7 @@ def test_answer_lost_on_a_users_send_is_looked_up_not_resent(
     is looked up at the provider, found, and never sent twice, however often the user or
     the queue tries."""
     fresh(reconcile_delay=1)
-    numbers = [f"+351913{DOORS.index(door):02d}9{i:02d}" for i in range(2)]
+    numbers = [f"+3519130{DOORS.index(door):02d}9{i:02d}" for i in range(2)]
     gateway.fail("error_after")
     runner.run("door", door=door, numbers=numbers, user_id=door_user)
     facts = runner.run("door_facts", numbers=numbers)
