@@ -22,14 +22,14 @@ class TestSendingPolicy(CgsmsCase):
         cls.employee = new_test_user(
             cls.env,
             login="policy_employee",
-            groups="base.group_user",
+            groups="base.group_user,base.group_partner_manager",
             company_id=cls.company.id,
             company_ids=[(6, 0, cls.company.ids)],
         )
         cls.sms_user = new_test_user(
             cls.env,
             login="policy_sms_user",
-            groups="base.group_user,cgsms.group_cgsms_user",
+            groups="base.group_user,base.group_partner_manager,cgsms.group_cgsms_user",
             company_id=cls.company.id,
             company_ids=[(6, 0, cls.company.ids)],
         )
@@ -187,6 +187,7 @@ class TestSendingPolicy(CgsmsCase):
         message.action_send()
         costs = {line.number: line.cost for line in message.recipient_ids}
         self.assertEqual(costs, {PT_MOBILE: 1.44, UK_MOBILE: 7.5})
+        self.account.invalidate_recordset(["credit_available"])
         self.assertAlmostEqual(self.account.credit_available, balance - 8.94)
 
     def test_price_per_country(self):
