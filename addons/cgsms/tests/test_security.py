@@ -38,16 +38,7 @@ class TestSecurity(CgsmsCase):
             {"account_id": cls.account_b.id, "kind": "topup", "amount": 100, "reference": "B"}
         )
         sms_user = "base.group_user,cgsms.group_cgsms_user"
-
-        def user(login, groups, company):
-            return new_test_user(
-                cls.env,
-                login=login,
-                groups=groups,
-                company_id=company.id,
-                company_ids=[(6, 0, company.ids)],
-            )
-
+        user = cls._cgsms_user
         cls.user_a = user("sec_user_a", sms_user, cls.company_a)
         cls.user_a2 = user("sec_user_a2", sms_user, cls.company_a)
         cls.user_b = user("sec_user_b", sms_user, cls.company_b)
