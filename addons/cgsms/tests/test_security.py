@@ -410,6 +410,20 @@ class TestSecurity(CgsmsCase):
         # The reminder templates stay usable by the users of every company.
         self.assertTrue(reminder.with_user(self.user_b).body)
 
+    def test_history_change_refused_with_a_translated_sentence(self):
+        line = self.env["cgsms.recipient"].create(
+            {"company_id": self.company_a.id, "number": "+351913000111", "state": "delivered"}
+        )
+        theirs = line.with_user(self.manager_a)
+        self._refused(
+            lambda lang: theirs.with_context(lang=lang).write({"state": "failed"}),
+            exception=AccessError,
+            english="history",
+        )
+        with self.assertRaises(UserError):
+            line.unlink()
+        self.assertEqual(line.state, "delivered")
+
     def test_portal_and_users_without_sms_group_cannot_send(self):
         for user in (self.portal, self.nobody):
             with self.assertRaises(AccessError):
