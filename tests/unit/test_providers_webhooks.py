@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import PROVIDER_CODES
-from twilio.request_validator import RequestValidator
 from providers import OutgoingSms, WebhookRequest
 from providers import fake_gateway as fg
 from providers.vonage import vonage_signature
+from twilio.request_validator import RequestValidator
 
 SIGNATURE_HEADERS = {
     "twilio": "X-Twilio-Signature",
@@ -163,9 +163,7 @@ def test_twilio_signature_covers_the_url(gateway, receiver, make_provider):
     assert not provider.verify_signature(moved)
 
 
-def test_twilio_report_of_the_gateway_passes_twilio_own_validator(
-    gateway, receiver, make_provider
-):
+def test_twilio_report_of_the_gateway_passes_twilio_own_validator(gateway, receiver, make_provider):
     """The fake gateway signs the way Twilio does: the twilio package agrees."""
     _provider, _result, request = send_and_report(gateway, receiver, make_provider, "twilio")
     validator = RequestValidator(fg.TWILIO_AUTH_TOKEN)
@@ -176,13 +174,22 @@ def test_twilio_report_of_the_gateway_passes_twilio_own_validator(
 @pytest.mark.parametrize(
     ("signed_url", "received_url"),
     [
-        ("https://sms.example.com/cgsms/dlr/twilio/1", "https://sms.example.com/cgsms/dlr/twilio/1"),
+        (
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+        ),
         (
             "https://sms.example.com/cgsms/dlr/twilio/1?x=1",
             "https://sms.example.com/cgsms/dlr/twilio/1?x=1",
         ),
-        ("https://sms.example.com:443/cgsms/dlr/twilio/1", "https://sms.example.com/cgsms/dlr/twilio/1"),
-        ("https://sms.example.com/cgsms/dlr/twilio/1", "https://sms.example.com:443/cgsms/dlr/twilio/1"),
+        (
+            "https://sms.example.com:443/cgsms/dlr/twilio/1",
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+        ),
+        (
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+            "https://sms.example.com:443/cgsms/dlr/twilio/1",
+        ),
     ],
 )
 def test_twilio_callback_signed_by_twilio_own_validator_accepted(

@@ -38,9 +38,7 @@ class ResConfigSettings(models.TransientModel):
     cgsms_credit_available = fields.Float(
         "Available credits", digits=(12, 4), compute="_compute_cgsms_account"
     )
-    cgsms_last_check_message = fields.Char(
-        "Last Check Message", compute="_compute_cgsms_account"
-    )
+    cgsms_last_check_message = fields.Char("Last Check Message", compute="_compute_cgsms_account")
     # Delivery reports: what to give the provider (read-only here, edited on the account)
     cgsms_callback_url = fields.Char(
         "Delivery report URL",
@@ -161,9 +159,7 @@ class ResConfigSettings(models.TransientModel):
             if account.active != self.cgsms_active:
                 account.active = self.cgsms_active
         elif self.cgsms_active:
-            self.env["cgsms.account"].create(
-                dict(vals, company_id=self.company_id.id, active=True)
-            )
+            self.env["cgsms.account"].create(dict(vals, company_id=self.company_id.id, active=True))
 
     def action_cgsms_test_connection(self):
         self.set_values()

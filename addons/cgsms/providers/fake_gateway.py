@@ -98,6 +98,8 @@ SEND_ONLY_MODES = ("insufficient", "invalid_number", "drop_after", "error_after"
 # The message is taken, then the answer is lost on its way back (a proxy failing).
 AFTER_MODES = ("drop_after", "error_after")
 FINAL_STATUSES = ("delivered", "failed")
+# Reports that say the SMS is on its way (each provider's word), not delivered nor failed.
+INTERIM_STATUSES = ("sent", "accepted", "buffered", "queued", "sending")
 IAP_SEND_PATH = "/api/sms/3/send"  # Odoo IAP's SMS endpoint (benchmark of the stock path)
 
 
@@ -965,7 +967,8 @@ class FakeGateway:
         failed = status not in ("delivered", "DELIVERED", "read")
         with self._lock:
             for message in targets:
-                message["status"] = "failed" if failed else "delivered"
+                if status.lower() not in INTERIM_STATUSES:
+                    message["status"] = "failed" if failed else "delivered"
 
         def post(message):
             return self._post_reports(message, status, error_code)
@@ -1081,11 +1084,12 @@ class FakeGateway:
             yield {"json": params}
 
     def _lusosms_report(self, message, account, url, status, error_code):
-        failed = status.lower() not in ("delivered",)
+        native = {"delivered": "DELIVERED", "sent": "SENT"}.get(status.lower(), "UNDELIVERED")
+        failed = native == "UNDELIVERED"
         body = urlencode(
             {
                 "id": message["id"],
-                "status": "UNDELIVERED" if failed else "DELIVERED",
+                "status": native,
                 "code": (error_code or "003") if failed else "000",
             }
         )
@@ -1095,11 +1099,12 @@ class FakeGateway:
         yield {"data": body.encode("utf-8"), "headers": headers}
 
     def _sandbox_report(self, message, account, url, status, error_code):
-        failed = status != "delivered"
+        native = status if status in ("delivered", "sent") else "failed"
+        failed = native == "failed"
         body = json.dumps(
             {
                 "id": message["id"],
-                "status": "failed" if failed else "delivered",
+                "status": native,
                 "error_code": (error_code or "absent_subscriber") if failed else "",
                 "error_message": "The recipient could not be reached" if failed else "",
             }
