@@ -5,6 +5,8 @@
 # fake SMS gateway (started here on 127.0.0.1:8070, CGSMS_GATEWAY_PORT to change it), so that
 # sending, credits and delivery reports can be tried without a provider account.
 # ODOO_SERIES=19.0 serves it on Odoo 19.0 (database 'cgsms_19'); 18.0 is the default.
+# It listens on 127.0.0.1 only (the demo logs in as admin / admin): CGSMS_HTTP_INTERFACE=0.0.0.0
+# (or an address of this machine) opens it to the network.
 set -euo pipefail
 here=$(dirname "$0")
 # shellcheck source=scripts/lib.sh
@@ -14,6 +16,7 @@ bash "$here/setup.sh"
 pg_env
 db=${CGSMS_DB:-cgsms$CGSMS_SERIES_SUFFIX}
 http_port=${CGSMS_HTTP_PORT:-8069}
+http_interface=${CGSMS_HTTP_INTERFACE:-127.0.0.1}
 gw_port=${CGSMS_GATEWAY_PORT:-8070}
 mkdir -p "$CGSMS_VAR/log"
 
@@ -47,5 +50,7 @@ env.cr.commit()
 PY
 fi
 log "Odoo $ODOO_SERIES with CgSMS: http://localhost:$http_port  (login: admin, password: admin)"
+log "Listening on $http_interface only (CGSMS_HTTP_INTERFACE=0.0.0.0 to open it to the network)"
 log "Fake SMS gateway: http://127.0.0.1:$gw_port/_control/messages"
-"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" --http-port="$http_port" --db-filter="^${db}\$" "$@"
+"$PY" "$ODOO_SRC/odoo-bin" "${odoo_args[@]}" --http-interface="$http_interface" \
+  --http-port="$http_port" --db-filter="^${db}\$" "$@"

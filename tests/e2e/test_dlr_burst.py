@@ -2,11 +2,16 @@
 never starves the other users, and every report ends applied."""
 
 import contextlib
+import hashlib
+import hmac
+import json
 import os
+import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -83,6 +88,15 @@ def _unrelated_requests(url, stop, results):
         time.sleep(0.05)
 
 
+def _unrelated_summary(unrelated):
+    """What the other users saw, for the report: requests made, failed, the slowest."""
+    return {
+        "unrelated_requests": len(unrelated),
+        "unrelated_failed": len([r for r in unrelated if not r[1]]),
+        "unrelated_slowest_s": round(max((r[3] for r in unrelated), default=0), 2),
+    }
+
+
 def test_burst_of_reports_never_starves_other_users(runner, gateway, fresh, odoo_server, report):
     fresh(credits=BURST * 1.44 + 10)
     runner.run("dlr_setup", base_url=odoo_server["url"], webhook_secret=SANDBOX_WEBHOOK_SECRET)
@@ -122,9 +136,7 @@ def test_burst_of_reports_never_starves_other_users(runner, gateway, fresh, odoo
         reposted_by_gateway=answer["retried"],
         final_codes={code: answer["codes"].count(code) for code in set(answer["codes"])},
         delivered=states.count("delivered"),
-        unrelated_requests=len(unrelated),
-        unrelated_failed=len(failed_unrelated),
-        unrelated_slowest_s=round(max((r[3] for r in unrelated), default=0), 2),
+        **_unrelated_summary(unrelated),
     )
     assert unrelated, "no unrelated request ran during the burst"
     assert not failed_unrelated, failed_unrelated[:5]
@@ -210,3 +222,81 @@ def test_early_delivery_reports_all_end_delivered(runner, gateway, fresh, odoo_s
     assert final["pending"] == 0, final
     # the early path was taken: reports came before their SMS was saved
     assert final["pending"] + final["applied"] > 0
+
+
+SLOW = 60
+SLOW_SECONDS = 8
+
+
+def _slow_report(url, body, hold):
+    """A report posted like a provider on a very slow link: the headers, then the body one
+    byte at a time over ``hold`` seconds; posted again while answered 429/503 (after its
+    Retry-After, shortened). Returns the last HTTP code."""
+    parts = urlsplit(url)
+    signature = hmac.new(SANDBOX_WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nX-Sandbox-Signature: {signature}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    for _attempt in range(30):
+        with socket.create_connection((parts.hostname, parts.port), timeout=120) as sock:
+            sock.sendall(head)
+            for i in range(len(body)):
+                sock.sendall(body[i : i + 1])
+                time.sleep(hold / len(body))
+            code = int(sock.makefile("rb").readline().split()[1])
+        if code not in (429, 503):
+            return code
+        hold = 0
+        time.sleep(0.5)
+    return code
+
+
+def test_slow_reports_never_starve_other_users_and_all_end_applied(
+    runner, gateway, fresh, odoo_server, report
+):
+    fresh(credits=SLOW * 1.44 + 10)
+    setup = runner.run(
+        "dlr_setup", base_url=odoo_server["url"], webhook_secret=SANDBOX_WEBHOOK_SECRET
+    )
+    runner.run("queue_sms", numbers=[f"+3519150{i:05d}" for i in range(SLOW)])
+    runner.run("process_queue")
+    ids = [m["id"] for m in gateway.messages()]
+    assert len(ids) == SLOW
+    codes = [None] * SLOW
+
+    def post(index):
+        body = json.dumps({"id": ids[index], "status": "delivered"}).encode()
+        codes[index] = _slow_report(setup["callback_url"], body, SLOW_SECONDS)
+
+    stop, unrelated = threading.Event(), []
+    other_users = threading.Thread(
+        target=_unrelated_requests, args=(odoo_server["url"], stop, unrelated)
+    )
+    senders = [threading.Thread(target=post, args=(i,)) for i in range(SLOW)]
+    try:
+        other_users.start()
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(300)
+    finally:
+        stop.set()
+        other_users.join(60)
+        runner.run("dlr_setup", base_url="http://127.0.0.1:8069", webhook_secret="")
+    states = [r["state"] for r in runner.run("snapshot")["recipients"]]
+    failed_unrelated = [r for r in unrelated if not r[1]]
+    report(
+        "slow delivery reports",
+        reports=SLOW,
+        seconds_per_body=SLOW_SECONDS,
+        final_codes={code: codes.count(code) for code in set(codes)},
+        delivered=states.count("delivered"),
+        **_unrelated_summary(unrelated),
+    )
+    assert unrelated, "no unrelated request ran while the reports trickled in"
+    assert not failed_unrelated, failed_unrelated[:5]
+    assert max(r[3] for r in unrelated) < 5
+    assert codes == [200] * SLOW
+    assert states.count("delivered") == SLOW

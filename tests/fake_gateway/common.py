@@ -43,6 +43,8 @@ SEND_ONLY_MODES = ("insufficient", "invalid_number", "drop_after", "error_after"
 # The message is taken, then the answer is lost on its way back (a proxy failing).
 AFTER_MODES = ("drop_after", "error_after")
 FINAL_STATUSES = ("delivered", "failed")
+# Reports that say the SMS is on its way (each provider's word), not delivered nor failed.
+INTERIM_STATUSES = ("sent", "accepted", "buffered", "queued", "sending")
 IAP_SEND_PATH = "/api/sms/3/send"  # Odoo IAP's SMS endpoint (benchmark of the stock path)
 
 

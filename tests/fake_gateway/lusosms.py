@@ -95,11 +95,12 @@ def lookup(gateway, request):
 
 def reports(gateway, message, account, url, status, error_code):
     """The delivery report of ``message``, signed when the account has a secret."""
-    failed = status.lower() not in ("delivered",)
+    native = {"delivered": "DELIVERED", "sent": "SENT"}.get(status.lower(), "UNDELIVERED")
+    failed = native == "UNDELIVERED"
     body = urlencode(
         {
             "id": message["id"],
-            "status": "UNDELIVERED" if failed else "DELIVERED",
+            "status": native,
             "code": (error_code or "003") if failed else "000",
         }
     )

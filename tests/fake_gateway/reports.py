@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from .addon import retry_after_seconds
-from .common import CALLBACK_PATHS, FINAL_STATUSES
+from .common import CALLBACK_PATHS, FINAL_STATUSES, INTERIM_STATUSES
 
 _logger = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ def deliver(gateway, message_id=None, status="delivered", error_code="", concurr
             targets = [m for m in gateway.messages if m["status"] not in FINAL_STATUSES]
         failed = status not in ("delivered", "DELIVERED", "read")
         for message in targets:
-            message["status"] = "failed" if failed else "delivered"
+            if status.lower() not in INTERIM_STATUSES:
+                message["status"] = "failed" if failed else "delivered"
 
     def post(message):
         return _post_reports(gateway, message, status, error_code)

@@ -107,11 +107,12 @@ def send(gateway, request):
 
 def reports(gateway, message, account, url, status, error_code):
     """The delivery report of ``message``, signed when the account has a secret."""
-    failed = status != "delivered"
+    native = status if status in ("delivered", "sent") else "failed"
+    failed = native == "failed"
     body = json.dumps(
         {
             "id": message["id"],
-            "status": "failed" if failed else "delivered",
+            "status": native,
             "error_code": (error_code or "absent_subscriber") if failed else "",
             "error_message": "The recipient could not be reached" if failed else "",
         }

@@ -3,12 +3,14 @@
 import dataclasses
 import json
 import time
+from urllib.parse import urlencode
 
 import fake_gateway as fg
 import pytest
 from conftest import PROVIDER_CODES
 from providers import OutgoingSms, WebhookRequest
 from providers.vonage import vonage_signature
+from twilio.request_validator import RequestValidator
 
 SIGNATURE_HEADERS = {
     "twilio": "X-Twilio-Signature",
@@ -159,6 +161,53 @@ def test_twilio_signature_covers_the_url(gateway, receiver, make_provider):
     provider, _result, request = send_and_report(gateway, receiver, make_provider, "twilio")
     moved = dataclasses.replace(request, url=request.url.replace("/dlr/", "/other/"))
     assert not provider.verify_signature(moved)
+
+
+def test_twilio_report_of_the_gateway_passes_twilio_own_validator(gateway, receiver, make_provider):
+    """The fake gateway signs the way Twilio does: the twilio package agrees."""
+    _provider, _result, request = send_and_report(gateway, receiver, make_provider, "twilio")
+    validator = RequestValidator(fg.TWILIO_AUTH_TOKEN)
+    params = request.body_params()
+    assert validator.validate(request.url, params, request.header("X-Twilio-Signature"))
+
+
+@pytest.mark.parametrize(
+    ("signed_url", "received_url"),
+    [
+        (
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+        ),
+        (
+            "https://sms.example.com/cgsms/dlr/twilio/1?x=1",
+            "https://sms.example.com/cgsms/dlr/twilio/1?x=1",
+        ),
+        (
+            "https://sms.example.com:443/cgsms/dlr/twilio/1",
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+        ),
+        (
+            "https://sms.example.com/cgsms/dlr/twilio/1",
+            "https://sms.example.com:443/cgsms/dlr/twilio/1",
+        ),
+    ],
+)
+def test_twilio_callback_signed_by_twilio_own_validator_accepted(
+    make_provider, signed_url, received_url
+):
+    params = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "delivered", "To": "+351912345678"}
+    signature = RequestValidator(fg.TWILIO_AUTH_TOKEN).compute_signature(signed_url, params)
+    request = WebhookRequest(
+        "POST",
+        received_url,
+        {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+        {},
+        urlencode(params).encode(),
+    )
+    provider = make_provider("twilio")
+    assert provider.verify_signature(request)
+    [report] = provider.parse_delivery_report(request)
+    assert (report.message_id, report.status) == (params["MessageSid"], "delivered")
 
 
 def test_deliver_all_pending(gateway, receiver, make_provider):

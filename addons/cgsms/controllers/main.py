@@ -35,18 +35,12 @@ class CgsmsWebhookController(Controller):
         )
         if not account.exists() or account.provider != provider:
             raise NotFound()
-        httpreq = request.httprequest
-        webhook = WebhookRequest(
-            method=httpreq.method,
-            url=account._callback_url()
-            + (f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""),
-            headers=dict(httpreq.headers.items()),
-            params=dict(httpreq.args.items()),
-            body=httpreq.get_data(cache=True),
-        )
         adapter = account._provider()
+        webhook = next(
+            (w for w in self._webhook_requests(account) if adapter.verify_signature(w)), None
+        )
         Stat = request.env["cgsms.delivery.stat"].sudo()
-        if not adapter.verify_signature(webhook):
+        if webhook is None:
             _logger.warning("Delivery report with a bad signature refused (account %s)", account.id)
             Stat._cgsms_record(account.id, refusal="signature")
             return self._answer(403, "Bad signature")
@@ -65,6 +59,23 @@ class CgsmsWebhookController(Controller):
             updated,
         )
         return self._answer(200, "OK")
+
+    @staticmethod
+    def _webhook_requests(account):
+        """The report as signed for each URL the provider may have signed (Twilio signs the
+        URL it posts to): the account's delivery report URL, and the URL this request was
+        sent to, for reports of SMS that left before web.base.url changed. Behind a proxy,
+        the latter is the public URL only with Odoo's proxy_mode (X-Forwarded-Host/Proto)."""
+        httpreq = request.httprequest
+        query = f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""
+        urls = dict.fromkeys((account._callback_url() + query, httpreq.base_url + query))
+        headers = dict(httpreq.headers.items())
+        params = dict(httpreq.args.items())
+        body = httpreq.get_data(cache=True)
+        for url in urls:
+            yield WebhookRequest(
+                method=httpreq.method, url=url, headers=headers, params=params, body=body
+            )
 
     @staticmethod
     def _answer(status, text):

@@ -3,7 +3,7 @@ from odoo.exceptions import AccessError, UserError
 
 from .. import compat
 from ..engine import handoff
-from .cgsms_message import DIRECT_SEND_LIMIT
+from .cgsms_message import _STATE_TOKEN, DIRECT_SEND_LIMIT
 
 STATES = [
     ("queued", "Queued"),
@@ -86,6 +86,24 @@ class CgsmsRecipient(models.Model):
             """
         )
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._cgsms_check_history_write()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._cgsms_check_history_write()
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(
+            _(
+                "The SMS history is kept: an SMS line cannot be deleted, it is the record "
+                "behind the credits it consumed."
+            )
+        )
+
     @api.depends("number", "partner_id")
     def _compute_display_name(self):
         for rec in self:
@@ -128,6 +146,20 @@ class CgsmsRecipient(models.Model):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _cgsms_check_history_write(self):
+        """The history is append-only: only the delivery engine (as superuser) and the actions
+        of the sends (with their private token, which a client request cannot carry) record
+        what happened to an SMS. Corrections go through actions that leave a trace (Resend,
+        Retry now, Check and resend)."""
+        if self.env.su or self.env.context.get("cgsms_state_token") == _STATE_TOKEN:
+            return
+        raise AccessError(
+            _(
+                "The SMS history cannot be changed by hand. To correct an SMS, send it again "
+                "with Resend failed, Retry now or Check and resend."
+            )
+        )
 
     def _cgsms_left_queue(self):
         """Hook called after the engine saved these lines as sent in bulk (no ORM write):

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from .cgsms_account import DEFAULT_BASE_URLS, _provider_selection
+from .cgsms_account import ACCOUNT_STATES, DEFAULT_BASE_URLS, _provider_selection
 
 # settings field -> account field
 _ACCOUNT_FIELDS = {
@@ -31,20 +31,32 @@ class ResConfigSettings(models.TransientModel):
         default=True,
         help="Replace accented letters (á→a, ç→c) so an SMS holds 160 characters instead of 70.",
     )
-    cgsms_account_id = fields.Many2one("cgsms.account", readonly=True)
-    cgsms_state = fields.Selection(related="cgsms_account_id.state")
+    # The account of the settings' company, as the user may see it: computed from the
+    # company, never from an account id a client sends (see _compute_cgsms_account).
+    cgsms_account_id = fields.Many2one("cgsms.account", compute="_compute_cgsms_account")
+    cgsms_state = fields.Selection(ACCOUNT_STATES, "State", compute="_compute_cgsms_account")
     cgsms_credit_available = fields.Float(
-        related="cgsms_account_id.credit_available", digits=(12, 4)
+        "Available credits", digits=(12, 4), compute="_compute_cgsms_account"
     )
-    cgsms_last_check_message = fields.Char(related="cgsms_account_id.last_check_message")
+    cgsms_last_check_message = fields.Char("Last Check Message", compute="_compute_cgsms_account")
     # Delivery reports: what to give the provider (read-only here, edited on the account)
     cgsms_callback_url = fields.Char(
-        related="cgsms_account_id.callback_url", groups="cgsms.group_cgsms_manager"
+        "Delivery report URL",
+        compute="_compute_cgsms_account",
+        groups="cgsms.group_cgsms_manager",
+        help="Give this address to your provider as the delivery report (status callback) "
+        "URL, with the delivery report secret.",
     )
     cgsms_webhook_secret = fields.Char(
-        related="cgsms_account_id.webhook_secret", groups="cgsms.group_cgsms_manager"
+        "Delivery report secret",
+        compute="_compute_cgsms_account",
+        groups="cgsms.group_cgsms_manager",
+        help="Secret used to sign delivery reports (Vonage signature secret, LusoSMS and "
+        "sandbox HMAC key). Twilio signs with the Auth Token.",
     )
-    cgsms_account_provider = fields.Selection(related="cgsms_account_id.provider")
+    cgsms_account_provider = fields.Selection(
+        _provider_selection, "Provider", compute="_compute_cgsms_account"
+    )
     # Invoicing SMS (per company)
     cgsms_reminder_template_id = fields.Many2one(
         related="company_id.cgsms_reminder_template_id", readonly=False
@@ -83,13 +95,38 @@ class ResConfigSettings(models.TransientModel):
         if not self.cgsms_base_url or self.cgsms_base_url in DEFAULT_BASE_URLS.values():
             self.cgsms_base_url = DEFAULT_BASE_URLS.get(self.cgsms_provider, "")
 
+    def onchange(self, values, field_names, fields_spec):
+        # The account shown is the one of the settings' company, never one a client names.
+        if "cgsms_account_id" in values or "cgsms_account_id" in field_names:
+            values = {k: v for k, v in values.items() if k != "cgsms_account_id"}
+            field_names = [name for name in field_names if name != "cgsms_account_id"]
+        return super().onchange(values, field_names, fields_spec)
+
+    @api.depends("company_id")
+    @api.depends_context("uid", "allowed_company_ids")
+    def _compute_cgsms_account(self):
+        for settings in self:
+            account = settings._cgsms_account(settings.company_id)
+            settings.cgsms_account_id = account
+            settings.cgsms_state = account.state
+            settings.cgsms_credit_available = account.credit_available
+            settings.cgsms_last_check_message = account.last_check_message
+            settings.cgsms_account_provider = account.provider
+            # the secret only for whoever may change the account: its company's SMS managers
+            secret = account if account and account.has_access("write") else account.browse()
+            settings.cgsms_callback_url = secret.callback_url
+            settings.cgsms_webhook_secret = secret.webhook_secret
+
     def _cgsms_account(self, company=None):
+        """The SMS account of ``company`` (default: the current company) that the user may
+        read, else an empty recordset: read with the user's rights and record rules, so that
+        nobody sees, changes or tests the account of a company they do not work in."""
         company = company or self.env.company
-        return (
-            self.env["cgsms.account"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("company_id", "=", company.id)], order="active desc, id desc", limit=1)
+        Account = self.env["cgsms.account"].with_context(active_test=False)
+        if not company or not Account.has_access("read"):
+            return Account
+        return Account.search(
+            [("company_id", "=", company.id)], order="active desc, id desc", limit=1
         )
 
     @api.model
@@ -98,7 +135,6 @@ class ResConfigSettings(models.TransientModel):
         if not self.env.user.has_group("cgsms.group_cgsms_manager"):
             return res
         account = self._cgsms_account()
-        res["cgsms_account_id"] = account.id
         res["cgsms_active"] = bool(account.active)
         for setting, fname in _ACCOUNT_FIELDS.items():
             if account:
@@ -126,28 +162,18 @@ class ResConfigSettings(models.TransientModel):
             if account.active != self.cgsms_active:
                 account.active = self.cgsms_active
         elif self.cgsms_active:
-            self.env["cgsms.account"].sudo().create(
-                dict(vals, company_id=self.company_id.id, active=True)
-            )
+            self.env["cgsms.account"].create(dict(vals, company_id=self.company_id.id, active=True))
 
     def action_cgsms_test_connection(self):
         self.set_values()
         account = self._cgsms_account(self.company_id)
         if not account:
-            account = (
-                self.env["cgsms.account"]
-                .sudo()
-                .create(
-                    {
-                        "company_id": self.company_id.id,
-                        "active": False,
-                        **{
-                            fname: self[s] or False
-                            for s, fname in _ACCOUNT_FIELDS.items()
-                            if self[s]
-                        },
-                    }
-                )
+            account = self.env["cgsms.account"].create(
+                {
+                    "company_id": self.company_id.id,
+                    "active": False,
+                    **{fname: self[s] or False for s, fname in _ACCOUNT_FIELDS.items() if self[s]},
+                }
             )
         return account.action_test_connection()
 

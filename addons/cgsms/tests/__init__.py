@@ -22,3 +22,4 @@ from . import test_walkthrough
 from . import test_walkthrough_tour
 from . import test_delivery_engine
 from . import test_sending_policy
+from . import test_security_rpc

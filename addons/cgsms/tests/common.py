@@ -3,7 +3,7 @@
 import contextlib
 from unittest.mock import patch
 
-from odoo.tests import TransactionCase
+from odoo.tests import TransactionCase, new_test_user
 
 from .. import compat
 
@@ -76,6 +76,17 @@ class CgsmsGatewayMixin:
                     **vals,
                 }
             )
+        )
+
+    @classmethod
+    def _cgsms_user(cls, login, groups, company):
+        """A real user of ``company`` only (password: the login), for access-right tests."""
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=company.id,
+            company_ids=[(6, 0, company.ids)],
         )
 
     def _run_sms_queue(self):

@@ -6,11 +6,13 @@ import hmac
 import json
 from urllib.parse import urlencode
 
+from twilio.request_validator import RequestValidator
+
 from odoo.tests import HttpCase, tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from ..controllers.gate import GATE
-from .common import CgsmsGatewayMixin
+from .common import CgsmsGatewayMixin, fake_gateway
 
 PROVIDERS = ("twilio", "vonage", "lusosms", "sandbox")
 SENDERS = {"twilio": "+15005550006"}
@@ -22,6 +24,9 @@ FORGED_QUERY = {
     "sandbox": {"id": "{target}", "status": "failed", "error_code": "blocked"},
 }
 SIGNATURE_HEADERS = ("X-Twilio-Signature", "X-LusoSMS-Signature", "X-Sandbox-Signature")
+# Each provider's own word for "sent, not delivered yet".
+SENT_STATUS = {"twilio": "sent", "vonage": "accepted", "lusosms": "SENT", "sandbox": "sent"}
+PUBLIC_URL = "https://sms.example.com"
 
 
 @tagged("post_install", "-at_install")
@@ -44,11 +49,17 @@ class TestDeliveryReportAttacks(CgsmsGatewayMixin, HttpCase):
                 {"account_id": account.id, "kind": "topup", "amount": 10, "reference": "Pack"}
             )
             cls.accounts[provider] = account
+        # a second sandbox account, in a company of its own, with a secret of its own
+        company_b = cls.env["res.company"].create({"name": "Loja B"})
+        cls.sandbox_b = cls._cgsms_make_account(company_b, webhook_secret="secret-of-b")
+        cls.env["cgsms.credit.line"].create(
+            {"account_id": cls.sandbox_b.id, "kind": "topup", "amount": 10, "reference": "B"}
+        )
 
     # ------------------------------------------------------------------ helpers
 
-    def _send(self, provider, number):
-        account = self.accounts[provider]
+    def _send(self, provider, number, account=None):
+        account = account or self.accounts[provider]
         sms = (
             self.env["sms.sms"]
             .sudo()
@@ -165,6 +176,118 @@ class TestDeliveryReportAttacks(CgsmsGatewayMixin, HttpCase):
                     [("recipient_id", "=", first.id), ("kind", "=", "refund")]
                 )
                 self.assertEqual(len(refunds), 1)
+
+    def _refunds(self, recipient):
+        return self.env["cgsms.credit.line"].search_count(
+            [("recipient_id", "=", recipient.id), ("kind", "=", "refund")]
+        )
+
+    def test_reports_replayed_out_of_order_never_move_the_status_back(self):
+        for provider in PROVIDERS:
+            with self.subTest(provider=provider):
+                line = self._send(provider, "+351912000305")
+                late_sent = self._genuine(line, SENT_STATUS[provider])
+                delivered = self._genuine(line, "delivered")
+                failed = self._genuine(line, "failed")
+                delivered_state = ("delivered", self._state(line)[1])
+                for report in (late_sent, failed, delivered, late_sent, failed):
+                    self.assertEqual(self._post(report).status_code, 200)
+                    self.assertEqual(self._state(line), delivered_state)
+                self.assertEqual(self._refunds(line), 0)
+
+    def test_failed_then_late_delivered_and_replays_refund_once(self):
+        for provider in PROVIDERS:
+            with self.subTest(provider=provider):
+                line = self._send(provider, "+351912000306")
+                failed = self._genuine(line, "failed")
+                failed_state = self._state(line)
+                delivered = self._genuine(line, "delivered")
+                late_sent = self._genuine(line, SENT_STATUS[provider])
+                for report in (delivered, failed, late_sent, failed):
+                    self.assertEqual(self._post(report).status_code, 200)
+                self.assertEqual(self._state(line), failed_state)
+                self.assertEqual(failed_state[0], "failed")
+                self.assertEqual(self._refunds(line), 1)
+
+    def test_report_signed_for_one_account_naming_an_sms_of_another_changes_nothing(self):
+        line_b = self._send("sandbox", "+351912000307", account=self.sandbox_b)
+        before = self._state(line_b)
+        body = json.dumps({"id": line_b.provider_message_id, "status": "failed"}).encode()
+        secret_a = self.account.webhook_secret
+        signed_a = hmac.new(secret_a.encode(), body, hashlib.sha256).hexdigest()
+        with mute_logger("odoo.addons.cgsms.controllers.main"):
+            for account, code in ((self.account, 200), (self.sandbox_b, 403)):
+                response = self.url_open(
+                    account._callback_url().replace(self.base_url(), ""),
+                    data=body,
+                    headers={"Content-Type": "application/json", "X-Sandbox-Signature": signed_a},
+                )
+                self.assertEqual(response.status_code, code)
+        self.env["cgsms.delivery.report"].sudo()._cron_apply_pending()
+        self.assertEqual(self._state(line_b), before)
+        self.assertEqual(before[0], "sent")
+        self.assertEqual(self._refunds(line_b), 0)
+
+    # ------------------------------------------------------------------ Twilio's own signature
+
+    def _twilio_callback(self, line, url, status="delivered"):
+        """The status callback Twilio posts to ``url``, signed by the ``twilio`` package."""
+        params = {
+            "AccountSid": fake_gateway.TWILIO_ACCOUNT_SID,
+            "ApiVersion": "2010-04-01",
+            "MessageSid": line.provider_message_id,
+            "MessageStatus": status,
+            "SmsSid": line.provider_message_id,
+            "SmsStatus": status,
+            "To": line.number,
+        }
+        validator = RequestValidator(fake_gateway.TWILIO_AUTH_TOKEN)
+        signature = validator.compute_signature(url, params)
+        self.assertTrue(validator.validate(url, params, signature))
+        return params, signature
+
+    def _post_twilio(self, line, signed_url, headers=None):
+        params, signature = self._twilio_callback(line, signed_url)
+        path = f"/cgsms/dlr/twilio/{self.accounts['twilio'].id}"
+        headers = {"X-Twilio-Signature": signature, **(headers or {})}
+        with mute_logger("odoo.addons.cgsms.controllers.main"):
+            return self.url_open(path, data=params, headers=headers)
+
+    def _proxy_mode(self, on):
+        previous = config["proxy_mode"]
+        config["proxy_mode"] = on
+        self.addCleanup(config.__setitem__, "proxy_mode", previous)
+
+    def test_twilio_callback_signed_by_twilio_own_validator_accepted(self):
+        line = self._send("twilio", "+351912000308")
+        response = self._post_twilio(line, self.accounts["twilio"]._callback_url())
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._state(line)[0], "delivered")
+
+    def test_twilio_callback_through_a_proxy_accepted_after_base_url_changed(self):
+        """Twilio posts to the address the SMS left with, through the proxy in front of Odoo
+        (proxy_mode); meanwhile web.base.url changed (an administrator logged in through
+        another name)."""
+        self._proxy_mode(True)
+        Param = self.env["ir.config_parameter"].sudo()
+        Param.set_param("web.base.url", PUBLIC_URL)
+        line = self._send("twilio", "+351912000309")
+        signed_url = self.accounts["twilio"]._callback_url()
+        self.assertTrue(signed_url.startswith(PUBLIC_URL))
+        Param.set_param("web.base.url", "https://erp.example.com")
+        self.env.flush_all()
+        proxied = {"X-Forwarded-Host": "sms.example.com", "X-Forwarded-Proto": "https"}
+        response = self._post_twilio(line, signed_url, proxied)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._state(line)[0], "delivered")
+
+    def test_twilio_forwarded_host_not_trusted_without_proxy_mode(self):
+        self._proxy_mode(False)
+        line = self._send("twilio", "+351912000310")
+        proxied = {"X-Forwarded-Host": "sms.example.com", "X-Forwarded-Proto": "https"}
+        signed_url = f"{PUBLIC_URL}/cgsms/dlr/twilio/{self.accounts['twilio'].id}"
+        self.assertEqual(self._post_twilio(line, signed_url, proxied).status_code, 403)
+        self.assertEqual(self._state(line)[0], "sent")
 
     # ------------------------------------------------------------------ bad input
 

@@ -38,16 +38,7 @@ class TestSecurity(CgsmsCase):
             {"account_id": cls.account_b.id, "kind": "topup", "amount": 100, "reference": "B"}
         )
         sms_user = "base.group_user,cgsms.group_cgsms_user"
-
-        def user(login, groups, company):
-            return new_test_user(
-                cls.env,
-                login=login,
-                groups=groups,
-                company_id=company.id,
-                company_ids=[(6, 0, company.ids)],
-            )
-
+        user = cls._cgsms_user
         cls.user_a = user("sec_user_a", sms_user, cls.company_a)
         cls.user_a2 = user("sec_user_a2", sms_user, cls.company_a)
         cls.user_b = user("sec_user_b", sms_user, cls.company_b)
@@ -418,6 +409,20 @@ class TestSecurity(CgsmsCase):
         self.assertEqual(ours.body, "A2")
         # The reminder templates stay usable by the users of every company.
         self.assertTrue(reminder.with_user(self.user_b).body)
+
+    def test_history_change_refused_with_a_translated_sentence(self):
+        line = self.env["cgsms.recipient"].create(
+            {"company_id": self.company_a.id, "number": "+351913000111", "state": "delivered"}
+        )
+        theirs = line.with_user(self.manager_a)
+        self._refused(
+            lambda lang: theirs.with_context(lang=lang).write({"state": "failed"}),
+            exception=AccessError,
+            english="history",
+        )
+        with self.assertRaises(UserError):
+            line.unlink()
+        self.assertEqual(line.state, "delivered")
 
     def test_portal_and_users_without_sms_group_cannot_send(self):
         for user in (self.portal, self.nobody):
