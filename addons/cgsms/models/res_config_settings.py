@@ -37,6 +37,9 @@ class ResConfigSettings(models.TransientModel):
         related="cgsms_account_id.credit_available", digits=(12, 4)
     )
     cgsms_last_check_message = fields.Char(related="cgsms_account_id.last_check_message")
+    cgsms_provider_balance_display = fields.Char(
+        related="cgsms_account_id.provider_balance_display"
+    )
     # Delivery reports: what to give the provider (read-only here, edited on the account)
     cgsms_callback_url = fields.Char(
         related="cgsms_account_id.callback_url", groups="cgsms.group_cgsms_manager"
@@ -46,8 +49,15 @@ class ResConfigSettings(models.TransientModel):
     )
     cgsms_account_provider = fields.Selection(related="cgsms_account_id.provider")
     # Invoicing SMS (per company)
+    # The templates in use: the company's, else the module's default (what the wizards and
+    # the scheduled reminders fall back to), so that Settings never shows an empty field.
     cgsms_reminder_template_id = fields.Many2one(
-        related="company_id.cgsms_reminder_template_id", readonly=False
+        "sms.template",
+        "Reminder template",
+        domain=[("model", "=", "account.move")],
+        compute="_compute_cgsms_templates",
+        inverse="_inverse_cgsms_templates",
+        readonly=False,
     )
     cgsms_reminder_auto = fields.Boolean(related="company_id.cgsms_reminder_auto", readonly=False)
     cgsms_reminder_first_delay = fields.Integer(
@@ -71,8 +81,29 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.cgsms_invoice_post_sms", readonly=False
     )
     cgsms_invoice_post_template_id = fields.Many2one(
-        related="company_id.cgsms_invoice_post_template_id", readonly=False
+        "sms.template",
+        "Issued invoice template",
+        domain=[("model", "=", "account.move")],
+        compute="_compute_cgsms_templates",
+        inverse="_inverse_cgsms_templates",
+        readonly=False,
     )
+
+    @api.depends("company_id")
+    def _compute_cgsms_templates(self):
+        for settings in self:
+            company = settings.company_id
+            settings.cgsms_reminder_template_id = company._cgsms_reminder_template()
+            settings.cgsms_invoice_post_template_id = company._cgsms_invoice_post_template()
+
+    def _inverse_cgsms_templates(self):
+        for settings in self:
+            settings.company_id.write(
+                {
+                    "cgsms_reminder_template_id": settings.cgsms_reminder_template_id.id,
+                    "cgsms_invoice_post_template_id": settings.cgsms_invoice_post_template_id.id,
+                }
+            )
 
     @api.onchange("cgsms_provider")
     def _onchange_cgsms_provider(self):
