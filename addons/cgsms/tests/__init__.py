@@ -21,3 +21,5 @@ from . import test_reminder_preview
 from . import test_walkthrough
 from . import test_walkthrough_tour
 from . import test_delivery_engine
+from . import test_translations
+from . import test_settings_shown
