@@ -149,7 +149,7 @@ class TestWalkthrough(CgsmsCase):
         message.with_context(lang="en_US").action_send()
         self.assertIn("SMS sent to 1 number.", self._last_note(message))
         message = self._message(partners=[self.maria, self.jose], numbers="12")
-        message.action_send()
+        message.with_context(lang="pt_PT").action_send()
         note = self._last_note(message)
         self.assertIn("SMS enviado para 2 números.", note)
         self.assertIn("1 número ignorado.", note)
