@@ -29,6 +29,8 @@ class SmsTemplate(models.Model):
     # The account's "replace accented letters": the form counts the text as it will leave.
     cgsms_gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_cgsms_gsm7_safe")
 
+    # "body": a new template's form (18.0) computes it again as the text is typed
+    @api.depends("cgsms_company_id", "body")
     @api.depends_context("company")
     def _compute_cgsms_gsm7_safe(self):
         Account = self.env["cgsms.account"]
