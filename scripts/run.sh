@@ -35,17 +35,20 @@ if ! psql -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" | g
     "$PY" "$ODOO_SRC/odoo-bin" shell "${odoo_args[@]}" --no-http --log-level=warn <<PY
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
 # the fake gateway signs its delivery reports with its own secret: the account must hold it
-from fake_gateway import SANDBOX_TOKEN, SANDBOX_WEBHOOK_SECRET
-vals = {"provider": "sandbox", "sender": "CgSMS", "password": SANDBOX_TOKEN,
+from fake_gateway import SANDBOX_TOKEN, SANDBOX_USERNAME, SANDBOX_WEBHOOK_SECRET
+vals = {"provider": "sandbox", "sender": "CgSMS", "username": SANDBOX_USERNAME, "password": SANDBOX_TOKEN,
         "webhook_secret": SANDBOX_WEBHOOK_SECRET,
         "base_url": "http://127.0.0.1:$gw_port", "active": True}
 account = account.write(vals) if account else env["cgsms.account"].create(vals)
 account = env["cgsms.account"].search([("company_id", "=", env.company.id)], limit=1)
 env["ir.config_parameter"].set_param("web.base.url", "http://localhost:$http_port")
 env["ir.config_parameter"].set_param("web.base.url.freeze", "True")
+# in the language of the demo's user (Portuguese): the pack's name, the connection status
+lang = env.ref("base.user_admin").lang
 if not account.credit_line_ids:
-    env["cgsms.credit.line"].create({"account_id": account.id, "kind": "topup", "amount": 1440,
-                                     "reference": "Demo pack (1000 SMS)"})
+    env["cgsms.credit.line"].with_context(lang=lang)._cgsms_demo_topup(account)
+# the fake gateway runs already: the account shows "Connected", with its balance
+account.with_context(lang=lang).action_test_connection()
 env.cr.commit()
 PY
 fi

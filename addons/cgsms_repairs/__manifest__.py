@@ -15,6 +15,9 @@
         "views/repair_order_views.xml",
         "views/res_config_settings_views.xml",
     ],
+    "demo": [
+        "demo/repair_order_demo.xml",
+    ],
     "assets": {
         "web.assets_tests": [
             "cgsms_repairs/static/tests/tours/**/*",

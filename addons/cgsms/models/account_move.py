@@ -114,6 +114,37 @@ class AccountMove(models.Model):
         posted._cgsms_schedule_posted_sms()
         return posted
 
+    @api.model
+    def _cgsms_demo_overdue_invoices(self, partner_xmlids, amounts, days_overdue):
+        """Posted customer invoices, overdue by ``days_overdue`` days, for the demo's
+        Portuguese customers (demo data; nothing when the company has no sales journal)."""
+        company = self.env.company
+        journal = self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
+        )
+        if not journal:
+            return self
+        moves = self
+        today = fields.Date.context_today(self)
+        for xmlid, amount, days in zip(partner_xmlids, amounts, days_overdue, strict=True):
+            due = today - timedelta(days=days)
+            moves |= self.create(
+                {
+                    "move_type": "out_invoice",
+                    "journal_id": journal.id,
+                    "partner_id": self.env.ref(xmlid).id,
+                    "invoice_date": due - timedelta(days=30),
+                    "invoice_date_due": due,
+                    "invoice_line_ids": [
+                        fields.Command.create(
+                            {"name": _("Repair service"), "quantity": 1, "price_unit": amount}
+                        )
+                    ],
+                }
+            )
+        moves.action_post()
+        return moves
+
     # ------------------------------------------------------------------ actions
 
     def action_cgsms_send_reminder(self):

@@ -406,10 +406,15 @@ class CgsmsAccount(models.Model):
         }
         if balance is not None:
             vals.update(provider_balance=balance.amount, provider_currency=balance.currency)
+            # Both figures side by side: the provider's own count and our ledger differ
+            # unless every pack bought there is recorded here.
             message = _(
-                "Connected to %(provider)s. Balance at the provider: %(balance)s",
+                "Connected to %(provider)s. Balance at the provider: %(balance)s. Available "
+                "credits here (the packs recorded in SMS > Credits minus what was sent): "
+                "%(credits)s.",
                 provider=dict(_provider_selection(self))[self.provider],
                 balance=self._format_balance(balance.amount, balance.currency),
+                credits=self.env["cgsms.credit.line"]._format_credits(self.credit_available),
             )
         else:
             message = _("Connected to %(provider)s.", provider=self.provider)

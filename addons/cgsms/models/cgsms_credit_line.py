@@ -1,6 +1,9 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
+from odoo.tools.misc import formatLang
+
+from ..tools.credits import credit_digits
 
 
 class CgsmsCreditLine(models.Model):
@@ -31,6 +34,24 @@ class CgsmsCreditLine(models.Model):
     recipient_id = fields.Many2one("cgsms.recipient", "SMS", index="btree_not_null", readonly=True)
     segments = fields.Integer(readonly=True)
     user_id = fields.Many2one("res.users", default=lambda self: self.env.user, readonly=True)
+
+    @api.model
+    def _format_credits(self, amount):
+        """A number of credits in the reader's language, with 2 decimals unless the amount
+        needs more: "1 440,00", "7,20", "1,4375"."""
+        return formatLang(self.env, amount or 0.0, digits=credit_digits(amount))
+
+    @api.model
+    def _cgsms_demo_topup(self, account):
+        """The pack of the demo database (scripts/run.sh), named in the reader's language."""
+        return self.create(
+            {
+                "account_id": account.id,
+                "kind": "topup",
+                "amount": 1440,
+                "reference": _("Demo pack (1000 SMS)"),
+            }
+        )
 
     def init(self):
         # The balance of each account without summing its whole ledger, which grows by one line

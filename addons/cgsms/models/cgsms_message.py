@@ -244,7 +244,7 @@ class CgsmsMessage(models.Model):
             message.cost_per_segment_label = (
                 _(
                     "1 SMS = %(cost)s credits",
-                    cost=formatLang(self.env, account.cost_per_segment, digits=4),
+                    cost=self.env["cgsms.credit.line"]._format_credits(account.cost_per_segment),
                 )
                 if account
                 else _("No active SMS account")
@@ -301,9 +301,6 @@ class CgsmsMessage(models.Model):
                     entry["resendable"] += count
                 if state == "queued" and error_class in RETRY_CLASSES:
                     entry["retry"] += count
-                if state == "cancelled" and error_class == "duplicate":
-                    # the number got the SMS through its first entry: not another number
-                    entry["cancelled"] -= count
         for message in self:
             entry = stats.get(message._origin.id, {})
             # "checking": looked up at the provider before it may be sent again
@@ -317,6 +314,9 @@ class CgsmsMessage(models.Model):
             message.sent_count = sent
             message.delivered_count = delivered
             message.failed_count = failed
+            # One definition of "skipped" (readme/USAGE.md), the same as the form's before
+            # sending: every entry that gets no SMS of its own, repeated numbers included.
+            # "Numbers" is every entry, the lines of the Recipients tab.
             message.cancelled_count = cancelled
             message.total_count = total + cancelled
             message.resendable_count = entry.get("resendable", 0)
@@ -445,11 +445,19 @@ class CgsmsMessage(models.Model):
     def _cgsms_preview_html(self, dropped):
         if not dropped:
             return False
+        # The number as it was typed (on the contact or in the form), so that two spellings
+        # of one number can be told apart; its international form when it differs.
         rows = Markup("").join(
-            Markup("<tr><td>%s</td><td>%s</td><td class='text-muted'>%s</td></tr>")
+            Markup(
+                "<tr><td>%s</td><td class='text-nowrap'>%s%s</td>"
+                "<td class='text-muted'>%s</td></tr>"
+            )
             % (
                 target.partner.display_name or "",
-                target.e164 or target.raw or "",
+                target.raw or target.e164 or "",
+                Markup(" <small class='text-muted'>(%s)</small>") % target.e164
+                if target.e164 and target.raw and target.e164 != target.raw
+                else "",
                 target.reason,
             )
             for target in dropped[:PREVIEW_LINES]

@@ -39,6 +39,9 @@ class ResConfigSettings(models.TransientModel):
         "Available credits", digits=(12, 4), compute="_compute_cgsms_account"
     )
     cgsms_last_check_message = fields.Char("Last Check Message", compute="_compute_cgsms_account")
+    cgsms_provider_balance_display = fields.Char(
+        "Balance at the provider", compute="_compute_cgsms_account"
+    )
     # Delivery reports: what to give the provider (read-only here, edited on the account)
     cgsms_callback_url = fields.Char(
         "Delivery report URL",
@@ -58,8 +61,15 @@ class ResConfigSettings(models.TransientModel):
         _provider_selection, "Provider", compute="_compute_cgsms_account"
     )
     # Invoicing SMS (per company)
+    # The templates in use: the company's, else the module's default (what the wizards and
+    # the scheduled reminders fall back to), so that Settings never shows an empty field.
     cgsms_reminder_template_id = fields.Many2one(
-        related="company_id.cgsms_reminder_template_id", readonly=False
+        "sms.template",
+        "Reminder template",
+        domain=[("model", "=", "account.move")],
+        compute="_compute_cgsms_templates",
+        inverse="_inverse_cgsms_templates",
+        readonly=False,
     )
     cgsms_reminder_auto = fields.Boolean(related="company_id.cgsms_reminder_auto", readonly=False)
     cgsms_reminder_first_delay = fields.Integer(
@@ -83,11 +93,32 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.cgsms_invoice_post_sms", readonly=False
     )
     cgsms_invoice_post_template_id = fields.Many2one(
-        related="company_id.cgsms_invoice_post_template_id", readonly=False
+        "sms.template",
+        "Issued invoice template",
+        domain=[("model", "=", "account.move")],
+        compute="_compute_cgsms_templates",
+        inverse="_inverse_cgsms_templates",
+        readonly=False,
     )
     cgsms_who_may_send = fields.Selection(
         related="company_id.cgsms_who_may_send", readonly=False, required=True
     )
+
+    @api.depends("company_id")
+    def _compute_cgsms_templates(self):
+        for settings in self:
+            company = settings.company_id
+            settings.cgsms_reminder_template_id = company._cgsms_reminder_template()
+            settings.cgsms_invoice_post_template_id = company._cgsms_invoice_post_template()
+
+    def _inverse_cgsms_templates(self):
+        for settings in self:
+            settings.company_id.write(
+                {
+                    "cgsms_reminder_template_id": settings.cgsms_reminder_template_id.id,
+                    "cgsms_invoice_post_template_id": settings.cgsms_invoice_post_template_id.id,
+                }
+            )
 
     @api.onchange("cgsms_provider")
     def _onchange_cgsms_provider(self):
@@ -111,6 +142,7 @@ class ResConfigSettings(models.TransientModel):
             settings.cgsms_state = account.state
             settings.cgsms_credit_available = account.credit_available
             settings.cgsms_last_check_message = account.last_check_message
+            settings.cgsms_provider_balance_display = account.provider_balance_display
             settings.cgsms_account_provider = account.provider
             # the secret only for whoever may change the account: its company's SMS managers
             secret = account if account and account.has_access("write") else account.browse()

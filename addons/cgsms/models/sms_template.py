@@ -26,10 +26,26 @@ class SmsTemplate(models.Model):
             return False
         return self.env.company
 
+    # The account's "replace accented letters": the form counts the text as it will leave.
+    cgsms_gsm7_safe = fields.Boolean("Replace accented letters", compute="_compute_cgsms_gsm7_safe")
+
+    # "body": a new template's form (18.0) computes it again as the text is typed
+    @api.depends("cgsms_company_id", "body")
+    @api.depends_context("company")
+    def _compute_cgsms_gsm7_safe(self):
+        Account = self.env["cgsms.account"]
+        for template in self:
+            account = Account._get_active(template.cgsms_company_id or self.env.company)
+            template.cgsms_gsm7_safe = account.gsm7_safe
+
     @api.constrains("body")
     def _check_cgsms_length(self):
         for template in self:
-            segments = count_segments(template.body or "").segments
+            account = self.env["cgsms.account"]._get_active(
+                template.cgsms_company_id or self.env.company
+            )
+            body = account._cgsms_prepare_body(template.body) if account else template.body
+            segments = count_segments(body or "").segments
             if segments > MAX_SEGMENTS:
                 raise ValidationError(
                     self.env._(

@@ -23,3 +23,5 @@ from . import test_walkthrough_tour
 from . import test_delivery_engine
 from . import test_sending_policy
 from . import test_security_rpc
+from . import test_translations
+from . import test_settings_shown

@@ -87,7 +87,7 @@ class TestMessageRecipients(CgsmsCase):
         self.assertEqual(form.char_count, 5)
         self.assertEqual(form.segment_count, 1)
         self.assertEqual(form.encoding, "GSM-7")
-        self.assertEqual(form.cost_per_segment_label, "1 SMS = 1.4400 credits")
+        self.assertEqual(form.cost_per_segment_label, "1 SMS = 1.44 credits")
         self.assertAlmostEqual(form.estimated_cost, 2.88, places=4)
         self.assertAlmostEqual(form.credit_available, 1000.0, places=4)
         form.body = "a" * 161

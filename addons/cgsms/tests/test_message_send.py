@@ -190,7 +190,7 @@ class TestMessageSend(CgsmsCase):
         form = Form(self.env["cgsms.message"].with_user(user))
         form.group_ids.add(self.group)
         form.template_id = self.template
-        self.assertEqual(form.cost_per_segment_label, "1 SMS = 1.4400 credits")
+        self.assertEqual(form.cost_per_segment_label, "1 SMS = 1.44 credits")
         message = form.save()
         message.action_send()
         self.assertEqual(len(self._gateway_messages()), 2)

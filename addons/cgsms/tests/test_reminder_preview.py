@@ -66,7 +66,20 @@ class TestReminderPreview(CgsmsInvoiceCase):
         self.assertEqual(form.body, REMINDER_PT)
         self.assertIn("Mensagem tal como é enviada", form.text_preview)
         self.assertIn("103 caracteres, 1 SMS (GSM-7)", form.text_preview)
-        self.assertIn("1,4400", form.text_preview, "credits with the decimal comma")
+        self.assertIn("1,44", form.text_preview, "credits with the decimal comma")
+
+    def test_preview_names_each_language_in_its_own_words(self):
+        form = self._wizard()
+        self.assertIn("<td>Português</td>", form.text_preview)
+        self.assertNotIn("Portuguese / Português", form.text_preview)
+
+    def test_result_says_sms_and_invoices_in_the_singular_and_plural(self):
+        wizard = self.env["cgsms.reminder.wizard"].with_context(lang="pt_PT")
+        self.assertEqual(wizard._sent_sentence(1, 1), "1 SMS enviado sobre 1 fatura.")
+        self.assertEqual(wizard._sent_sentence(1, 3), "1 SMS enviado sobre 3 faturas.")
+        self.assertEqual(wizard._sent_sentence(2, 3), "2 SMS enviados sobre 3 faturas.")
+        action = self._wizard().save().with_context(lang="en_US").action_send()
+        self.assertIn("2 SMS sent about 2 invoices.", action["params"]["message"])
 
     def test_broken_placeholder_shows_the_error_in_the_preview(self):
         form = self._wizard()

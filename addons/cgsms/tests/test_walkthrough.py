@@ -98,7 +98,7 @@ class TestWalkthrough(CgsmsCase):
 
     def test_reminder_wizard_speaks_the_users_language(self):
         wizard = self.env["cgsms.reminder.wizard"].with_context(lang="pt_PT").new({})
-        self.assertIn("1 SMS = 1,4400 créditos", wizard.credit_info)
+        self.assertIn("1 SMS = 1,44 créditos", wizard.credit_info)
         arch = self.env["cgsms.reminder.wizard"].get_view(
             self.env.ref("cgsms.cgsms_reminder_wizard_view_form").id, "form"
         )["arch"]
@@ -121,12 +121,28 @@ class TestWalkthrough(CgsmsCase):
 
     # ------------------------------------------------------------------ send form
 
-    def test_numbers_count_leaves_out_skipped_duplicates(self):
-        message = self._message(partners=[self.maria], numbers="912 345 678; 935 555 012")
+    def test_skipped_numbers_are_counted_alike_before_and_after_sending(self):
+        # the send: a customer, the same number twice more, an invalid one, no number
+        nobody = self.env["res.partner"].create({"name": "Sem Numero"})
+        message = self._message(
+            partners=[self.maria, nobody],
+            numbers="912345678; +351 912 345 678; 961000001; 12345",
+        )
+        self.assertEqual((message.recipient_count, message.dropped_count), (2, 4))
+        self.assertIn("912345678", message.preview_html, "the number as it was typed")
+        self.assertIn("+351 912 345 678", message.preview_html)
         message.action_send()
         self.assertEqual(len(self._gateway_messages()), 2)
-        self.assertEqual(message.total_count, 2, "the duplicate is not another number")
-        self.assertEqual(message.cancelled_count, 0)
+        skipped = message.recipient_ids.filtered(lambda r: r.state == "cancelled")
+        self.assertEqual(len(skipped), 4)
+        self.assertEqual(message.cancelled_count, 4, "the tab's 'Not sent', as the form said")
+        self.assertEqual(message.dropped_count, 4)
+        self.assertEqual(message.total_count, len(message.recipient_ids), "the Numbers button")
+        self.assertEqual(message.total_count, 6)
+        self.assertIn("4 numbers skipped.", self._last_note(message), "the chatter")
+        self.assertIn(
+            "4 números ignorados", message.with_context(lang="pt_PT")._cgsms_done_summary()
+        )
 
     def test_chatter_says_one_number_in_the_singular(self):
         message = self._message(partners=[self.maria])

@@ -1,4 +1,5 @@
 # Pure Python helpers, importable without Odoo: keep imports in this package relative.
+from .credits import credit_digits
 from .phone import (
     NormalizedNumber,
     dedupe_numbers,
@@ -28,6 +29,7 @@ __all__ = [
     "TransliterationReport",
     "clean_formatting",
     "count_segments",
+    "credit_digits",
     "dedupe_numbers",
     "is_gsm7",
     "normalize_number",

@@ -2,7 +2,6 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools.misc import formatLang
 
 from ..models.account_move import _company_now
 from ..models.cgsms_message import refuse_nul
@@ -133,8 +132,8 @@ class CgsmsReminderWizard(models.TransientModel):
             wizard.credit_info = (
                 _(
                     "1 SMS = %(cost)s credits. Available credits: %(available)s",
-                    cost=formatLang(self.env, account.cost_per_segment, digits=4),
-                    available=formatLang(self.env, account.credit_available, digits=4),
+                    cost=self._format_credits(account.cost_per_segment),
+                    available=self._format_credits(account.credit_available),
                 )
                 if account
                 else _("No active SMS account")
@@ -217,7 +216,7 @@ class CgsmsReminderWizard(models.TransientModel):
                 "%s</td><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>"
             )
             % (
-                languages.get(row["lang"], row["lang"]),
+                self._lang_own_name(languages.get(row["lang"], row["lang"])),
                 row["text"],
                 self._reminder_count_label(row["info"]),
                 row["count"],
@@ -238,20 +237,27 @@ class CgsmsReminderWizard(models.TransientModel):
             body,
         )
 
+    def _lang_own_name(self, name):
+        # Odoo names a language "English name / own name" ("Portuguese / Português").
+        return name.split(" / ")[-1]
+
     def _format_credits(self, amount):
-        return formatLang(self.env, amount, digits=4)
+        return self.env["cgsms.credit.line"]._format_credits(amount)
+
+    def _sent_sentence(self, sms, invoices):
+        if sms == 1 and invoices == 1:
+            return _("1 SMS sent about 1 invoice.")
+        if sms == 1:
+            return _("1 SMS sent about %(invoices)s invoices.", invoices=invoices)
+        return _("%(sms)s SMS sent about %(invoices)s invoices.", sms=sms, invoices=invoices)
 
     def _notify_result(self, groups, logs, skipped):
         failed_numbers = set(logs.filtered(lambda log: log.state == "failed").mapped("number"))
         sent = len(groups) - len(failed_numbers)
-        parts = [
-            _(
-                "%(sms)s SMS sent about %(invoices)s invoice(s).",
-                sms=sent,
-                invoices=len(logs.filtered(lambda log: log.state == "sent")),
-            )
-        ]
-        if failed_numbers:
+        parts = [self._sent_sentence(sent, len(logs.filtered(lambda log: log.state == "sent")))]
+        if len(failed_numbers) == 1:
+            parts.append(_("1 SMS failed, see the SMS reminder log."))
+        elif failed_numbers:
             parts.append(
                 _(
                     "%(count)s SMS failed, see the SMS reminder log.",

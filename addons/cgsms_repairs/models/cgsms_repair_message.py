@@ -34,6 +34,11 @@ class CgsmsRepairMessage(models.Model):
         STATES, "Delivery", compute="_compute_sms_state", help="Delivery status of the SMS."
     )
     sms_failure_reason = fields.Char("Delivery problem", compute="_compute_sms_state")
+    sms_body = fields.Text(
+        "As sent",
+        compute="_compute_sms_state",
+        help="The text as it left (the SMS account may replace accented letters).",
+    )
 
     @api.depends("message_id", "is_sms")
     def _compute_sms_state(self):
@@ -48,6 +53,7 @@ class CgsmsRepairMessage(models.Model):
         for line in self:
             recipient = by_message.get(line.message_id.id) if line.is_sms else None
             line.sms_state = recipient.state if recipient else False
+            line.sms_body = recipient.body if recipient else False
             line.sms_failure_reason = (
                 recipient.failure_reason if recipient and recipient.state == "failed" else False
             )

@@ -212,8 +212,11 @@ class RepairOrder(models.Model):
         for repair in pending:
             policy.check_sender(self.env, repair.company_id)
             account = self.env["cgsms.account"]._get_active(repair.company_id)
-            body = repair._cgsms_outgoing_text(repair.cgsms_new_message, account)
-            info = repair._cgsms_check_length(body, gsm7_safe=account.gsm7_safe)
+            # The repair keeps the user's own words (messages, chatter); the account replaces
+            # accents when the SMS leaves, and the SMS history keeps that text.
+            body = (repair.cgsms_new_message or "").strip()
+            outgoing = repair._cgsms_outgoing_text(body, account)
+            info = repair._cgsms_check_length(outgoing, gsm7_safe=account.gsm7_safe)
             partner, number, problem = repair._cgsms_sms_target(info.segments)
             if problem:
                 raise UserError(

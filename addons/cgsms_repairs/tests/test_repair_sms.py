@@ -156,6 +156,23 @@ class TestRepairSms(CgsmsRepairsMixin, TransactionCase):
         )
         self.assertEqual(self._repair_messages(repair).sms_state, "sent")
 
+    def test_repair_keeps_the_typed_words_and_the_history_what_left(self):
+        form = self._form()
+        form.cgsms_new_message = MANUAL_MESSAGE
+        form.cgsms_send_sms = True
+        repair = form.save()
+        as_sent = (
+            "Ola! Informamos que o seu telemovel ja esta reparado. Pode levanta-lo na nossa loja."
+        )
+        self.assertEqual(self._gateway_messages()[0]["body"], as_sent)
+        line = self._repair_messages(repair)
+        self.assertEqual(line.body, MANUAL_MESSAGE, "the repair's messages keep what was typed")
+        self.assertIn("já está reparado", line.message_id.body, "so does the chatter")
+        self.assertIn("já está reparado", repair.cgsms_messages_text)
+        history = self.env["cgsms.recipient"].search([("mail_message_id", "=", line.message_id.id)])
+        self.assertEqual(history.body, as_sent, "the SMS history keeps what left")
+        self.assertEqual(line.sms_body, as_sent)
+
     def test_emoji_still_limits_the_message_to_70_with_letters_replaced(self):
         text = MANUAL_MESSAGE + " \U0001f600"
         form = self._form()

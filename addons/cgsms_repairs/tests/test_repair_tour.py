@@ -17,4 +17,6 @@ class TestRepairTour(CgsmsRepairsMixin, HttpCase):
         # The account replaces accented letters (its default): the text as it left.
         self.assertEqual(sent[0]["body"], "O seu portatil esta pronto.")
         self.assertEqual(sent[0]["to"], "+351912345678")
-        self.assertEqual(repair.cgsms_message_ids.body, "O seu portatil esta pronto.")
+        # the repair keeps what was typed; the SMS history keeps what left
+        self.assertEqual(repair.cgsms_message_ids.body, "O seu portátil está pronto.")
+        self.assertEqual(repair.cgsms_message_ids.sms_body, "O seu portatil esta pronto.")

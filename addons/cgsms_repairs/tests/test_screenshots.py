@@ -31,6 +31,16 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         admin = cls.env.ref("base.user_admin")
+        # The README shows the Portuguese demo: a Portuguese company, its user in Portuguese.
+        cls.env["res.lang"]._activate_lang("pt_PT")
+        installed = cls.env["ir.module.module"].search([("state", "=", "installed")])
+        cls.env["ir.module.module"]._load_module_terms(installed.mapped("name"), ["pt_PT"])
+        admin.write({"lang": "pt_PT", "tz": "Europe/Lisbon", "name": "Sofia Marques"})
+        cls.env.company.write(
+            {"name": "Loja Demo, Lda.", "street": "Rua Augusta, 100", "city": "Lisboa"}
+        )
+        cls.product.name = "Portátil"
+        cls.account.name = "Sandbox (demo) - Loja Demo, Lda."
         # the screens show what the user did, not the test's superuser (OdooBot)
         env = cls.env(user=admin)
         cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
@@ -45,16 +55,16 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
             ]
         )
         group = env["cgsms.group"].create(
-            {"name": "Loyal customers", "partner_ids": [Command.set(people.ids)]}
+            {"name": "Clientes fiéis", "partner_ids": [Command.set(people.ids)]}
         )
         cls.message = env["cgsms.message"].create(
             {
-                "name": "Spring promotion",
+                "name": "Promoção de primavera",
                 "group_ids": [Command.set(group.ids)],
                 "partner_ids": [Command.set(cls.customer.ids)],
                 "free_numbers": "912 000 101; 936 555 012",
-                "body": "Spring offer: 20% off every repair until Saturday. Show this SMS "
-                "at the counter. Reply STOP to opt out.",
+                "body": "Promoção de primavera: 20% de desconto em todas as reparações até "
+                "sábado. Mostre este SMS ao balcão. Para não receber SMS, responda STOP.",
             }
         )
         today = fields.Date.context_today(env["res.partner"])
@@ -66,7 +76,7 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                     "invoice_date": today - timedelta(days=60),
                     "invoice_date_due": today - timedelta(days=days),
                     "invoice_line_ids": [
-                        Command.create({"name": "Repair", "quantity": 1, "price_unit": amount})
+                        Command.create({"name": "Reparação", "quantity": 1, "price_unit": amount})
                     ],
                 }
                 for partner, days, amount in (
@@ -86,8 +96,8 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
             {"partner_id": cls.customer.id, "product_id": cls.product.id}
         )
         for text, sms in (
-            ("Equipment received: the screen is cracked. We will call you with a quote.", False),
-            ("Your laptop needs a new screen: 80 EUR. Reply YES to go ahead.", True),
+            ("Equipamento recebido: o ecrã está partido. Ligamos com o orçamento.", False),
+            ("O seu portátil precisa de um ecrã novo: 80 EUR. Responda SIM para avançar.", True),
         ):
             repair.write({"cgsms_new_message": text, "cgsms_send_sms": sms})
             repair.action_cgsms_add_message()

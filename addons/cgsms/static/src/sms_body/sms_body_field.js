@@ -3,7 +3,6 @@
 import { Component, useEffect, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
-import { formatFloat } from "@web/core/utils/numbers";
 import { useService } from "@web/core/utils/hooks";
 import { TextField, textField } from "@web/views/fields/text/text_field";
 import {
@@ -12,15 +11,12 @@ import {
     transliterationReport,
     UCS2,
 } from "@cgsms/counter/sms_segments";
+import { formatCredits } from "@cgsms/credits/credits";
 import {
     hasPlaceholders,
     PLACEHOLDER_SAMPLE_LENGTH,
     withPlaceholderSamples,
 } from "@cgsms/counter/placeholders";
-
-function formatCredits(value) {
-    return formatFloat(value || 0, { digits: [false, 4] });
-}
 
 /**
  * Live length, segments, encoding and cost of an SMS text. Shared by the body field widget and

@@ -17,7 +17,8 @@ registry.category("web_tour.tours").add("cgsms_express_tour", {
         },
         {
             content: "Open the express message from the systray",
-            trigger: ".o_cgsms_express_systray button[title='Express message']",
+            trigger:
+                ".o_cgsms_express_systray button[title='Express message'][data-tooltip]:has(.fa-mobile):has(.o_cgsms_express_badge)",
             run: "click",
         },
         {
@@ -58,7 +59,7 @@ registry.category("web_tour.tours").add("cgsms_express_tour", {
         },
         {
             content: "The cost follows: 1 message to 1 number",
-            trigger: ".o_cgsms_counter_cost:contains('Cost: 1.4400 credits')",
+            trigger: ".o_cgsms_counter_cost:contains('Cost: 1.44 credits')",
         },
         {
             content: "Nothing to convert by hand",

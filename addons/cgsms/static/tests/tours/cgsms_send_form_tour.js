@@ -84,7 +84,7 @@ registry.category("web_tour.tours").add("cgsms_send_form_tour", {
         },
         {
             content: "Price per SMS and credits",
-            trigger: ".o_cgsms_counter_cost:contains('1 SMS = 1.4400 credits')",
+            trigger: ".o_cgsms_counter_cost:contains('1 SMS = 1.44 credits')",
         },
         {
             trigger: ".o_cgsms_counter_cost:contains('Available credits')",

@@ -123,6 +123,12 @@ registry.category("web_tour.tours").add("cgsms_template_form_tour", {
             trigger: ".o_cgsms_counter_placeholders:contains('20')",
         },
         {
+            content:
+                "Counted as it leaves, as on the send form: the account replaces the accents, so GSM-7",
+            trigger:
+                ".o_cgsms_sms_counter:has(.o_cgsms_counter_encoding:contains('GSM-7')):has(.o_cgsms_counter_replaced)",
+        },
+        {
             content: "Only a title and a message: no technical field",
             trigger: ".o_form_view:not(:has(.o_field_widget[name='model_id'])):not(:has(.o_field_widget[name='lang']))",
         },

@@ -37,7 +37,7 @@ registry.category("web_tour.tours").add("cgsms_repair_tour", {
         {
             content: "The message is listed as sent by SMS",
             trigger:
-                "div[name='cgsms_message_ids'] .o_data_row:contains('O seu portatil esta pronto.'):contains('Sent')",
+                "div[name='cgsms_message_ids'] .o_data_row:contains('O seu portátil está pronto.'):contains('Sent')",
         },
         {
             content: "The new message field is empty again",
