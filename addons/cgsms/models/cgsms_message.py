@@ -6,7 +6,6 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import formatLang
 
 from ..engine import compose, policy
 from ..tools.sms_segments import count_segments
