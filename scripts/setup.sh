@@ -3,7 +3,7 @@
 #   1. an Odoo source tree of the series ODOO_SERIES (18.0 by default, or 19.0): ODOO_SRC, else
 #      ODOO_SRC_18 / ODOO_SRC_19, else ~/.cache/cgsms/odoo-<series>, else a clone of upstream;
 #   2. a virtualenv per series (.venv for 18.0, .venv-19.0 for 19.0, ignored by git) with that
-#      series' Odoo requirements and ours (and OCA queue_job on 18.0);
+#      series' Odoo requirements and ours (and the series' OCA queue_job);
 #   3. a private PostgreSQL cluster (.var/pgdata, ignored) on its own port and socket,
 #      unless PGHOST points at a server you already run.
 # Re-running it only does what is missing.
@@ -95,37 +95,40 @@ ensure_venv() {
   fi
 }
 
-# OCA queue_job (scale-out of the SMS queue, addon cgsms_queue_job) is published as a wheel
-# that depends on an "odoo" distribution the index does not have, hence --no-deps. Its 18.0
-# releases after 18.0.1.7.0 use `api.private`, which 18.0 builds before 2025 do not have:
-# with such a tree the newest release that works with it is taken.
-ensure_queue_job() {
-  # queue_job is published for 18.0 here; the glue addon is tested on that series.
-  [ "$ODOO_SERIES" = 18.0 ] || return 0
-  local spec="odoo-addon-queue_job>=18.0,<18.1"
-  grep -q "^def private" "$ODOO_SRC/odoo/api.py" || spec="odoo-addon-queue_job>=18.0,<18.0.1.7.1"
-  if ! "$PY" - "$spec" <<'PY'
+# OCA queue_job (scale-out of the SMS queue, addon cgsms_queue_job) is published as a wheel per
+# series that depends on an "odoo" distribution the index does not have, hence --no-deps and
+# its own Python dependencies installed beside it. Its 18.0 releases after 18.0.1.7.0 use
+# `api.private`, which 18.0 builds before 2025 do not have: with such a tree the newest
+# release that works with it is taken.
+queue_job_installed() { # spec, then its dependencies: whether they are all installed
+  "$PY" - "$@" <<'PY'
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pip._vendor.packaging.requirements import Requirement
 req = Requirement(sys.argv[1])
 try:
+    for dep in sys.argv[2:]:
+        version(dep)
     sys.exit(0 if req.specifier.contains(version(req.name), prereleases=True) else 1)
 except PackageNotFoundError:
     sys.exit(1)
 PY
-  then
-    log "Installing OCA queue_job ($spec) into $CGSMS_VENV"
-    "$PY" -m pip install --quiet --no-deps "$spec" 2>&1 \
-      | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$PY" - "$spec" <<'PY' || die "Could not install $spec (pip install --no-deps '$spec')"
-import sys
-from importlib.metadata import version
-from pip._vendor.packaging.requirements import Requirement
-req = Requirement(sys.argv[1])
-sys.exit(0 if req.specifier.contains(version(req.name), prereleases=True) else 1)
-PY
+}
+
+ensure_queue_job() {
+  local spec="odoo-addon-queue_job>=$ODOO_SERIES,<${ODOO_SERIES%.0}.1"
+  local deps=(openupgradelib cssselect) # what its newer releases import
+  if [ "$ODOO_SERIES" = 18.0 ] && ! grep -q "^def private" "$ODOO_SRC/odoo/api.py"; then
+    spec="odoo-addon-queue_job>=18.0,<18.0.1.7.1"
   fi
+  queue_job_installed "$spec" "${deps[@]}" && return 0
+  log "Installing OCA queue_job ($spec, ${deps[*]}) into $CGSMS_VENV"
+  # (pip then says the "odoo" distribution is missing: Odoo runs from its source tree.)
+  { "$PY" -m pip install --quiet --no-deps "$spec" && "$PY" -m pip install --quiet "${deps[@]}"; } 2>&1 \
+    | grep -vE "is ignored: it is neither a file nor a directory|dependency (resolver|conflicts)|requires odoo==" \
+    || true
+  queue_job_installed "$spec" "${deps[@]}" \
+    || die "Could not install $spec (pip install --no-deps '$spec'; pip install ${deps[*]})"
 }
 
 pg_bin() {

@@ -141,7 +141,7 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
   if [ -n "$CGSMS_QUEUE_JOB" ]; then
     run_pytest e2e
   else
-    log "OCA queue_job is not published for Odoo $ODOO_SERIES: its end-to-end tests do not run on it"
+    log "OCA queue_job is not installed in $CGSMS_VENV (scripts/setup.sh installs it): its end-to-end tests do not run"
     run_pytest e2e --ignore="$CGSMS_ROOT/tests/e2e/test_queue_job.py"
   fi
 fi
@@ -196,7 +196,7 @@ else
   if [ -n "${CGSMS_QUEUE_JOB:-}" ]; then
     run_odoo_tests "${db}_queue_job" "${CGSMS_TEST_QUEUE_JOB_TAGS:-/cgsms_queue_job}" cgsms_queue_job
   else
-    log "OCA queue_job is not published for Odoo $ODOO_SERIES: cgsms_queue_job not tested on it"
+    log "OCA queue_job is not installed in $CGSMS_VENV (scripts/setup.sh installs it): cgsms_queue_job not tested"
   fi
 fi
 
