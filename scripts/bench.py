@@ -536,7 +536,12 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="cgsms_bench")
+    series = os.environ.get("ODOO_SERIES") or "18.0"
+    parser.add_argument(
+        "--db",
+        # one per series (ODOO_SERIES=19.0: cgsms_bench_19), as the test databases
+        default="cgsms_bench" + ("" if series == "18.0" else "_" + series.split(".")[0]),
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--paths", default="cgsms,stock", help="cgsms, stock or both")
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the database")
