@@ -88,11 +88,37 @@ ensure_venv() {
   local site
   site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "$ODOO_SRC" > "$site/cgsms-odoo.pth"
+  register_odoo "$site"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$PY" -c "import odoo, psycopg2, phonenumbers, requests, openapi_core" \
       || die "Python requirements did not install (see the messages above)"
     echo "$want" > "$stamp"
   fi
+}
+
+# Odoo runs from its source tree, yet addon wheels (OCA's, ours: pip install ./addons/cgsms)
+# require the "odoo" distribution of their series: the venv records the tree as one, as
+# `pip install -e <odoo tree>` would, so that pip resolves them.
+register_odoo() { # site-packages directory
+  "$PY" - "$1" "$ODOO_SRC" <<'PY'
+import runpy, sys
+from pathlib import Path
+site, src = Path(sys.argv[1]), sys.argv[2]
+version = runpy.run_path(src + "/odoo/release.py")["version"].split("+")[0]
+info = site / f"odoo-{version}.dist-info"
+if not info.is_dir():
+    for old in site.glob("odoo-*.dist-info"):
+        if (old / "INSTALLER").is_file() and (old / "INSTALLER").read_text().strip() == "cgsms":
+            for path in old.iterdir():
+                path.unlink()
+            old.rmdir()
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: odoo\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("cgsms\n")
+    (info / "RECORD").write_text(
+        "".join(f"{info.name}/{name},,\n" for name in ("METADATA", "INSTALLER", "RECORD"))
+    )
+PY
 }
 
 # OCA queue_job (scale-out of the SMS queue, addon cgsms_queue_job) is published as a wheel per
