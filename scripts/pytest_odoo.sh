@@ -6,7 +6,8 @@
 #   scripts/pytest_odoo.sh --odoo-http addons/cgsms/tests/test_send_form_tour.py
 # ODOO_SERIES picks the series (18.0 by default); CGSMS_PYTEST_DB the database (default
 # cgsms_pytest, cgsms_pytest_19 on 19.0); CGSMS_PYTEST_MODULES the modules of a new database;
-# CGSMS_PYTEST_REBUILD=1 makes it again (after changing a model or a view, or -u it yourself).
+# CGSMS_PYTEST_DATA_DIR its data directory; CGSMS_PYTEST_REBUILD=1 makes it again (after
+# changing a model or a view, or update the module yourself with odoo-bin -u).
 # scripts/test.sh stays the authoritative run: pytest-odoo runs post-install tests only.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -16,7 +17,7 @@ bash "$CGSMS_ROOT/scripts/setup.sh" >/dev/null || die "setup failed"
 add_queue_job_addons
 pg_env
 db=${CGSMS_PYTEST_DB:-cgsms_pytest$CGSMS_SERIES_SUFFIX}
-data_dir=$CGSMS_VAR/filestore-pytest$CGSMS_SERIES_SUFFIX
+data_dir=${CGSMS_PYTEST_DATA_DIR:-$CGSMS_VAR/filestore-pytest$CGSMS_SERIES_SUFFIX}
 if [ -n "${CGSMS_PYTEST_REBUILD:-}" ]; then dropdb --if-exists "$db"; fi
 if ! psql -XAtqc "SELECT 1" "$db" >/dev/null 2>&1; then
   modules=${CGSMS_PYTEST_MODULES:-cgsms,cgsms_repairs}
