@@ -39,11 +39,11 @@ if not version.startswith(series + "."):
     text = re.sub(r'("version":\s*")' + re.escape(version) + '"', rf'\g<1>{series}.{version}"', text)
     manifest.write_text(text, encoding="utf-8")
 pyproject = copy / "pyproject.toml"
-pyproject.write_text(
-    re.sub(r'odoo_series_override = "[^"]*"', f'odoo_series_override = "{series}"',
-           pyproject.read_text(encoding="utf-8")),
-    encoding="utf-8",
-)
+text = pyproject.read_text(encoding="utf-8")
+text = re.sub(r'odoo_series_override = "[^"]*"', f'odoo_series_override = "{series}"', text)
+# the addons it depends on, of the same series (odoo-addon-cgsms==19.0.*)
+text = re.sub(r"(?m)^depends_override = .*\n", "", text)
+pyproject.write_text(text, encoding="utf-8")
 PY
     "$builder" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$out" "$copy" \
       2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
