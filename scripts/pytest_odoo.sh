@@ -28,7 +28,8 @@ if ! psql -XAtqc "SELECT 1" "$db" >/dev/null 2>&1; then
     --log-level=warn --max-cron-threads=0 \
     || { dropdb --if-exists "$db"; die "Could not install $modules in $db"; }
 fi
-# The connection comes from PGHOST/PGPORT/PGUSER (pg_env), which Odoo's driver reads.
+# The connection comes from PGHOST/PGPORT/PGUSER (pg_env), which Odoo's driver reads;
+# pytest-odoo from beside the virtualenv (setup.sh, requirements-pytest-odoo.txt).
 cd "$CGSMS_ROOT"
-exec "$PY" -m pytest -p no:cacheprovider --odoo-database="$db" \
+PYTHONPATH=$CGSMS_VAR/pytest-odoo-$ODOO_SERIES${PYTHONPATH:+:$PYTHONPATH} exec "$PY" -m pytest -p no:cacheprovider --odoo-database="$db" \
   --odoo-addons-path="$CGSMS_ADDONS" --odoo-extra="data-dir=$data_dir" "$@"

@@ -157,6 +157,20 @@ ensure_queue_job() {
     || die "Could not install $spec (pip install --no-deps '$spec'; pip install ${deps[*]})"
 }
 
+# pytest-odoo (requirements-pytest-odoo.txt says why it is not in the virtualenv itself).
+ensure_pytest_odoo() {
+  local target=$CGSMS_VAR/pytest-odoo-$ODOO_SERIES want
+  want=$(md5sum < "$CGSMS_ROOT/requirements-pytest-odoo.txt" | cut -d' ' -f1)
+  [ "$(cat "$target/.cgsms-installed" 2>/dev/null)" != "$want" ] || return 0
+  log "Installing pytest-odoo into $target"
+  rm -rf "$target"
+  "$PY" -m pip install --quiet --no-deps --target "$target" \
+    -r "$CGSMS_ROOT/requirements-pytest-odoo.txt" 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
+  [ -f "$target/pytest_odoo.py" ] || die "Could not install pytest-odoo into $target"
+  echo "$want" > "$target/.cgsms-installed"
+}
+
 pg_bin() {
   local d
   for d in /usr/lib/postgresql/*/bin; do :; done
@@ -238,6 +252,7 @@ ensure_chromium() {
 ensure_odoo
 ensure_venv
 ensure_queue_job
+ensure_pytest_odoo
 ensure_postgres
 ensure_chromium
 log "Setup complete."
