@@ -4,7 +4,8 @@ queue as chunk jobs, each number exactly once, also when a worker is killed in t
 a job.
 
 The database (``CGSMS_E2E_QJ_DB``, default ``cgsms_e2e_qj``, ``cgsms_e2e_qj_19`` on 19.0) has
-``cgsms_queue_job`` (and so ``queue_job``) installed; the Odoo server listens on ``CGSMS_E2E_QJ_PORT`` (default 8271)."""
+``cgsms_queue_job`` (and so ``queue_job``) installed; the Odoo server listens on
+``CGSMS_E2E_QJ_PORT`` (default 8271)."""
 
 import contextlib
 import os
