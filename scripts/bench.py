@@ -105,7 +105,9 @@ def _ensure_database(env, python, odoo_src, db, rebuild):
     subprocess.run(["dropdb", "--if-exists", db], env=env, check=True)
     subprocess.run(["createdb", db], env=env, check=True)
     print(f"Installing cgsms in {db}...", flush=True)
-    _odoo_init(env, python, odoo_src, db, "-i", "cgsms", "--without-demo=all")
+    # 19.0 takes --without-demo as a flag
+    no_demo = "--without-demo=all" if env.get("ODOO_SERIES", "18.0") == "18.0" else "--without-demo"
+    _odoo_init(env, python, odoo_src, db, "-i", "cgsms", no_demo)
 
 
 def _odoo_cmd(env, python, odoo_src, db, *args):
@@ -536,7 +538,12 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", default="cgsms_bench")
+    series = os.environ.get("ODOO_SERIES") or "18.0"
+    parser.add_argument(
+        "--db",
+        # one per series (ODOO_SERIES=19.0: cgsms_bench_19), as the test databases
+        default="cgsms_bench" + ("" if series == "18.0" else "_" + series.split(".")[0]),
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--paths", default="cgsms,stock", help="cgsms, stock or both")
     parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the database")
@@ -715,6 +722,7 @@ def _phase_setup(env, args):
     Partner = env["res.partner"].with_context(
         mail_create_nolog=True, mail_create_nosubscribe=True, tracking_disable=True
     )
+    mobile = _mobile_field(env)
     existing = Partner.search_count([("ref", "=", PARTNER_REF)])
     for start in range(existing, args["partners"], BATCH):
         stop = min(start + BATCH, args["partners"])
@@ -723,7 +731,7 @@ def _phase_setup(env, args):
                 {
                     "name": f"Bench customer {i:06d}",
                     "ref": PARTNER_REF,
-                    "mobile": f"+35191{i:07d}",
+                    mobile: f"+35191{i:07d}",
                     "country_id": company.country_id.id,
                 }
                 for i in range(start, stop)
@@ -732,6 +740,11 @@ def _phase_setup(env, args):
         env.cr.commit()
         env.invalidate_all()
     return {"partners": Partner.search_count([("ref", "=", PARTNER_REF)]), "account": settings}
+
+
+def _mobile_field(env):
+    """The partner's mobile number: "mobile" on 18.0, "phone" on 19.0 (it has no mobile)."""
+    return "mobile" if "mobile" in env["res.partner"]._fields else "phone"
 
 
 def _use_path(env, path):
@@ -785,7 +798,7 @@ def _phase_compose(env, args):
             env["sms.sms"].create(
                 [
                     {
-                        "number": p.mobile,
+                        "number": p[_mobile_field(env)],
                         "partner_id": p.id,
                         "body": BODY,
                         "state": "outgoing",
@@ -803,7 +816,7 @@ def _phase_compose(env, args):
                 "res_model": "res.partner",
                 "res_ids": repr(ids),
                 "body": BODY,
-                "number_field_name": "mobile",
+                "number_field_name": _mobile_field(env),
                 "mass_keep_log": False,
                 "mass_force_send": False,
             }

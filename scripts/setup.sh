@@ -3,7 +3,7 @@
 #   1. an Odoo source tree of the series ODOO_SERIES (18.0 by default, or 19.0): ODOO_SRC, else
 #      ODOO_SRC_18 / ODOO_SRC_19, else ~/.cache/cgsms/odoo-<series>, else a clone of upstream;
 #   2. a virtualenv per series (.venv for 18.0, .venv-19.0 for 19.0, ignored by git) with that
-#      series' Odoo requirements and ours (and OCA queue_job on 18.0);
+#      series' Odoo requirements and ours (and the series' OCA queue_job);
 #   3. a private PostgreSQL cluster (.var/pgdata, ignored) on its own port and socket,
 #      unless PGHOST points at a server you already run.
 # Re-running it only does what is missing.
@@ -88,6 +88,7 @@ ensure_venv() {
   local site
   site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "$ODOO_SRC" > "$site/cgsms-odoo.pth"
+  register_odoo "$site"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     "$PY" -c "import odoo, psycopg2, phonenumbers, requests, openapi_core" \
       || die "Python requirements did not install (see the messages above)"
@@ -95,37 +96,79 @@ ensure_venv() {
   fi
 }
 
-# OCA queue_job (scale-out of the SMS queue, addon cgsms_queue_job) is published as a wheel
-# that depends on an "odoo" distribution the index does not have, hence --no-deps. Its 18.0
-# releases after 18.0.1.7.0 use `api.private`, which 18.0 builds before 2025 do not have:
-# with such a tree the newest release that works with it is taken.
-ensure_queue_job() {
-  # queue_job is published for 18.0 here; the glue addon is tested on that series.
-  [ "$ODOO_SERIES" = 18.0 ] || return 0
-  local spec="odoo-addon-queue_job>=18.0,<18.1"
-  grep -q "^def private" "$ODOO_SRC/odoo/api.py" || spec="odoo-addon-queue_job>=18.0,<18.0.1.7.1"
-  if ! "$PY" - "$spec" <<'PY'
+# Odoo runs from its source tree, yet addon wheels (OCA's, ours: pip install ./addons/cgsms)
+# require the "odoo" distribution of their series: the venv records the tree as one, as
+# `pip install -e <odoo tree>` would, so that pip resolves them.
+register_odoo() { # site-packages directory
+  "$PY" - "$1" "$ODOO_SRC" <<'PY'
+import runpy, sys
+from pathlib import Path
+site, src = Path(sys.argv[1]), sys.argv[2]
+version = runpy.run_path(src + "/odoo/release.py")["version"].split("+")[0]
+info = site / f"odoo-{version}.dist-info"
+if not info.is_dir():
+    for old in site.glob("odoo-*.dist-info"):
+        if (old / "INSTALLER").is_file() and (old / "INSTALLER").read_text().strip() == "cgsms":
+            for path in old.iterdir():
+                path.unlink()
+            old.rmdir()
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: odoo\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("cgsms\n")
+    (info / "RECORD").write_text(
+        "".join(f"{info.name}/{name},,\n" for name in ("METADATA", "INSTALLER", "RECORD"))
+    )
+PY
+}
+
+# OCA queue_job (scale-out of the SMS queue, addon cgsms_queue_job) is published as a wheel per
+# series that depends on an "odoo" distribution the index does not have, hence --no-deps and
+# its own Python dependencies installed beside it. Its 18.0 releases after 18.0.1.7.0 use
+# `api.private`, which 18.0 builds before 2025 do not have: with such a tree the newest
+# release that works with it is taken.
+queue_job_installed() { # spec, then its dependencies: whether they are all installed
+  "$PY" - "$@" <<'PY'
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pip._vendor.packaging.requirements import Requirement
 req = Requirement(sys.argv[1])
 try:
+    for dep in sys.argv[2:]:
+        version(dep)
     sys.exit(0 if req.specifier.contains(version(req.name), prereleases=True) else 1)
 except PackageNotFoundError:
     sys.exit(1)
 PY
-  then
-    log "Installing OCA queue_job ($spec) into $CGSMS_VENV"
-    "$PY" -m pip install --quiet --no-deps "$spec" 2>&1 \
-      | grep -v "is ignored: it is neither a file nor a directory" || true
-    "$PY" - "$spec" <<'PY' || die "Could not install $spec (pip install --no-deps '$spec')"
-import sys
-from importlib.metadata import version
-from pip._vendor.packaging.requirements import Requirement
-req = Requirement(sys.argv[1])
-sys.exit(0 if req.specifier.contains(version(req.name), prereleases=True) else 1)
-PY
+}
+
+ensure_queue_job() {
+  local spec="odoo-addon-queue_job>=$ODOO_SERIES,<${ODOO_SERIES%.0}.1"
+  local deps=(openupgradelib cssselect) # what its newer releases import
+  if [ "$ODOO_SERIES" = 18.0 ] && ! grep -q "^def private" "$ODOO_SRC/odoo/api.py"; then
+    spec="odoo-addon-queue_job>=18.0,<18.0.1.7.1"
   fi
+  queue_job_installed "$spec" "${deps[@]}" && return 0
+  log "Installing OCA queue_job ($spec, ${deps[*]}) into $CGSMS_VENV"
+  # (pip then says the "odoo" distribution is missing: Odoo runs from its source tree.)
+  { "$PY" -m pip install --quiet --no-deps "$spec" && "$PY" -m pip install --quiet "${deps[@]}"; } 2>&1 \
+    | grep -vE "is ignored: it is neither a file nor a directory|dependency (resolver|conflicts)|requires odoo==" \
+    || true
+  queue_job_installed "$spec" "${deps[@]}" \
+    || die "Could not install $spec (pip install --no-deps '$spec'; pip install ${deps[*]})"
+}
+
+# pytest-odoo (requirements-pytest-odoo.txt says why it is not in the virtualenv itself).
+ensure_pytest_odoo() {
+  local target=$CGSMS_VAR/pytest-odoo-$ODOO_SERIES want
+  want=$(md5sum < "$CGSMS_ROOT/requirements-pytest-odoo.txt" | cut -d' ' -f1)
+  [ "$(cat "$target/.cgsms-installed" 2>/dev/null)" != "$want" ] || return 0
+  log "Installing pytest-odoo into $target"
+  rm -rf "$target"
+  "$PY" -m pip install --quiet --no-deps --target "$target" \
+    -r "$CGSMS_ROOT/requirements-pytest-odoo.txt" 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" || true
+  [ -f "$target/pytest_odoo.py" ] || die "Could not install pytest-odoo into $target"
+  echo "$want" > "$target/.cgsms-installed"
 }
 
 pg_bin() {
@@ -209,6 +252,7 @@ ensure_chromium() {
 ensure_odoo
 ensure_venv
 ensure_queue_job
+ensure_pytest_odoo
 ensure_postgres
 ensure_chromium
 log "Setup complete."

@@ -7,12 +7,18 @@
 #   2. a fresh database with cgsms, cgsms_repairs and Odoo's SMS test modules installed, then the
 #      addons' Odoo tests (incl. browser tours in headless Chromium) and Odoo's own `sms` and
 #      `test_mail_sms` suites with our addons installed;
-#   3. a second database with OCA queue_job and the glue addon cgsms_queue_job, and its tests.
+#      then one test file of the addons under pytest-odoo on that database (the fast loop of
+#      scripts/pytest_odoo.sh);
+#   3. a second database with OCA queue_job and the glue addon cgsms_queue_job, and its tests;
+#   4. the addons' wheels of the series, one installed into a scratch virtualenv and found by
+#      Odoo (scripts/check_wheel.sh).
 # Prints one line per series (`odoo 19.0: N passed, N failed`), then one summary line
 # (`total: N passed, N failed`), then the name of each failed test, and exits non-zero on any
 # failure.
 # Options (environment): CGSMS_TEST_TAGS overrides the Odoo test tags; CGSMS_KEEP_DB=1 keeps
-# the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part (never in CI). Under CI
+# the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part and the wheel check (never in
+# CI); with CGSMS_TEST_MODULES, CGSMS_TEST_PYTEST_ODOO_FILE=<file> also runs that file under
+# pytest-odoo (the full run: addons/cgsms/tests/test_routing.py). Under CI
 # (CI=true) every series is required: a missing source tree is a failure, not a skip.
 set -uo pipefail
 here=$(dirname "$0")
@@ -109,16 +115,20 @@ status=0
 mkdir -p "$CGSMS_VAR/log"
 failures=() # one line per failed test or failed step: its name, and the log to read
 
-run_pytest() { # runs tests/$1 (more pytest options after it) and adds its summary to the
-  # counts; no test ran is a failure
-  local log_file=$CGSMS_VAR/log/pytest-$1-$ODOO_SERIES.log rc line
-  "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/$1" "${@:2}" 2>&1 | tee "$log_file"
+run_counted() { # $1 the log's name, then a pytest command: runs it and adds its summary to
+  # the counts; no test ran is a failure
+  local name=$1 log_file=$CGSMS_VAR/log/$1-$ODOO_SERIES.log rc line
+  "${@:2}" 2>&1 | tee "$log_file"
   rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || status=1
   line=$(grep -E '[0-9]+ (passed|failed|errors?)' "$log_file" | tail -n 1)
-  [ -n "$line" ] || { log "tests/$1 ran no test"; status=1; failures+=("tests/$1 ran no test"); }
+  [ -n "$line" ] || { log "$name ran no test"; status=1; failures+=("$name ran no test"); }
   add_counts "$line"
   mapfile -t -O "${#failures[@]}" failures < <(grep -E '^(FAILED|ERROR) ' "$log_file" | cut -c1-200)
+}
+
+run_pytest() { # runs tests/$1 (more pytest options after it)
+  run_counted "pytest-$1" "$PY" -m pytest -q -p no:cacheprovider "$CGSMS_ROOT/tests/$1" "${@:2}"
 }
 
 if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
@@ -141,10 +151,14 @@ if [ -z "${CGSMS_SKIP_UNIT:-}" ] || [ -n "${CI:-}" ]; then
   if [ -n "$CGSMS_QUEUE_JOB" ]; then
     run_pytest e2e
   else
-    log "OCA queue_job is not published for Odoo $ODOO_SERIES: its end-to-end tests do not run on it"
+    log "OCA queue_job is not installed in $CGSMS_VENV (scripts/setup.sh installs it): its end-to-end tests do not run"
     run_pytest e2e --ignore="$CGSMS_ROOT/tests/e2e/test_queue_job.py"
   fi
 fi
+
+# The addons install with pip as OCA's do (scripts/check_wheel.sh: seconds).
+log "Wheels: build the Odoo $ODOO_SERIES wheels, install odoo-addon-cgsms into a scratch virtualenv"
+run_counted wheel bash "$CGSMS_ROOT/scripts/check_wheel.sh"
 
 # Each series its own HTTP port, so that both can run at once.
 http_port=${CGSMS_TEST_HTTP_PORT:-$((8169 + 10 * (${ODOO_SERIES%%.*} - 18)))}
@@ -182,21 +196,39 @@ if grep -qE ' (ERROR|CRITICAL) ' "$CGSMS_VAR/log/odoo-tests-$db.log"; then
   log "Odoo logged errors during the run (see $CGSMS_VAR/log/odoo-tests-$db.log)"
   status=1; failures+=("odoo ($db): errors in the log, see $CGSMS_VAR/log/odoo-tests-$db.log")
 fi
-[ -n "${CGSMS_KEEP_DB:-}" ] || dropdb --if-exists "$db" >/dev/null 2>&1 || true
+}
+
+drop_test_db() {
+  [ -n "${CGSMS_KEEP_DB:-}" ] || dropdb --if-exists "$1" >/dev/null 2>&1 || true
 }
 
 db=${CGSMS_TEST_DB:-cgsms_test}$CGSMS_SERIES_SUFFIX # one per series, as they may run at once
+# The Odoo developer's fast loop keeps working: a test file of the addons under pytest-odoo
+# (scripts/pytest_odoo.sh) on the database the run above installed.
+run_pytest_odoo() { # $1 database
+  local file=${CGSMS_TEST_PYTEST_ODOO_FILE:-addons/cgsms/tests/test_routing.py}
+  log "pytest-odoo: $file on $1"
+  run_counted "pytest-odoo" env CGSMS_PYTEST_DB="$1" \
+    CGSMS_PYTEST_DATA_DIR="$CGSMS_VAR/filestore-test$CGSMS_SERIES_SUFFIX" \
+    bash "$CGSMS_ROOT/scripts/pytest_odoo.sh" -q "$CGSMS_ROOT/$file"
+}
+
 if [ -n "${CGSMS_TEST_MODULES:-}" ]; then
   run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" "$CGSMS_TEST_MODULES"
+  [ -z "${CGSMS_TEST_PYTEST_ODOO_FILE:-}" ] || run_pytest_odoo "$db"
+  drop_test_db "$db"
 else
   run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" \
     cgsms,cgsms_repairs,test_mail_sms
+  run_pytest_odoo "$db"
+  drop_test_db "$db"
   # With queue_job the SMS queue runs as jobs: the glue addon's tests in a database of its own,
   # so that the tests above keep the cron path that runs without queue_job.
   if [ -n "${CGSMS_QUEUE_JOB:-}" ]; then
     run_odoo_tests "${db}_queue_job" "${CGSMS_TEST_QUEUE_JOB_TAGS:-/cgsms_queue_job}" cgsms_queue_job
+    drop_test_db "${db}_queue_job"
   else
-    log "OCA queue_job is not published for Odoo $ODOO_SERIES: cgsms_queue_job not tested on it"
+    log "OCA queue_job is not installed in $CGSMS_VENV (scripts/setup.sh installs it): cgsms_queue_job not tested"
   fi
 fi
 

@@ -1,7 +1,7 @@
 {
     "name": "CgSMS Job Queue",
     "summary": "Send big SMS queues in parallel on several Odoo workers and servers with queue_job",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Marketing/SMS",
     "license": "LGPL-3",
     "author": "CgSMS",

@@ -3,8 +3,9 @@
 queue as chunk jobs, each number exactly once, also when a worker is killed in the middle of
 a job.
 
-The database (``CGSMS_E2E_QJ_DB``, default ``cgsms_e2e_qj``) has ``cgsms_queue_job`` (and so
-``queue_job``) installed; the Odoo server listens on ``CGSMS_E2E_QJ_PORT`` (default 8271)."""
+The database (``CGSMS_E2E_QJ_DB``, default ``cgsms_e2e_qj``, ``cgsms_e2e_qj_19`` on 19.0) has
+``cgsms_queue_job`` (and so ``queue_job``) installed; the Odoo server listens on
+``CGSMS_E2E_QJ_PORT`` (default 8271)."""
 
 import contextlib
 import os
@@ -17,7 +18,10 @@ import requests
 
 from .helpers import ROOT, Runner, db_exists, install_database, odoo_command, wait_until
 
-DB = os.environ.get("CGSMS_E2E_QJ_DB", "cgsms_e2e_qj")
+SERIES = os.environ.get("ODOO_SERIES") or "18.0"
+DB = os.environ.get("CGSMS_E2E_QJ_DB") or (
+    "cgsms_e2e_qj" if SERIES == "18.0" else "cgsms_e2e_qj_" + SERIES.split(".")[0]
+)
 PORT = int(os.environ.get("CGSMS_E2E_QJ_PORT", "8271"))
 REUSE = bool(os.environ.get("CGSMS_E2E_REUSE_DB"))
 LATENCY = 0.1  # seconds each provider call takes at the gateway
@@ -49,7 +53,7 @@ def qj_database(project):
     env = project["env"]
     if not (REUSE and db_exists(env, DB)):
         install_database(
-            project, DB, "cgsms_queue_job", "install-queue-job.log", "--without-demo=all"
+            project, DB, "cgsms_queue_job", "install-queue-job.log", project["without_demo"]
         )
     yield DB
     if not REUSE:

@@ -484,8 +484,13 @@ class CgsmsMessage(models.Model):
             sms.send(unlink_failed=True, unlink_sent=True, auto_commit=False, raise_exception=False)
             self._cgsms_check_done()
         else:
-            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
-            self.env.ref("cgsms.ir_cron_cgsms_message_send").sudo()._trigger()
+            self._cgsms_queue_big_send(sms)
+
+    def _cgsms_queue_big_send(self, sms):
+        """Hand the SMS of a big send to the background workers (the SMS queue cron here;
+        cgsms_queue_job adds its jobs), from the sender's transaction."""
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        self.env.ref("cgsms.ir_cron_cgsms_message_send").sudo()._trigger()
 
     def _cgsms_queued_summary(self):
         self.ensure_one()

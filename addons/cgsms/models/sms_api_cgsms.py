@@ -119,10 +119,12 @@ if compat.SMS_API_PLUGIN:
         _inherit = "sms.sms"
 
         @api.model
-        def _process_queue(self):
+        def _process_queue(self, ids=None):
             # Odoo's SMS cron: what a provider accepted is committed before the next call.
+            # 19.0's cron passes no ids; CgSMS's queue (models/sms_sms.py, next in line) and
+            # its callers (cgsms_queue_job) may.
             with transaction.owning(self.env.cr, not compat.testing()):
-                return super()._process_queue()
+                return super()._process_queue(ids=ids)
 
         def _split_by_api(self):
             accounts = (

@@ -43,13 +43,11 @@ class CgsmsMessage(models.Model):
         action["context"] = {}
         return action
 
-    def _cgsms_dispatch(self, sms):
+    def _cgsms_queue_big_send(self, sms):
         """Big sends become jobs at once, in the sender's transaction: they start as soon as
         it commits, on every worker the channel allows, without waiting for the cron."""
-        res = super()._cgsms_dispatch(sms)
-        pending = sms.exists().filtered(lambda s: s.state == "outgoing")
-        if pending:
-            self.env["sms.sms"]._cgsms_qj_enqueue(self.account_id)
+        res = super()._cgsms_queue_big_send(sms)
+        self.env["sms.sms"]._cgsms_qj_enqueue(self.account_id)
         return res
 
     def _cgsms_qj_key_prefix(self, account):

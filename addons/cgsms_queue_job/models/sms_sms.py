@@ -1,8 +1,8 @@
 import math
-import threading
 import time
 
 from odoo import api, models
+from odoo.addons.cgsms import compat
 from odoo.addons.cgsms.engine import transaction
 from odoo.addons.cgsms.engine.time_budget import time_budget
 from odoo.tools import config
@@ -27,9 +27,9 @@ class SmsSms(models.Model):
         ``root.cgsms``, run by as many Odoo workers and servers as the channel allows. The cron
         still reconciles ambiguous sends; SMS of companies without an account keep Odoo's
         own path."""
-        return super(SmsSms, self.with_context(cgsms_queue_job_enqueue=True))._process_queue(
-            ids=ids
-        )
+        queue = super(SmsSms, self.with_context(cgsms_queue_job_enqueue=True))
+        # 19.0's own _process_queue takes no ids: pass them only when there are some.
+        return queue._process_queue(ids=ids) if ids else queue._process_queue()
 
     def _cgsms_process_account_queue(
         self, account, deadline=None, unlink_failed=False, unlink_sent=True
@@ -48,7 +48,7 @@ class SmsSms(models.Model):
         still needed while SMS are left. A job run twice (retry, duplicate, killed worker)
         cannot send an SMS twice: only SMS it claimed itself leave, and a claim is committed
         before the provider is called."""
-        commit = not _testing()
+        commit = not compat.testing()
         # queue_job committed the job's start before running it: the transaction holds nothing
         # of the caller, so each claim runs in a transaction of its own (READ COMMITTED, after
         # the claims that other jobs committed meanwhile) instead of failing on them.
@@ -160,7 +160,3 @@ class SmsSms(models.Model):
         if value and value.isdigit() and int(value) > 0:
             return int(value)
         return max(1, account.cgsms_in_flight or 1)
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
