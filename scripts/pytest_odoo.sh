@@ -29,7 +29,8 @@ if ! psql -XAtqc "SELECT 1" "$db" >/dev/null 2>&1; then
     || { dropdb --if-exists "$db"; die "Could not install $modules in $db"; }
 fi
 # The connection comes from PGHOST/PGPORT/PGUSER (pg_env), which Odoo's driver reads;
-# pytest-odoo from beside the virtualenv (setup.sh, requirements-pytest-odoo.txt).
+# pytest-odoo from beside the virtualenv (setup.sh, requirements-pytest-odoo.txt); the fake
+# gateway (tests/fake_gateway), which the addons' tests import, from tests/.
 cd "$CGSMS_ROOT"
-PYTHONPATH=$CGSMS_VAR/pytest-odoo-$ODOO_SERIES${PYTHONPATH:+:$PYTHONPATH} exec "$PY" -m pytest -p no:cacheprovider --odoo-database="$db" \
+PYTHONPATH=$CGSMS_VAR/pytest-odoo-$ODOO_SERIES:$CGSMS_ROOT/tests${PYTHONPATH:+:$PYTHONPATH} exec "$PY" -m pytest -p no:cacheprovider --odoo-database="$db" \
   --odoo-addons-path="$CGSMS_ADDONS" --odoo-extra="data-dir=$data_dir" "$@"
