@@ -17,4 +17,3 @@ from . import sms_sms
 from . import sms_template
 from . import cgsms_series
 from . import ir_actions_server
-from . import sms_api_cgsms

@@ -1,6 +1,11 @@
 from odoo import fields, models
 from odoo.addons.base.models.res_partner import _tz_get
 
+from .. import compat
+
+if compat.SMS_API_PLUGIN:
+    from .sms_sms import SmsApiCgsms, uses_twilio
+
 
 class ResCompany(models.Model):
     _inherit = "res.company"
@@ -82,3 +87,11 @@ class ResCompany(models.Model):
         return self.cgsms_invoice_post_template_id or self.env.ref(
             "cgsms.sms_template_invoice_posted", raise_if_not_found=False
         )
+
+    if compat.SMS_API_PLUGIN:  # 19.0: Odoo asks each company for its SMS API
+
+        def _get_sms_api_class(self):
+            self.ensure_one()
+            if not uses_twilio(self) and self.env["cgsms.account"]._get_active_by_company(self.ids):
+                return SmsApiCgsms
+            return super()._get_sms_api_class()
