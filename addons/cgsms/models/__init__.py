@@ -5,6 +5,7 @@ from . import cgsms_delivery_report
 from . import cgsms_delivery_stat
 from . import cgsms_group
 from . import cgsms_message
+from . import cgsms_message_preview
 from . import cgsms_message_rights
 from . import cgsms_price
 from . import cgsms_recipient
