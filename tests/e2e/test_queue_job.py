@@ -5,7 +5,7 @@ a job.
 
 The database (``CGSMS_E2E_QJ_DB``, default ``cgsms_e2e_qj``, ``cgsms_e2e_qj_19`` on 19.0) has
 ``cgsms_queue_job`` (and so ``queue_job``) installed; the Odoo server listens on
-``CGSMS_E2E_QJ_PORT`` (default 8271)."""
+``CGSMS_E2E_QJ_PORT`` (default: a free port, so that the series can run side by side)."""
 
 import contextlib
 import os
@@ -16,13 +16,21 @@ import time
 import pytest
 import requests
 
-from .helpers import ROOT, Runner, db_exists, install_database, odoo_command, wait_until
+from .helpers import (
+    ROOT,
+    Runner,
+    db_exists,
+    free_port,
+    install_database,
+    odoo_command,
+    wait_until,
+)
 
 SERIES = os.environ.get("ODOO_SERIES") or "18.0"
 DB = os.environ.get("CGSMS_E2E_QJ_DB") or (
     "cgsms_e2e_qj" if SERIES == "18.0" else "cgsms_e2e_qj_" + SERIES.split(".")[0]
 )
-PORT = int(os.environ.get("CGSMS_E2E_QJ_PORT", "8271"))
+PORT = int(os.environ.get("CGSMS_E2E_QJ_PORT") or free_port())
 REUSE = bool(os.environ.get("CGSMS_E2E_REUSE_DB"))
 LATENCY = 0.1  # seconds each provider call takes at the gateway
 KILL_LATENCY = 2.0  # longer calls in the kill test: the worker dies with a chunk in flight
