@@ -46,6 +46,12 @@ class CgsmsRecipient(models.Model):
     account_id = fields.Many2one("cgsms.account", index=True, readonly=True, ondelete="restrict")
     partner_id = fields.Many2one("res.partner", "Contact", index="btree_not_null", readonly=True)
     number = fields.Char(readonly=True, help="Number in international format (E.164)")
+    typed_number = fields.Char(
+        "As typed",
+        readonly=True,
+        help="The number as it was typed on the send or on the contact: two entries of the "
+        "same number typed differently are told apart here.",
+    )
     body = fields.Text("Message", readonly=True)
     sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False, index=True)
     mail_message_id = fields.Many2one("mail.message", index="btree_not_null", readonly=True)

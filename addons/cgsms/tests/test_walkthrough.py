@@ -135,6 +135,11 @@ class TestWalkthrough(CgsmsCase):
         self.assertEqual(len(self._gateway_messages()), 2)
         skipped = message.recipient_ids.filtered(lambda r: r.state == "cancelled")
         self.assertEqual(len(skipped), 4)
+        # the Recipients tab shows each skipped number as it was typed, not two "+3519..."
+        self.assertEqual(
+            sorted(number for number in skipped.mapped("typed_number") if number),
+            ["+351 912 345 678", "12345", "912345678"],
+        )
         self.assertEqual(message.cancelled_count, 4, "the tab's 'Not sent', as the form said")
         self.assertEqual(message.dropped_count, 4)
         self.assertEqual(message.total_count, len(message.recipient_ids), "the Numbers button")
