@@ -13,8 +13,9 @@ hand-over, or the hand-over fails, the queue run sends what is left.
 """
 
 import logging
+from datetime import timedelta
 
-from odoo import api
+from odoo import api, fields
 
 from .. import compat
 from . import time_budget, transaction
@@ -42,12 +43,13 @@ def after_commit(sms, account, unlink_failed=False, unlink_sent=True):
         pending = data[_PENDING_KEY] = {}
         dbname, uid, context = sms.env.cr.dbname, sms.env.uid, dict(sms.env.context)
         cr.postcommit.add(lambda: _run(dbname, uid, context, pending))
+        # Safety net, once per transaction and after the hand-over's budget (not racing it):
+        # the queue run sends whatever the hand-over could not.
+        cron = sms.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(fields.Datetime.now() + timedelta(seconds=HANDOFF_SECONDS * 2))
     key = (account.id, bool(unlink_failed), bool(unlink_sent))
     pending.setdefault(key, set()).update(sms.ids)
-    # Safety net: the queue run sends whatever the hand-over could not.
-    cron = sms.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
-    if cron:
-        cron.sudo()._trigger()
 
 
 def _run(dbname, uid, context, pending):
