@@ -128,22 +128,33 @@ class AccountMove(models.Model):
         today = fields.Date.context_today(self)
         for xmlid, amount, days in zip(partner_xmlids, amounts, days_overdue, strict=True):
             due = today - timedelta(days=days)
+            partner = self.env.ref(xmlid)
+            line = self.with_context(lang=self._cgsms_demo_lang(partner)).env._("Repair service")
             moves |= self.create(
                 {
                     "move_type": "out_invoice",
                     "journal_id": journal.id,
-                    "partner_id": self.env.ref(xmlid).id,
+                    "partner_id": partner.id,
                     "invoice_date": due - timedelta(days=30),
                     "invoice_date_due": due,
                     "invoice_line_ids": [
-                        fields.Command.create(
-                            {"name": _("Repair service"), "quantity": 1, "price_unit": amount}
-                        )
+                        fields.Command.create({"name": line, "quantity": 1, "price_unit": amount})
                     ],
                 }
             )
         moves.action_post()
         return moves
+
+    @api.model
+    def _cgsms_demo_lang(self, partner):
+        """The language the demo writes a customer's invoice in: the customer's own, else the
+        active language of the customer's country (Portuguese in Portugal), else the reader's."""
+        installed = {code for code, _name in self.env["res.lang"].get_installed()}
+        if partner.lang in installed and partner.lang != "en_US":
+            return partner.lang
+        country = partner.country_id.code
+        local = sorted(code for code in installed if country and code.endswith(f"_{country}"))
+        return local[0] if local else self.env.lang
 
     # ------------------------------------------------------------------ actions
 

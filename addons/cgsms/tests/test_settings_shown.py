@@ -80,3 +80,23 @@ class TestSettingsShown(CgsmsCase):
             self.env["cgsms.credit.line"].with_context(lang="pt_PT")._cgsms_demo_topup(self.account)
         )
         self.assertEqual(line.reference, "Pacote de demonstração (1000 SMS)")
+
+    def test_demo_invoices_are_written_in_the_customer_language(self):
+        Partner = self.env["res.partner"]
+        lisbon = Partner.create(
+            {"name": "Inês Rocha", "country_id": self.env.ref("base.pt").id, "lang": "en_US"}
+        )
+        madrid = Partner.create({"name": "Lucía Gil", "country_id": self.env.ref("base.es").id})
+        for partner, name in ((lisbon, "lisbon"), (madrid, "madrid")):
+            self.env["ir.model.data"].create(
+                {"module": "cgsms_test", "name": name, "model": "res.partner", "res_id": partner.id}
+            )
+        moves = self.env["account.move"]._cgsms_demo_overdue_invoices(
+            ["cgsms_test.lisbon", "cgsms_test.madrid"], [184.5, 96.0], [12, 40]
+        )
+        self.assertEqual(moves.mapped("state"), ["posted", "posted"])
+        # Portuguese for the Portuguese customer (Spanish is not installed: the reader's)
+        self.assertEqual(
+            moves.invoice_line_ids.mapped("name"), ["Serviço de reparação", "Repair service"]
+        )
+        self.assertEqual(moves.mapped("cgsms_days_overdue"), [12, 40])

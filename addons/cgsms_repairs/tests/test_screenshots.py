@@ -31,18 +31,34 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         admin = cls.env.ref("base.user_admin")
-        # The README shows the Portuguese demo: a Portuguese company, its user in Portuguese.
+        # The README shows the Portuguese demo: a Portuguese company in euro, its user in
+        # Portuguese, and only that company's customers (not the test database's US ones).
         cls.env["res.lang"]._activate_lang("pt_PT")
         installed = cls.env["ir.module.module"].search([("state", "=", "installed")])
         cls.env["ir.module.module"]._load_module_terms(installed.mapped("name"), ["pt_PT"])
-        admin.write({"lang": "pt_PT", "tz": "Europe/Lisbon", "name": "Sofia Marques"})
-        cls.env.company.write(
-            {"name": "Loja Demo, Lda.", "street": "Rua Augusta, 100", "city": "Lisboa"}
+        cls.company = cls._portuguese_company()
+        admin.write(
+            {
+                "lang": "pt_PT",
+                "tz": "Europe/Lisbon",
+                "name": "Sofia Marques",
+                "company_ids": [Command.link(cls.company.id)],
+                "company_id": cls.company.id,
+            }
         )
         cls.product.name = "Portátil"
-        cls.account.name = "Sandbox (demo) - Loja Demo, Lda."
-        # the screens show what the user did, not the test's superuser (OdooBot)
-        env = cls.env(user=admin)
+        cls.account = cls._cgsms_make_account(
+            cls.company, name="Sandbox (demo) - Loja Demo, Lda."
+        )
+        cls.env["cgsms.credit.line"].create(
+            {"account_id": cls.account.id, "kind": "topup", "amount": 1000, "reference": "Pack"}
+        )
+        # the screens show what the user did, in the user's language, not the test's
+        # superuser (OdooBot)
+        env = cls.env(
+            user=admin,
+            context=dict(cls.env.context, lang="pt_PT", allowed_company_ids=cls.company.ids),
+        )
         cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
         Partner = env["res.partner"]
         pt = cls.pt
@@ -76,7 +92,14 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                     "invoice_date": today - timedelta(days=60),
                     "invoice_date_due": today - timedelta(days=days),
                     "invoice_line_ids": [
-                        Command.create({"name": "Reparação", "quantity": 1, "price_unit": amount})
+                        Command.create(
+                            {
+                                "name": "Reparação",
+                                "quantity": 1,
+                                "price_unit": amount,
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
                     ],
                 }
                 for partner, days, amount in (
@@ -89,6 +112,25 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
         invoices.action_post()
         cls.repair = cls._create_repair_for_screens(env)
         cls.account.with_env(env).action_test_connection()
+
+    @classmethod
+    def _portuguese_company(cls):
+        euro = cls.env.ref("base.EUR")
+        euro.active = True
+        company = cls.env["res.company"].create(
+            {
+                "name": "Loja Demo, Lda.",
+                "street": "Rua Augusta, 100",
+                "zip": "1100-053",
+                "city": "Lisboa",
+                "country_id": cls.pt.id,
+                "currency_id": euro.id,
+            }
+        )
+        cls.env["account.chart.template"].try_loading("generic_coa", company, install_demo=False)
+        # the generic chart is in dollars: the euro again, before any journal item exists
+        company.currency_id = euro
+        return company
 
     @classmethod
     def _create_repair_for_screens(cls, env):
@@ -128,6 +170,19 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
         (self.shots_dir / f"{name}.png").write_bytes(png)
         return png
 
+    def _text_of(self, browser, url_path, selector):
+        """The text the user reads in ``selector`` once the page at ``url_path`` shows it."""
+        browser.navigate_to(self.base_url() + url_path, wait_stop=True)
+        found = f"document.querySelector({selector!r})"
+        self.assertTrue(browser._wait_ready(f"!!{found}?.textContent.trim()", timeout=60), url_path)
+        reply = browser._websocket_request(
+            "Runtime.evaluate",
+            params={"expression": f"{found}.textContent.trim()", "returnByValue": True},
+        )
+        # the page's last requests (the chatter's, the systray's) end before it is left
+        time.sleep(1.5)
+        return reply["result"]["value"]
+
     def test_main_screens_render_and_are_captured(self):
         browser = ChromeBrowser(self)
         # 19.0 serves the browser's requests only while the test gives it its cookie
@@ -166,8 +221,20 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                     script="document.querySelector(\"a[name='cgsms_messages']\").click();"
                     "document.querySelector('.o_notebook').scrollIntoView()",
                 )
+                # credits read with 2 decimals where the price needs no more, in sums too
+                footer = self._text_of(
+                    browser,
+                    "/odoo/action-cgsms.cgsms_credit_line_action",
+                    ".o_list_footer .o_list_number",
+                )
+                stat = self._text_of(
+                    browser,
+                    f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
+                    ".oe_stat_button .o_stat_value",
+                )
         finally:
             browser.stop()
             self._wait_remaining_requests()
+        self.assertEqual((footer, stat), ("998,56", "998,56"))
         names = sorted(p.stem for p in self.shots_dir.glob("*.png"))
         self.assertEqual(names, ["reminders", "repair_messages", "send_form", "settings"])

@@ -15,3 +15,5 @@ export class CreditsField extends FloatField {
 }
 
 registry.category("fields").add("cgsms_credits", { ...floatField, component: CreditsField });
+// List footers and group rows add up a column with the formatter named after its widget.
+registry.category("formatters").add("cgsms_credits", (value) => formatCredits(value));
