@@ -1,4 +1,6 @@
 from . import account_move
+from . import account_move_demo
+from . import account_move_posted
 from . import cgsms_account
 from . import cgsms_credit_line
 from . import cgsms_delivery_report

@@ -14,8 +14,6 @@ from ..tools.sms_segments import count_segments
 
 _logger = logging.getLogger(__name__)
 
-_POSTED_SMS_KEY = "cgsms.posted_sms"
-
 
 def _company_now(company):
     return datetime.now(pytz.timezone(company._cgsms_tz()))
@@ -108,53 +106,6 @@ class AccountMove(models.Model):
         return compat.domain_and(
             [self._cgsms_overdue_domain(), [("invoice_date_due", flipped[operator], limit)]]
         )
-
-    def _post(self, soft=True):
-        posted = super()._post(soft=soft)
-        posted._cgsms_schedule_posted_sms()
-        return posted
-
-    @api.model
-    def _cgsms_demo_overdue_invoices(self, partner_xmlids, amounts, days_overdue):
-        """Posted customer invoices, overdue by ``days_overdue`` days, for the demo's
-        Portuguese customers (demo data; nothing when the company has no sales journal)."""
-        company = self.env.company
-        journal = self.env["account.journal"].search(
-            [("type", "=", "sale"), ("company_id", "=", company.id)], limit=1
-        )
-        if not journal:
-            return self
-        moves = self
-        today = fields.Date.context_today(self)
-        for xmlid, amount, days in zip(partner_xmlids, amounts, days_overdue, strict=True):
-            due = today - timedelta(days=days)
-            partner = self.env.ref(xmlid)
-            line = self.with_context(lang=self._cgsms_demo_lang(partner)).env._("Repair service")
-            moves |= self.create(
-                {
-                    "move_type": "out_invoice",
-                    "journal_id": journal.id,
-                    "partner_id": partner.id,
-                    "invoice_date": due - timedelta(days=30),
-                    "invoice_date_due": due,
-                    "invoice_line_ids": [
-                        fields.Command.create({"name": line, "quantity": 1, "price_unit": amount})
-                    ],
-                }
-            )
-        moves.action_post()
-        return moves
-
-    @api.model
-    def _cgsms_demo_lang(self, partner):
-        """The language the demo writes a customer's invoice in: the customer's own, else the
-        active language of the customer's country (Portuguese in Portugal), else the reader's."""
-        installed = {code for code, _name in self.env["res.lang"].get_installed()}
-        if partner.lang in installed and partner.lang != "en_US":
-            return partner.lang
-        country = partner.country_id.code
-        local = sorted(code for code in installed if country and code.endswith(f"_{country}"))
-        return local[0] if local else self.env.lang
 
     # ------------------------------------------------------------------ actions
 
@@ -453,75 +404,3 @@ class AccountMove(models.Model):
             if not testing:
                 # Each customer's SMS and its log are kept even if a later one fails.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    # ------------------------------------------------------------------ issued invoice SMS
-
-    def _cgsms_schedule_posted_sms(self):
-        """Announce newly posted customer invoices by SMS once the transaction is committed
-        (never for a posting that is rolled back)."""
-        moves = self.filtered(
-            lambda m: (
-                m.move_type == "out_invoice"
-                and not m.cgsms_posted_sms_sent
-                and m.company_id.cgsms_invoice_post_sms
-            )
-        )
-        if not moves:
-            return
-        postcommit = self.env.cr.postcommit
-        pending = postcommit.data.get(_POSTED_SMS_KEY)
-        if pending is None:
-            pending = postcommit.data[_POSTED_SMS_KEY] = set()
-            postcommit.add(self._cgsms_posted_sms_callback(pending))
-        pending.update(moves.ids)
-
-    def _cgsms_posted_sms_callback(self, pending):
-        registry, uid, context = self.env.registry, self.env.uid, dict(self.env.context)
-
-        def send_posted_sms():
-            try:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, uid, context)
-                    moves = env["account.move"].browse(sorted(pending)).exists()
-                    moves._cgsms_send_posted_sms()
-            except Exception:
-                _logger.exception("Issued-invoice SMS could not be sent for %s", sorted(pending))
-
-        return send_posted_sms
-
-    def _cgsms_send_posted_sms(self):
-        """Send the issued-invoice SMS of these invoices (at most once per invoice)."""
-        for move in self:
-            company = move.company_id
-            if (
-                move.state != "posted"
-                or move.move_type != "out_invoice"
-                or move.cgsms_posted_sms_sent
-                or not company.cgsms_invoice_post_sms
-            ):
-                continue
-            template = company._cgsms_invoice_post_template()
-            if not company.cgsms_account_id or not template:
-                continue
-            move.sudo().cgsms_posted_sms_sent = True
-            partner, number = move._cgsms_reminder_recipient()
-            if not number:
-                move._message_log(
-                    body=_(
-                        "No SMS sent for this invoice: %(partner)s has no valid mobile number.",
-                        partner=partner.display_name,
-                    )
-                )
-                continue
-            body = template._render_field("body", move.ids, compute_lang=True)[move.id]
-            text = company.cgsms_account_id.sudo()._cgsms_prepare_rendered(body)
-            if error := too_long_error(self.env, text):
-                move._message_log(body=_("No SMS sent for this invoice: %(error)s", error=error))
-                continue
-            # Set up by an administrator: sent whoever posts the invoice.
-            with policy.automated():
-                move._message_sms(
-                    text,
-                    partner_ids=partner.ids,
-                    sms_pid_to_number={partner.id: number},
-                )
