@@ -37,11 +37,25 @@ def send_reply(gateway, data):
     return {"codes": codes, "message_id": reply["id"]}
 
 
+def _last_sent_to(gateway, account, number):
+    sent = gateway.find_messages(
+        lambda m: m["provider"] == account.provider
+        and m["account"] == account.username
+        and m["to"] == number
+    )
+    return sent[-1] if sent else None
+
+
 def _last_sender_to(gateway, provider, account, number):
     """The sender of the last message to ``number``: the customer answers that number."""
-    sent = gateway.find_messages(
-        lambda m: (
-            m["provider"] == provider and m["account"] == account.username and m["to"] == number
-        )
-    )
-    return sent[-1]["from"] if sent else ""
+    message = _last_sent_to(gateway, account, number)
+    return message["from"] if message else ""
+
+
+def _inbound_url_of(gateway, account, number):
+    """Odoo's replies URL beside the delivery report URL of the last message to ``number``
+    (``/cgsms/dlr/<provider>/<id>`` -> ``/cgsms/in/<provider>/<id>``): in the demo, the
+    customer answers without the gateway being told where."""
+    message = _last_sent_to(gateway, account, number)
+    callback = message["callback_url"] if message else ""
+    return callback.replace("/cgsms/dlr/", "/cgsms/in/", 1) if "/cgsms/dlr/" in callback else ""
