@@ -4,6 +4,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from .. import compat
 from ..providers.inbound import keyword_of
@@ -57,6 +58,21 @@ class CgsmsReply(models.Model):
             ),
         )
     )
+
+    def init(self):
+        # A reply looks up the last SMS sent to its number from its account.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS cgsms_recipient_account_number_sent_idx
+                ON cgsms_recipient (account_id, number, date_sent)
+            """
+        )
+
+    def write(self, vals):
+        # What the customer sent and what it answered is a record; a user only marks it read.
+        if not self.env.su and set(vals) - {"is_read"}:
+            raise AccessError(_("A reply cannot be changed: only marked as read or unread."))
+        return super().write(vals)
 
     @api.depends("number", "partner_id")
     def _compute_display_name(self):

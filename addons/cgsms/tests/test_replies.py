@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -177,6 +178,13 @@ class TestReplies(CgsmsRepliesMixin, HttpCase):
         wizard.action_send()
         sent = self.env["cgsms.recipient"].search([("body", "=", "Claro, ligo agora.")])
         self.assertEqual(sent.number, CUSTOMER)
+
+    def test_a_reply_is_a_record_users_only_mark_read(self):
+        reply = self._customer_reply(self.account, "Olá")
+        reply.with_user(self.seller).action_mark_read()
+        self.assertTrue(reply.is_read)
+        with self.assertRaises(AccessError):
+            reply.with_user(self.seller).write({"body": "STOP"})
 
     def test_a_company_sees_only_its_own_replies(self):
         other = self._cgsms_provider_account("sandbox")
