@@ -202,7 +202,7 @@ class CgsmsReply(models.Model):
         users = sms.mail_message_id.author_id.user_ids
         if "message_id" in sms._fields and sms.message_id:
             users |= sms.message_id.user_id
-        users = users.filtered(lambda u: u.active and not u._is_public() and u.id != 1)
+        users = users.filtered(lambda u: u.active and not u._is_public() and not u._is_superuser())
         return users[:1]
 
     def _cgsms_document(self, sms):
