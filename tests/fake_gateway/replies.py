@@ -13,10 +13,10 @@ def send_reply(gateway, data):
     protocol = gateway.PROTOCOLS[provider]
     if not hasattr(protocol, "inbound"):
         raise ValueError(f"{provider} offers no replies")
-    url = data.get("url") or account.inbound_url
+    sender = str(data["from"])
+    url = data.get("url") or account.inbound_url or _inbound_url_of(gateway, account, sender)
     if not url:
         raise ValueError("No inbound URL: give 'url' or set the account's inbound_url")
-    sender = str(data["from"])
     reply = {
         "id": data.get("message_id") or protocol.new_reply_id(gateway),
         "from": sender,

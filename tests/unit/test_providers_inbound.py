@@ -110,3 +110,17 @@ def test_start_words_in_any_case(word):
 
 def test_a_sentence_with_stop_is_no_keyword():
     assert keyword_of("Não parem a reparação, stop", DEFAULT_STOP_KEYWORDS, "") == ""
+
+
+def test_customer_answers_beside_the_report_url_and_to_the_sender(gateway, receiver, make_provider):
+    from providers import OutgoingSms
+
+    provider = make_provider("sandbox", callback_url=f"{receiver.url}/cgsms/dlr/sandbox/7")
+    [result] = provider.send([OutgoingSms("r1", CUSTOMER, "Está pronto")])
+    assert result.ok
+    answer = gateway.reply("sandbox", CUSTOMER, "Obrigado")
+    assert answer["codes"] == [200]
+    [request] = receiver.requests
+    assert request.url.endswith("/cgsms/in/sandbox/7")
+    [item] = provider.parse_inbound(request)
+    assert item.to == "CgSMS"
