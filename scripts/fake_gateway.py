@@ -2,6 +2,7 @@
 """Run the CgSMS fake SMS gateway in the foreground.
 
 python scripts/fake_gateway.py --port 8070 [--callback-base http://localhost:8069]
+python scripts/fake_gateway.py reply --from +351912345678 --text STOP [--provider sandbox]
 """
 
 import os

@@ -11,6 +11,7 @@
     "data": [
         "security/cgsms_security.xml",
         "security/ir.model.access.csv",
+        "security/cgsms_reply_security.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_delivery_report_data.xml",
         "data/mail_activity_type_data.xml",
@@ -30,6 +31,7 @@
         "views/cgsms_reminder_log_views.xml",
         "wizard/cgsms_reminder_wizard_views.xml",
         "wizard/cgsms_express_wizard_views.xml",
+        "views/cgsms_reply_views.xml",
         "views/menus.xml",
         "views/cgsms_delivery_report_views.xml",
         "views/res_config_settings_dlr_views.xml",

@@ -16,9 +16,14 @@ Other processes drive it through a small JSON control API::
     POST /_control/fail      {"provider", "mode", "count"?, "delay"?}
     POST /_control/deliver   {"message_id"?, "status"?, "error_code"?, "concurrency"?}
                              -> {"codes": [...], "retried": N}
+    POST /_control/reply     {"provider", "from", "text", "account"?, "url"?, "to"?,
+                              "message_id"?, "opt_out_type"?, "method"?, "concat_ref"?}
+                             -> {"codes": [...], "message_id"}
+    GET  /_control/replies              -> {"replies": [...]}
     POST /_control/reset
     POST /_control/balance   {"provider", "account"?, "amount"}
-    POST /_control/account   {"provider", "username", "password", "balance"?, ...}
+    POST /_control/account   {"provider", "username", "password", "balance"?,
+                              "webhook_secret"?, "callback_url"?, "inbound_url"?}
     POST /_control/settings  {"auto_deliver"?, "callback_base"?, "timeout_delay"?,
                               "rate_limit"?, "rate_burst"?, ...}
 
@@ -34,6 +39,11 @@ closed without an answer) and ``error_after`` (taken, then 504 Gateway Timeout).
 
 ``rate_limit`` (messages per second, 0: none) makes every provider refuse sends above it with its
 own "too many requests" answer (429 + Retry-After), as a token bucket holding ``rate_burst``.
+
+``reply`` plays the customer: an SMS sent back, posted to the account's inbound URL (Odoo's
+replies URL) as the provider posts it, genuinely signed (Twilio with the auth token, Vonage with
+the signature secret and in parts for a long text, the sandbox with its webhook secret).
+LusoSMS offers no replies.
 
 ``latency`` (seconds, a setting) delays every provider and IAP call, as a provider that far
 away would; the control API answers at once.

@@ -56,6 +56,7 @@ class Account:
     balance: float = DEFAULT_BALANCE
     webhook_secret: str = ""
     callback_url: str = ""
+    inbound_url: str = ""  # where the customer's replies are posted (Odoo's replies URL)
 
 
 @dataclass

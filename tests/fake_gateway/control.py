@@ -4,6 +4,7 @@ gateway: see the package's docstring for its actions."""
 from dataclasses import asdict
 
 from .common import DEFAULT_BALANCE, json_reply
+from .replies import send_reply
 
 SETTINGS = (
     "auto_deliver",
@@ -29,6 +30,8 @@ def _listing(gateway, action):
             return {"messages": list(gateway.messages)}
         if action == "requests":
             return {"requests": list(gateway.requests)}
+        if action == "replies":
+            return {"replies": list(gateway.replies)}
         secret = ("password", "webhook_secret")
         accounts = [
             {k: v for k, v in asdict(a).items() if k not in secret}
@@ -54,6 +57,8 @@ def _change(gateway, action, data):
         gateway.fail_next(data["provider"], data["mode"], data.get("count", 1), data.get("delay"))
     elif action == "deliver":
         return _deliver(gateway, data)
+    elif action == "reply":
+        return send_reply(gateway, data)
     elif action == "reset":
         gateway.reset()
     elif action == "balance":
@@ -66,6 +71,7 @@ def _change(gateway, action, data):
             data.get("balance", DEFAULT_BALANCE),
             data.get("webhook_secret", ""),
             data.get("callback_url", ""),
+            data.get("inbound_url", ""),
         )
     elif action == "settings":
         for key in SETTINGS:
@@ -80,7 +86,7 @@ def handle(gateway, method, action, request):
     """The reply to ``method /_control/<action>``."""
     data = request["json"] if isinstance(request["json"], dict) else {}
     try:
-        if method == "GET" and action in ("messages", "requests", "accounts"):
+        if method == "GET" and action in ("messages", "requests", "replies", "accounts"):
             return json_reply(200, _listing(gateway, action))
         answer = _change(gateway, action, data) if method == "POST" else None
     except (KeyError, ValueError, TypeError) as exc:

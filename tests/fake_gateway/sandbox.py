@@ -121,3 +121,18 @@ def reports(gateway, message, account, url, status, error_code):
     if account.webhook_secret:
         headers["X-Sandbox-Signature"] = hmac_hex(account.webhook_secret, body)
     yield {"data": body.encode("utf-8"), "headers": headers}
+
+
+def new_reply_id(gateway):
+    return gateway.new_id("sbi_", 24)
+
+
+def inbound(gateway, account, url, reply):
+    """A reply as the sandbox posts it: JSON, signed like its delivery reports."""
+    body = json.dumps(
+        {"id": reply["id"], "from": reply["from"], "to": reply["to"], "text": reply["text"]}
+    )
+    headers = {"Content-Type": "application/json"}
+    if account.webhook_secret:
+        headers["X-Sandbox-Signature"] = hmac_hex(account.webhook_secret, body)
+    yield {"data": body.encode("utf-8"), "headers": headers}

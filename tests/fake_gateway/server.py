@@ -9,7 +9,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from . import control, iap, lusosms, reports, sandbox, twilio, vonage
+from . import control, iap, lusosms, replies, reports, sandbox, twilio, vonage
 from .addon import count_segments
 from .common import (
     AFTER_MODES,
@@ -126,12 +126,19 @@ class FakeGateway:
         balance=DEFAULT_BALANCE,
         webhook_secret="",
         callback_url="",
+        inbound_url="",
     ):
         """Create (or replace) an account; for the sandbox, ``password`` is the bearer token."""
         if provider not in DEFAULT_ACCOUNTS:
             raise ValueError(f"Unknown provider {provider!r}")
         account = Account(
-            provider, username, password, float(balance), webhook_secret, callback_url
+            provider,
+            username,
+            password,
+            float(balance),
+            webhook_secret,
+            callback_url,
+            inbound_url,
         )
         with self.lock:
             self.accounts[(provider, username)] = account
@@ -144,6 +151,7 @@ class FakeGateway:
             self.messages = []
             self.requests = []
             self.reports = []
+            self.replies = []
             self.report_retried = 0
             self._failures = {}
             self._buckets = {}
@@ -188,6 +196,15 @@ class FakeGateway:
         its ``Retry-After`` header (else an exponential backoff); the last code is returned.
         """
         return reports.deliver(self, message_id, status, error_code, concurrency)
+
+    def reply(self, provider, sender, text, **options):
+        """Play the customer: ``sender`` answers with ``text``, posted to the account's
+        inbound URL (or ``url``) in ``provider``'s protocol and signed like it. Options:
+        ``account``, ``url``, ``to``, ``message_id`` (a replay), ``opt_out_type`` (Twilio),
+        ``method`` (Vonage: GET, POST for JSON, POST-FORM), ``concat_ref`` (Vonage). Returns
+        ``{"codes": [...], "message_id": ...}``; a long Vonage reply is posted in parts."""
+        data = {"provider": provider, "from": sender, "text": text, **options}
+        return replies.send_reply(self, data)
 
     # -- what the protocols use --------------------------------------------------------------
 

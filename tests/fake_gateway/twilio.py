@@ -180,3 +180,37 @@ def reports(gateway, message, account, url, status, error_code):
         params["ErrorCode"] = error_code or "30003"
     signature = twilio_signature(account.password, url, params)
     yield {"data": params, "headers": {"X-Twilio-Signature": signature}}
+
+
+def new_reply_id(gateway):
+    return gateway.new_id("SM")
+
+
+def inbound(gateway, account, url, reply):
+    """An incoming message as Twilio posts it to the number's webhook, signed with the auth
+    token over the URL and the sorted form fields."""
+    params = {
+        "ToCountry": "PT",
+        "ToState": "",
+        "SmsMessageSid": reply["id"],
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": reply["id"],
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": reply["text"],
+        "FromCountry": "PT",
+        "To": reply["to"],
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": reply["id"],
+        "AccountSid": account.username,
+        "From": reply["from"],
+        "ApiVersion": "2010-04-01",
+    }
+    if reply["opt_out_type"]:
+        params["OptOutType"] = reply["opt_out_type"]
+    signature = twilio_signature(account.password, url, params)
+    yield {"data": params, "headers": {"X-Twilio-Signature": signature}}

@@ -138,3 +138,53 @@ def reports(gateway, message, account, url, status, error_code):
                 account.webhook_secret, params, gateway.vonage_signature_method
             )
         yield {"json": params}
+
+
+def new_reply_id(gateway):
+    return gateway.new_id("", 16).upper()
+
+
+def inbound(gateway, account, url, reply):
+    """An inbound SMS as Vonage posts it: one request per part of a long text (153 GSM or 67
+    Unicode characters each, with concat-ref/-part/-total), signed when the account has a
+    signature secret. ``method``: GET (query string), POST (JSON) or POST-FORM."""
+    text = reply["text"]
+    unicode = not text.isascii()
+    single, size = (70, 67) if unicode else (160, 153)
+    parts = (
+        [text] if len(text) <= single else [text[i : i + size] for i in range(0, len(text), size)]
+    )
+    ref = str(reply["concat_ref"] or secrets.randbelow(256))
+    for number, part in enumerate(parts, start=1):
+        now = datetime.now(UTC)
+        params = {
+            "msisdn": reply["from"].lstrip("+"),
+            "to": reply["to"].lstrip("+"),
+            "messageId": reply["id"] if number == 1 else f"{reply['id']}-{number}",
+            "text": part,
+            "type": "unicode" if unicode else "text",
+            "keyword": (part.split() or [""])[0].upper(),
+            "api-key": account.username,
+            "message-timestamp": now.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if len(parts) > 1:
+            params.update(
+                {
+                    "concat": "true",
+                    "concat-ref": ref,
+                    "concat-total": str(len(parts)),
+                    "concat-part": str(number),
+                }
+            )
+        if account.webhook_secret:
+            params["timestamp"] = str(int(time.time()))
+            params["nonce"] = secrets.token_hex(8)
+            params["sig"] = vonage_signature(
+                account.webhook_secret, params, gateway.vonage_signature_method
+            )
+        if reply["method"] == "GET":
+            yield {"method": "GET", "params": params}
+        elif reply["method"] == "POST-FORM":
+            yield {"data": params}
+        else:
+            yield {"json": params}

@@ -1,2 +1,3 @@
 from . import gate
 from . import main
+from . import inbound

@@ -27,6 +27,10 @@ from ..providers.base import MAX_REPORT_BYTES
 _logger = logging.getLogger(__name__)
 
 DLR_PATH_PREFIX = "/cgsms/dlr/"
+# Replies (inbound SMS) come the same way: their body is read before Odoo parses a form into
+# the route's arguments, so that their signature is checked over the body really received.
+INBOUND_PATH_PREFIX = "/cgsms/in/"
+GATED_PREFIXES = (DLR_PATH_PREFIX, INBOUND_PATH_PREFIX)
 # Seconds a provider is asked to wait before posting a refused report again.
 RETRY_AFTER = 5
 
@@ -78,7 +82,7 @@ class DeliveryReportGate:
             # read before taking a slot: a slow sender never holds one
             httprequest.get_data(cache=True)
         except RequestEntityTooLarge:
-            return http.Response("Delivery report too large", status=413)
+            return http.Response("Request too large", status=413)
         slots = self._slots
         if not self._acquire(slots):
             with self._lock:
@@ -112,7 +116,7 @@ def _install():
 
     @functools.wraps(serve_db)
     def _serve_db(self):
-        if not self.httprequest.path.startswith(DLR_PATH_PREFIX):
+        if not self.httprequest.path.startswith(GATED_PREFIXES):
             return serve_db(self)
         return GATE.serve(functools.partial(serve_db, self), self)
 

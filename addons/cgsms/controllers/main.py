@@ -61,14 +61,16 @@ class CgsmsWebhookController(Controller):
         return self._answer(200, "OK")
 
     @staticmethod
-    def _webhook_requests(account):
+    def _webhook_requests(account, account_url=None):
         """The report as signed for each URL the provider may have signed (Twilio signs the
-        URL it posts to): the account's delivery report URL, and the URL this request was
-        sent to, for reports of SMS that left before web.base.url changed. Behind a proxy,
-        the latter is the public URL only with Odoo's proxy_mode (X-Forwarded-Host/Proto)."""
+        URL it posts to): the account's URL (``account_url``, by default the delivery report
+        URL), and the URL this request was sent to, for reports of SMS that left before
+        web.base.url changed. Behind a proxy, the latter is the public URL only with Odoo's
+        proxy_mode (X-Forwarded-Host/Proto)."""
         httpreq = request.httprequest
         query = f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""
-        urls = dict.fromkeys((account._callback_url() + query, httpreq.base_url + query))
+        account_url = account_url or account._callback_url()
+        urls = dict.fromkeys((account_url + query, httpreq.base_url + query))
         headers = dict(httpreq.headers.items())
         params = dict(httpreq.args.items())
         body = httpreq.get_data(cache=True)

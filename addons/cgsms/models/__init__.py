@@ -20,3 +20,7 @@ from . import sms_sms
 from . import sms_template
 from . import cgsms_series
 from . import ir_actions_server
+from . import cgsms_account_inbound
+from . import cgsms_reply
+from . import cgsms_reply_part
+from . import res_config_settings_inbound

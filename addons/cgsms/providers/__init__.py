@@ -5,7 +5,7 @@ interface. The project's fake gateway (``tests/fake_gateway`` in the repository,
 addon) serves all of them locally for tests and demos.
 """
 
-from . import lusosms, sandbox, twilio, vonage
+from . import inbound, lusosms, sandbox, twilio, vonage
 from .base import (
     ERROR_CLASSES,
     PROVIDERS,
@@ -36,6 +36,7 @@ __all__ = [
     "SendResult",
     "WebhookRequest",
     "get_provider_class",
+    "inbound",
     "lusosms",
     "make_session",
     "provider_selection",

@@ -403,6 +403,8 @@ class BaseProvider:
     sender_max_len = 11
     # Headers or parameters that carry the webhook signature (for documentation and tests).
     signature_header = ""
+    # Whether the provider posts the SMS customers send back (``parse_inbound``).
+    receives_replies = False
 
     def __init__(self, config, session=None):
         self.config = config
@@ -502,6 +504,11 @@ class BaseProvider:
 
     def parse_delivery_report(self, request):
         """Return the ``DeliveryReport`` list carried by ``request``; ValueError if malformed."""
+        raise NotImplementedError
+
+    def parse_inbound(self, request):
+        """Return the ``inbound.InboundSms`` list (replies) carried by ``request``; ValueError
+        if malformed. Only for adapters whose ``receives_replies`` is True."""
         raise NotImplementedError
 
     # -- to implement ------------------------------------------------------------------------

@@ -10,6 +10,8 @@
   422 (invalid number or sender), 429 (rate limited, ``Retry-After``) or 5xx.
 - Delivery reports: JSON POST ``{"id", "status": "delivered"|"failed", "error_code",
   "error_message"}`` with ``X-Sandbox-Signature`` = hex HMAC-SHA256 of the body (webhook secret).
+- Replies: JSON POST ``{"id", "from", "to", "text"}`` to the account's inbound URL, signed the
+  same way.
 """
 
 import logging
@@ -28,6 +30,7 @@ from .base import (
     safe_equal,
     to_float,
 )
+from .inbound import InboundSms, inbound_number, inbound_text
 
 _logger = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class SandboxProvider(BaseProvider):
     label = "Sandbox (demo)"
     sequence = 90
     signature_header = "X-Sandbox-Signature"
+    receives_replies = True
 
     def _headers(self):
         return {"Authorization": f"Bearer {self.config.password}"}
@@ -176,6 +180,22 @@ class SandboxProvider(BaseProvider):
                 )
             )
         return reports
+
+    def parse_inbound(self, request):
+        data = request.json_body()
+        if not isinstance(data, dict):
+            raise ValueError("Malformed sandbox reply (not an object)")
+        message_id = report_field(data, "id")
+        if not message_id:
+            raise ValueError("Malformed sandbox reply (id missing)")
+        return [
+            InboundSms(
+                message_id=message_id,
+                number=inbound_number(report_field(data, "from")),
+                body=inbound_text(data, "text"),
+                to=report_field(data, "to"),
+            )
+        ]
 
 
 def _dlr_error_class(code):

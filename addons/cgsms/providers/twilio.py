@@ -11,6 +11,10 @@
   stays empty while Twilio holds the message in its queue, and such a message must be found.
 - Status callbacks: form POST with ``MessageSid``, ``MessageStatus``, ``ErrorCode``, signed in
   ``X-Twilio-Signature`` = base64(HMAC-SHA1(AuthToken, URL + sorted key+value pairs)).
+- Incoming messages (the number's "A message comes in" webhook): form POST, signed the same
+  way, with ``MessageSid``, ``AccountSid``, ``From``, ``To``, ``Body``, ``NumMedia``... and
+  ``OptOutType`` (``STOP``, ``START``, ``HELP``) when Twilio's Advanced Opt-Out recognised a
+  keyword. Answered with empty TwiML (``<Response/>``) so that Twilio sends no reply itself.
 """
 
 import logging
@@ -20,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .base import (
+    MAX_REPORT_BYTES,
     Balance,
     BaseProvider,
     DeliveryReport,
@@ -32,6 +37,7 @@ from .base import (
     safe_equal,
     to_float,
 )
+from .inbound import OPT_OUT_TYPES, InboundSms, inbound_number, inbound_text
 
 _logger = logging.getLogger(__name__)
 
@@ -111,6 +117,7 @@ class TwilioProvider(BaseProvider):
     label = "Twilio"
     sequence = 10
     signature_header = "X-Twilio-Signature"
+    receives_replies = True
 
     def _account_url(self, resource):
         return self._url(f"/{API_VERSION}/Accounts/{self.config.username}/{resource}")
@@ -259,6 +266,26 @@ class TwilioProvider(BaseProvider):
                 error_class=error_class_for(error_code) if ours == "failed" else "",
                 provider_code=error_code or status,
                 provider_text=status,
+            )
+        ]
+
+    def parse_inbound(self, request):
+        if len(request.body or b"") > MAX_REPORT_BYTES:
+            raise ValueError("The incoming message is too large")
+        params = self._signed_params(request)
+        message_id = report_field(params, "MessageSid") or report_field(params, "SmsSid")
+        if not message_id:
+            raise ValueError("Not a Twilio incoming message (MessageSid missing)")
+        if self.config.username and report_field(params, "AccountSid") != self.config.username:
+            raise ValueError("The incoming message is for another Twilio account")
+        opt_out = report_field(params, "OptOutType").upper()
+        return [
+            InboundSms(
+                message_id=message_id,
+                number=inbound_number(report_field(params, "From")),
+                body=inbound_text(params, "Body"),
+                to=report_field(params, "To"),
+                keyword=OPT_OUT_TYPES.get(opt_out, ""),
             )
         ]
 

@@ -10,6 +10,11 @@
   was lost: the SMS API has no lookup call)...; when signed, ``sig`` + ``timestamp``: md5 of
   the sorted ``&key=value`` pairs followed by the signature secret (``md5hash``), or their
   HMAC-SHA256 keyed with the secret.
+- Inbound SMS (the number's or account's "Inbound SMS" webhook): GET query or POST with
+  ``msisdn`` (the sender, digits), ``to``, ``messageId``, ``text``, ``api-key``; a long message
+  comes in parts, each with ``concat=true``, ``concat-ref``, ``concat-total``, ``concat-part``.
+  Signed like the receipts when the account has a signature secret. Vonage posts again until
+  it gets a 200.
 """
 
 import hashlib
@@ -28,6 +33,7 @@ from .base import (
     safe_equal,
     to_float,
 )
+from .inbound import InboundSms, inbound_number, inbound_part, inbound_text
 
 _logger = logging.getLogger(__name__)
 
@@ -114,6 +120,7 @@ class VonageProvider(BaseProvider):
     label = "Vonage"
     sequence = 20
     signature_header = "sig"
+    receives_replies = True
 
     def _credentials(self):
         return {"api_key": self.config.username, "api_secret": self.config.password}
@@ -246,5 +253,28 @@ class VonageProvider(BaseProvider):
                 provider_code=err_code,
                 provider_text=status,
                 ref=str(params.get("client-ref") or ""),
+            )
+        ]
+
+    def parse_inbound(self, request):
+        params = self._receipt_params(request)
+        message_id = params.get("messageId")
+        if not message_id or not params.get("msisdn"):
+            raise ValueError("Not a Vonage inbound SMS (messageId/msisdn missing)")
+        api_key = params.get("api-key")
+        if api_key and self.config.username and api_key != self.config.username:
+            raise ValueError("The inbound SMS is for another Vonage account")
+        ref, part, total = ("", 0, 0)
+        if str(params.get("concat") or "").lower() == "true":
+            ref, part, total = inbound_part(params, "concat-ref", "concat-part", "concat-total")
+        return [
+            InboundSms(
+                message_id=message_id,
+                number=inbound_number(params["msisdn"]),
+                body=inbound_text(params, "text"),
+                to=params.get("to") or "",
+                concat_ref=ref,
+                part=part,
+                total=total,
             )
         ]

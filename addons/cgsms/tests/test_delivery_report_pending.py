@@ -169,10 +169,12 @@ class TestDeliveryReportPending(CgsmsGatewayMixin, HttpCase):
         arch = Account.with_user(manager).get_views([(False, "form")])["views"]["form"]["arch"]
         for fname in ("callback_url", "webhook_secret", "dlr_last_date", "dlr_refused_count"):
             self.assertIn(f'name="{fname}"', arch)
-        self.assertEqual(arch.count('widget="CopyClipboardChar"'), 2)
+        # the delivery report URL and secret, and the replies URL
+        self.assertEqual(arch.count('widget="CopyClipboardChar"'), 3)
         arch = Account.with_user(user).get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertNotIn('name="webhook_secret"', arch)
         self.assertNotIn('name="callback_url"', arch)
+        self.assertNotIn('name="inbound_url"', arch)
 
     def test_settings_show_callback_url_and_secret(self):
         self.env["res.config.settings"]._cgsms_account().write({"active": True})

@@ -5,3 +5,4 @@ from . import test_screenshots
 from . import test_translations
 from . import test_repair_demo
 from . import test_demo_pt_tour
+from . import test_repair_replies_tour

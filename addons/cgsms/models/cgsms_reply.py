@@ -1,0 +1,262 @@
+import logging
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+from .. import compat
+from ..providers.inbound import keyword_of
+
+_logger = logging.getLogger(__name__)
+
+KEYWORDS = [("stop", "Opt-out (STOP)"), ("start", "Opt-in (START)"), ("help", "Help")]
+# The SMS a reply may answer: those that left (or may have left) through the account.
+ANSWERED_STATES = ("sent", "delivered", "checking", "unknown")
+
+
+class CgsmsReply(models.Model):
+    """An SMS a customer sent back to one of the company's provider accounts."""
+
+    _name = "cgsms.reply"
+    _description = "Replies"
+    _order = "date_received desc, id desc"
+    _rec_name = "number"
+
+    number = fields.Char("From", required=True, readonly=True, index=True, help="E.164")
+    partner_id = fields.Many2one("res.partner", "Contact", readonly=True, index="btree_not_null")
+    body = fields.Text("Message", readonly=True)
+    to_number = fields.Char("To", readonly=True, help="The company's number or sender name.")
+    account_id = fields.Many2one(
+        "cgsms.account", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    provider_message_id = fields.Char("Provider id", required=True, readonly=True)
+    date_received = fields.Datetime(
+        "Received on", required=True, readonly=True, default=fields.Datetime.now
+    )
+    is_read = fields.Boolean("Read", default=False)
+    is_matched = fields.Boolean(
+        "Matched", readonly=True, help="Answers an SMS sent to that number within the window."
+    )
+    keyword = fields.Selection(KEYWORDS, readonly=True)
+    recipient_id = fields.Many2one("cgsms.recipient", "Answers", readonly=True)
+    user_id = fields.Many2one(
+        "res.users", "SMS sent by", readonly=True, help="Notified of the reply."
+    )
+    res_model = fields.Char("Document model", readonly=True)
+    res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
+    mail_message_id = fields.Many2one("mail.message", "Posted as", readonly=True)
+
+    locals().update(
+        compat.sql_constraints(
+            (
+                "provider_message_unique",
+                "unique(account_id, provider_message_id)",
+                "A reply is recorded only once.",
+            ),
+        )
+    )
+
+    def init(self):
+        # A reply looks up the last SMS sent to its number from its account.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS cgsms_recipient_account_number_sent_idx
+                ON cgsms_recipient (account_id, number, date_sent)
+            """
+        )
+
+    def write(self, vals):
+        # What the customer sent and what it answered is a record; a user only marks it read.
+        if not self.env.su and set(vals) - {"is_read"}:
+            raise AccessError(_("A reply cannot be changed: only marked as read or unread."))
+        return super().write(vals)
+
+    @api.depends("number", "partner_id")
+    def _compute_display_name(self):
+        for reply in self:
+            reply.display_name = (
+                f"{reply.partner_id.name} ({reply.number})" if reply.partner_id else reply.number
+            )
+
+    def action_mark_read(self):
+        self.write({"is_read": True})
+
+    def action_mark_unread(self):
+        self.write({"is_read": False})
+
+    def action_open_document(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            return False
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+            "name": _("Document"),
+        }
+
+    def action_answer(self):
+        """The Express message, ready to answer this number: it queues the answer like any
+        other SMS, under the company's sending policy."""
+        self.ensure_one()
+        self.is_read = True
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "cgsms.express.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Answer %(name)s", name=self.display_name),
+            "context": {"default_numbers": self.number, "default_company_id": self.company_id.id},
+        }
+
+    # -- receiving ------------------------------------------------------------------------
+
+    @api.model
+    def _cgsms_receive(self, account, items):
+        """Record the replies ``items`` (``InboundSms``) that ``account`` received, as
+        superuser; the parts of a long message wait for the others. A replay records nothing.
+        Returns the new replies."""
+        Reply = self.sudo()
+        created = Reply.browse()
+        for item in items:
+            if item.concat_ref:
+                item = self.env["cgsms.reply.part"].sudo()._cgsms_join(account, item)
+                if item is None:
+                    continue
+            created |= Reply._cgsms_receive_one(account, item)
+        return created
+
+    def _cgsms_receive_one(self, account, item):
+        # Two deliveries of one reply at once (a provider retrying) wait for each other here.
+        self.env.cr.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"cgsms.reply:{account.id}:{item.message_id}"],
+        )
+        domain = [("account_id", "=", account.id), ("provider_message_id", "=", item.message_id)]
+        if self.search_count(domain):
+            return self.browse()
+        sms = self._cgsms_answered_sms(account, item.number)
+        keyword = item.keyword or keyword_of(
+            item.body, account.reply_stop_keywords, account.reply_start_keywords
+        )
+        reply = self.create(
+            {
+                "number": item.number,
+                "to_number": item.to,
+                "body": item.body,
+                "account_id": account.id,
+                "company_id": account.company_id.id,
+                "provider_message_id": item.message_id,
+                "partner_id": (sms.partner_id or self._cgsms_known_partner(account, item)).id,
+                "is_matched": bool(sms),
+                "keyword": keyword or False,
+                "recipient_id": sms.id,
+                "user_id": self._cgsms_sender_user(sms).id,
+            }
+        )
+        reply._cgsms_apply_keyword()
+        if sms:
+            reply._cgsms_post(sms)
+        _logger.info("SMS reply %s received by account %s", reply.id, account.id)
+        return reply
+
+    def _cgsms_answered_sms(self, account, number):
+        """The last SMS sent to ``number`` from ``account`` within its reply window."""
+        days = account.reply_window_days or 30
+        return (
+            self.env["cgsms.recipient"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", account.id),
+                    ("number", "=", number),
+                    ("state", "in", ANSWERED_STATES),
+                    ("date_sent", ">=", fields.Datetime.now() - timedelta(days=days)),
+                ],
+                order="date_sent desc, id desc",
+                limit=1,
+            )
+        )
+
+    def _cgsms_known_partner(self, account, item):
+        """A contact of the company with that number, shown on an unmatched reply (never
+        created: a stranger stays a number)."""
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .search(
+                [
+                    ("phone_sanitized", "=", item.number),
+                    ("company_id", "in", [False, account.company_id.id]),
+                ],
+                limit=1,
+            )
+        )
+
+    def _cgsms_sender_user(self, sms):
+        """Who sent ``sms``: the author of its chatter message, else of its send."""
+        users = sms.mail_message_id.author_id.user_ids
+        if "message_id" in sms._fields and sms.message_id:
+            users |= sms.message_id.user_id
+        users = users.filtered(lambda u: u.active and not u._is_public() and not u._is_superuser())
+        return users[:1]
+
+    def _cgsms_document(self, sms):
+        """The record ``sms`` was about, else its send, else the contact."""
+        if sms.res_model in self.env and sms.res_id:
+            record = self.env[sms.res_model].sudo().browse(sms.res_id).exists()
+            if record and hasattr(record, "message_post"):
+                return record
+        if "message_id" in sms._fields and sms.message_id:
+            return sms.message_id.sudo()
+        return self.partner_id.sudo()
+
+    def _cgsms_post(self, sms):
+        """Post the reply on the chatter of its document, authored by the customer, and
+        notify the user who sent the SMS."""
+        document = self._cgsms_document(sms)
+        if not document:
+            return
+        body = Markup("<p>%s</p><p>%s</p>") % (_("SMS reply:"), self.body or "")
+        kwargs = {"author_id": self.partner_id.id} if self.partner_id else {}
+        message = document.with_context(
+            mail_create_nosubscribe=True, mail_post_autofollow_author_skip=True
+        ).message_post(
+            body=body,
+            email_from=self.partner_id.email_formatted or self.number,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            partner_ids=self.user_id.partner_id.ids,
+            **kwargs,
+        )
+        self.write(
+            {"res_model": document._name, "res_id": document.id, "mail_message_id": message.id}
+        )
+
+    def _cgsms_apply_keyword(self):
+        """STOP puts the number on Odoo's opt-out list (the contact shows it, sends skip it);
+        START takes it off. HELP is answered by the provider itself."""
+        Blacklist = self.env["phone.blacklist"].sudo()
+        when = fields.Datetime.to_string(self.date_received)
+        if self.keyword == "stop":
+            Blacklist._add(
+                [self.number],
+                message=_(
+                    "Opted out by SMS reply %(word)s on %(date)s.",
+                    word=(self.body or "STOP").strip(),
+                    date=when,
+                ),
+            )
+        elif self.keyword == "start":
+            Blacklist._remove(
+                [self.number],
+                message=_(
+                    "Opted in again by SMS reply %(word)s on %(date)s.",
+                    word=(self.body or "START").strip(),
+                    date=when,
+                ),
+            )
