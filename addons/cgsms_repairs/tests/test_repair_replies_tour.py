@@ -52,7 +52,11 @@ class TestRepairRepliesTour(CgsmsRepairsMixin, HttpCase):
         campaign = self.env["cgsms.message"].create(
             {"body": "Promoção de inverno", "group_ids": [(6, 0, group.ids)]}
         )
-        campaign.action_send()
+        self.start_tour(
+            f"/odoo/action-cgsms.cgsms_message_action/{campaign.id}",
+            "cgsms_campaign_skips_opt_out_tour",
+            login="admin",
+        )
         sent_to = [m["to"] for m in self._gateway_messages()]
         self.assertIn("+351912000333", sent_to)
         self.assertEqual(sent_to.count(CUSTOMER), 1, "only the repair SMS, before the STOP")
