@@ -1,5 +1,6 @@
 from . import account_move
 from . import cgsms_account
+from . import cgsms_account_routing
 from . import cgsms_credit_line
 from . import cgsms_delivery_report
 from . import cgsms_delivery_stat

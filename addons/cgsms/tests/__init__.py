@@ -25,3 +25,4 @@ from . import test_sending_policy
 from . import test_security_rpc
 from . import test_translations
 from . import test_settings_shown
+from . import test_failover
