@@ -58,7 +58,9 @@ def record(model, account, answers):
     account = account.sudo()
     errors = [r for r in counted if not r.ok and r.error_class in HEALTH_CLASSES]
     slow_after = account.health_slow_seconds or 0.0
-    slow = sum(1 for r in counted if slow_after and (getattr(r, "elapsed", 0.0) or 0.0) > slow_after)
+    slow = sum(
+        1 for r in counted if slow_after and (getattr(r, "elapsed", 0.0) or 0.0) > slow_after
+    )
     now = time.time()
     params = {
         "id": account.id,
@@ -132,7 +134,9 @@ def _switch(account, out, reason):
         return  # another worker switched it already
     until = fields.Datetime.now() + timedelta(seconds=account.health_pause) if out else False
     account.invalidate_recordset(["out_of_rotation_until"])
-    account.write({"out_of_rotation_until": until, "out_of_rotation_reason": reason if out else False})
+    account.write(
+        {"out_of_rotation_until": until, "out_of_rotation_reason": reason if out else False}
+    )
     if out:
         body = account.env._(
             "Out of rotation until %(until)s: %(reason)s. Its SMS leave through the company's "
@@ -158,4 +162,3 @@ def _execute(model, query, params):
             return cr.fetchone() if cr.description else None
     model.env.cr.execute(query, params)
     return model.env.cr.fetchone() if model.env.cr.description else None
-

@@ -41,8 +41,7 @@ class CgsmsAccount(models.Model):
     health_error_threshold = fields.Integer(
         "Errors before pausing",
         default=50,
-        help="More errors than this within the window take the account out of rotation "
-        "(0: never).",
+        help="More errors than this within the window take the account out of rotation (0: never).",
     )
     health_window = fields.Integer(
         "Window (seconds)", default=60, help="The time over which errors and slow answers count."
@@ -87,9 +86,7 @@ class CgsmsAccount(models.Model):
                     )
                 )
 
-    @api.constrains(
-        "health_error_threshold", "health_window", "health_slow_share", "health_pause"
-    )
+    @api.constrains("health_error_threshold", "health_window", "health_slow_share", "health_pause")
     def _check_health(self):
         for account in self:
             if (

@@ -71,7 +71,7 @@ class TestFailover(CgsmsCase):
 
     def test_destination_refused_by_the_primary_policy_goes_through_the_other(self):
         self.account.allowed_country_ids = self.env.ref("base.pt")
-        sms = self._queue(["+447400123456"])
+        self._queue(["+447400123456"])
         self._run_sms_queue()
         self.assertEqual(self._providers(), [("+447400123456", "lusosms")])
 
