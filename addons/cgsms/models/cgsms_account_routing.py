@@ -61,12 +61,13 @@ class CgsmsAccount(models.Model):
         help="How long an unhealthy account is left aside before it is tried again.",
     )
     out_of_rotation_until = fields.Datetime(
+        "Out of rotation until",
         readonly=True,
         copy=False,
         help="The account is left aside until then: its SMS leave through the company's "
         "other accounts.",
     )
-    out_of_rotation_reason = fields.Char(readonly=True, copy=False)
+    out_of_rotation_reason = fields.Char("Why out of rotation", readonly=True, copy=False)
     rotation_state = fields.Selection(
         [("in", "In rotation"), ("out", "Out of rotation")],
         "Health",

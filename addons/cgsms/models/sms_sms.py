@@ -137,7 +137,7 @@ class SmsSms(models.Model):
         "leave). Empty: not routed yet.",
     )
     # Accounts this SMS moved away from (ids, comma-separated): never tried there again.
-    cgsms_tried_accounts = fields.Char(copy=False)
+    cgsms_tried_accounts = fields.Char("Accounts tried", copy=False)
 
     @api.model_create_multi
     def create(self, vals_list):
