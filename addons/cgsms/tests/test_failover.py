@@ -1,6 +1,7 @@
 """Several accounts per company: routing by destination, failover that never double-sends,
 accounts out of rotation and back."""
 
+from collections import Counter
 from datetime import timedelta
 
 from odoo import fields
@@ -141,3 +142,20 @@ class TestFailover(CgsmsCase):
         self._run_sms_queue()
         self.assertEqual(self.account.rotation_state, "in")
         self.assertEqual(set(sms.cgsms_recipient_id.mapped("state")), {"queued"})
+
+    def test_sms_beyond_the_primary_credits_leave_through_the_second(self):
+        self.env["cgsms.credit.line"].create(
+            {
+                "account_id": self.account.id,
+                "kind": "adjustment",
+                "amount": round(-self._balance(self.account) + 2 * 1.44, 4),
+            }
+        )
+        numbers = [f"+35191400{i:04d}" for i in range(5)]
+        sms = self._queue(numbers)
+        self._run_sms_queue()
+        self.assertEqual(len(self._gateway_messages()), 5)
+        self.assertEqual(set(sms.cgsms_recipient_id.mapped("state")), {"sent"})
+        by_account = Counter(sms.cgsms_recipient_id.mapped("account_id.name"))
+        self.assertEqual(by_account, Counter({"Primary": 2, "Second": 3}))
+        self.assertAlmostEqual(self._balance(self.account), 0.0, places=4)
