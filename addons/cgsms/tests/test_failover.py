@@ -156,6 +156,6 @@ class TestFailover(CgsmsCase):
         self._run_sms_queue()
         self.assertEqual(len(self._gateway_messages()), 5)
         self.assertEqual(set(sms.cgsms_recipient_id.mapped("state")), {"sent"})
-        by_account = Counter(sms.cgsms_recipient_id.mapped("account_id.name"))
+        by_account = Counter(line.account_id.name for line in sms.cgsms_recipient_id)
         self.assertEqual(by_account, Counter({"Primary": 2, "Second": 3}))
         self.assertAlmostEqual(self._balance(self.account), 0.0, places=4)
