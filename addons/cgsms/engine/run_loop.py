@@ -91,6 +91,8 @@ def process_company_queue(model, account, deadline=None, unlink_failed=False, un
     could not send them). Returns how many SMS are left in the queue."""
     Account = model.env["cgsms.account"].sudo()
     ids = [row[0] for row in Account._cgsms_route_table(account.company_id.id)] or [account.id]
+    # The accounts SMS are routed or moved to run in this loop: no need to wake them.
+    model = model.with_context(cgsms_company_run=True)
     left = None
     # A second pass when SMS moved to an account that ran before (failover, rerouting).
     for _pass in range(3 if len(ids) > 1 else 1):

@@ -321,8 +321,10 @@ class SmsSms(models.Model):
     def _cgsms_wake_accounts(self, accounts):
         """SMS were routed or moved to ``accounts``: the SMS queue sends them (in the queue
         run under way, or in the next one)."""
+        if not accounts or self.env.context.get("cgsms_company_run"):
+            return  # the company's queue run under way sends them
         cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
-        if cron and accounts:
+        if cron:
             cron.sudo()._trigger()
 
     def _cgsms_claim_chunk(self, account, limit, stats=None):
