@@ -56,14 +56,16 @@ def _kill_half_way(proxy, gateway_url, half, done, stats):
 def run(options, env, python, sizes, gateway, worker, make_gateway, free_port):
     """Run the scenario for each size; print a table; 0 when every number left once."""
     db = options.db
-    second = make_gateway(python, 0, options.latency)
+    # With --ports BASE: the second gateway on BASE+3, the proxy on BASE+4.
+    base = options.ports
+    second = make_gateway(python, base + 3 if base else 0, options.latency)
     rows = []
     try:
         for size in sizes:
             worker(env, python, db, "clean", path="cgsms")
             gateway.reset()
             second.reset()
-            proxy = _Proxy(python, gateway.url.rsplit(":", 1)[1], free_port())
+            proxy = _Proxy(python, gateway.url.rsplit(":", 1)[1], base + 4 if base else free_port())
             try:
                 worker(env, python, db, "failover_setup", primary=proxy.url, second=second.url)
                 compose = worker(env, python, db, "compose", path="cgsms", size=size)
