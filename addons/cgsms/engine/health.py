@@ -23,6 +23,9 @@ ACCOUNT_CLASSES = frozenset({"auth", "insufficient_credit"})
 # A share of slow answers is judged on at least this many calls.
 MIN_CALLS_FOR_SHARE = 20
 
+# Calls answered well since this process last wrote an account's health: {(db, id): count}.
+_HEALTHY_CALLS = {}
+
 _UPSERT = """
 INSERT INTO cgsms_account_health AS h (account_id, window_start, calls, errors, slow)
 VALUES (%(id)s, %(now)s, %(calls)s, %(errors)s, %(slow)s)
@@ -61,12 +64,18 @@ def record(model, account, answers):
     slow = sum(
         1 for r in counted if slow_after and (getattr(r, "elapsed", 0.0) or 0.0) > slow_after
     )
+    key = (model.env.cr.dbname, account.id)
+    if not errors and not slow:
+        # Healthy answers are only counted (in this process) until something goes wrong:
+        # no write per batch while all is well.
+        _HEALTHY_CALLS[key] = _HEALTHY_CALLS.get(key, 0) + len(counted)
+        return
     now = time.time()
     params = {
         "id": account.id,
         "now": now,
         "since": now - max(1, account.health_window),
-        "calls": len(counted),
+        "calls": len(counted) + _HEALTHY_CALLS.pop(key, 0),
         "errors": len(errors),
         "slow": slow,
     }
