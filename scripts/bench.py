@@ -229,6 +229,8 @@ def _worker(env, python, db, phase, **args):
     # (about 14,000 ids): raise the cap, as an Odoo administrator would for such sends.
     env = dict(env, ODOO_LIMIT_LITEVAL_BUFFER=str(64 * 1024 * 1024))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / f"worker-{phase}.log").write_text(proc.stderr)  # the last run of each phase
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])

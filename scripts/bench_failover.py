@@ -151,6 +151,7 @@ def _phase_setup(env, args):
         "base_url": args["second"],
         "sequence": 20,
         "active": True,
+        "name": SECOND,  # after "provider", which computes a name
     }
     if second:
         second.write(vals)

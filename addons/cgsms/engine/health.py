@@ -54,7 +54,15 @@ def create_table(cr):
 
 def record(model, account, answers):
     """Count the provider's answers (``[(sms, SendResult)]``) of ``account``; take it out of
-    rotation when they cross its thresholds. Only for companies with several accounts."""
+    rotation when they cross its thresholds. Only for companies with several accounts. The
+    bookkeeping never stops a send: a failure of its own is logged."""
+    try:
+        _record(model, account, answers)
+    except Exception:
+        _logger.exception("Health of SMS account %s not recorded", account.id)
+
+
+def _record(model, account, answers):
     counted = [r for _sms, r in answers if r.provider_code != "not_attempted"]
     if not counted or len(model.env["cgsms.account"]._cgsms_route_table(account.company_id.id)) < 2:
         return
