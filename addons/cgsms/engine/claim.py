@@ -62,7 +62,8 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         "AND cgsms_company_id = %s"
     )
     params = [account.company_id.id]
-    routes = route.Routes(model.env, account.company_id.id)
+    # Before any lock of this claim: an account whose pause is over is switched back here.
+    routes = route.Routes(model.env, account.company_id.id, switch_back=True)
     if not routes.single:
         # Several accounts: this one takes the SMS routed to it, and the first one in
         # rotation those not routed yet (or routed to an account archived since).

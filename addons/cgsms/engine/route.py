@@ -16,7 +16,10 @@ def tried_ids(sms):
 class Routes:
     """The active accounts of a company as the router sees them for one claim or send."""
 
-    def __init__(self, env, company_id):
+    def __init__(self, env, company_id, switch_back=False):
+        """``switch_back``: put back in rotation (posted on them) the accounts whose pause is
+        over; only where the transaction holds no account's row lock (the switch is written
+        in a transaction of its own, which would wait for it)."""
         Account = env["cgsms.account"].sudo()
         self.table = Account._cgsms_route_table(company_id)
         self.accounts = {aid: Account.browse(aid) for aid, _seq, _prefixes in self.table}
@@ -27,7 +30,7 @@ class Routes:
                 until = account.out_of_rotation_until
                 if until and until > now:
                     self.out.add(account.id)
-                elif until:
+                elif until and switch_back:
                     from . import health  # the pause is over: tried again, and said so
 
                     health.back_in_rotation(account)
