@@ -230,7 +230,8 @@ def _worker(env, python, db, phase, **args):
     env = dict(env, ODOO_LIMIT_LITEVAL_BUFFER=str(64 * 1024 * 1024))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    (LOG_DIR / f"worker-{phase}.log").write_text(proc.stderr)  # the last run of each phase
+    with open(LOG_DIR / "workers.log", "a") as log:
+        log.write(f"\n===== {time.strftime('%H:%M:%S')} {phase} {args}\n{proc.stderr}")
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])

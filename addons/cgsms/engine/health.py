@@ -143,8 +143,11 @@ def back_in_rotation(account):
 
 
 def _switch(account, out, reason):
+    # NO KEY UPDATE: a plain FOR UPDATE would make the credit movements of transactions
+    # already under way (their foreign key takes a KEY SHARE lock) fail to serialize.
     account.env.cr.execute(
-        "SELECT out_of_rotation_until FROM cgsms_account WHERE id = %s FOR UPDATE", [account.id]
+        "SELECT out_of_rotation_until FROM cgsms_account WHERE id = %s FOR NO KEY UPDATE",
+        [account.id],
     )
     row = account.env.cr.fetchone()
     if row is None or bool(row[0]) == bool(out):
