@@ -6,6 +6,7 @@ process, as ``bench.py`` without ``--production``; the primary is then reachable
 the reconciliation looks up, at the primary only, the SMS whose answer was lost when it
 went down. Each number must reach exactly one gateway, once."""
 
+import json
 import subprocess
 import threading
 import time
@@ -39,9 +40,12 @@ class _Proxy:
             self.proc.stdout.close()
 
 
+def _messages(url):
+    return requests.get(url + "/_control/messages", timeout=300).json()["messages"]
+
+
 def _numbers(url):
-    messages = requests.get(url + "/_control/messages", timeout=300).json()["messages"]
-    return [m["to"] for m in messages]
+    return [m["to"] for m in _messages(url)]
 
 
 def _kill_half_way(proxy, gateway_url, half, done, stats):
@@ -83,7 +87,15 @@ def run(options, env, python, sizes, gateway, worker, make_gateway, free_port):
                 state = worker(env, python, db, "failover_state", message_id=compose["message_id"])
             finally:
                 proxy.kill()
-            first, other = _numbers(gateway.url), _numbers(second.url)
+            # Only this campaign's SMS (their refs): the stale reconciliation may also send
+            # SMS of an earlier run that a killed run left "sending".
+            refs = set(state["refs"])
+            first = [m["to"] for m in _messages(gateway.url) if m["ref"] in refs]
+            other = [m["to"] for m in _messages(second.url) if m["ref"] in refs]
+            # What each gateway received, to check a run by hand (refs are the SMS uuids).
+            (ROOT / ".var" / "bench" / "failover-messages.json").write_text(
+                json.dumps({"primary": _messages(gateway.url), "second": _messages(second.url)})
+            )
             every = first + other
             row = {
                 "size": size,
@@ -209,7 +221,7 @@ def _phase_state(env, args):
             ),
             2,
         )
-    return {"states": states, "charged": charged}
+    return {"states": states, "charged": charged, "refs": lines.mapped("sms_uuid")}
 
 
 def _phase_teardown(env, args):
