@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import CgsmsCase
 
@@ -159,3 +159,31 @@ class TestFailover(CgsmsCase):
         by_account = Counter(line.account_id.name for line in sms.cgsms_recipient_id)
         self.assertEqual(by_account, Counter({"Primary": 2, "Second": 3}))
         self.assertAlmostEqual(self._balance(self.account), 0.0, places=4)
+
+    def test_refused_credentials_take_the_account_out_at_once(self):
+        self.account.password = "wrong-token"
+        sms = self._queue(["+351912000011", "+351912000012"])
+        self._run_sms_queue()
+        self.assertEqual(self._providers(), [(n, "lusosms") for n in sms.mapped("number")])
+        self.assertEqual(self.account.rotation_state, "out")
+        self.assertIn("credentials", self.account.out_of_rotation_reason)
+
+    def test_mostly_slow_answers_take_the_account_out(self):
+        self.gateway.latency = 0.2
+        self.account.write({"health_slow_seconds": 0.1, "cgsms_in_flight": 10})
+        self._queue([f"+35191500{i:04d}" for i in range(25)])
+        self._run_sms_queue()
+        self.gateway.latency = 0.0
+        self.assertEqual(self.account.rotation_state, "out")
+        self.assertIn("slower than", self.account.out_of_rotation_reason)
+
+    def test_send_form_names_the_account_of_each_number(self):
+        self.account.route_prefixes = "+44"
+        form = Form(self.env["cgsms.message"])
+        form.free_numbers = "+447400123456; +351912345678"
+        form.body = "Hello"
+        message = form.save()
+        message.action_send()
+        lines = {line.number: line.account_id for line in message.recipient_ids}
+        self.assertEqual(lines, {"+447400123456": self.account, "+351912345678": self.second})
+        self.assertEqual(message.state, "done")
