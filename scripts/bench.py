@@ -23,6 +23,10 @@ Time is wall-clock seconds; SMS/s is N divided by it; memory is the growth of th
 peak RSS during the phase (``getrusage`` maxrss after the phase minus before it, registry
 already loaded).
 
+``--failover`` measures a campaign whose primary provider fails half-way instead (see
+``bench_failover.py``): a second account at a second gateway takes the rest, each number
+leaves once (``--failover --sizes 5000``).
+
 ``--production MODES`` measures the CgSMS delivery as it runs in production instead: Odoo is
 started as a server with prefork workers (``--workers``, Odoo's default limits unless given),
 a send to N customers is queued from another process, and the SMS queue cron in Odoo's cron
@@ -57,6 +61,7 @@ import time
 from concurrent import futures
 from pathlib import Path
 
+import bench_failover
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +229,9 @@ def _worker(env, python, db, phase, **args):
     # (about 14,000 ids): raise the cap, as an Odoo administrator would for such sends.
     env = dict(env, ODOO_LIMIT_LITEVAL_BUFFER=str(64 * 1024 * 1024))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / "workers.log", "a") as log:
+        log.write(f"\n===== {time.strftime('%H:%M:%S')} {phase} {args}\n{proc.stderr}")
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
@@ -585,6 +593,11 @@ def main(argv=None):
         metavar="DIR",
         help="one more addons directory (e.g. where cgsms_queue_job is, if not in addons/)",
     )
+    parser.add_argument(
+        "--failover",
+        action="store_true",
+        help="a campaign whose primary provider fails half-way (a second account takes over)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -631,7 +644,11 @@ def main(argv=None):
                 f"Database {db}: {setup['partners']} partners ready; account: {setup['account']}",
                 flush=True,
             )
-        if options.production:
+        if options.failover:
+            status = bench_failover.run(
+                options, env, python, sizes, gateway, _worker, _Gateway, _free_port
+            )
+        elif options.production:
             status = _run_production(
                 options,
                 env,
@@ -876,6 +893,7 @@ PHASES = {
     "compose": _phase_compose,
     "deliver": _phase_deliver,
     "crons": _phase_crons,
+    **bench_failover.PHASES,
 }
 
 

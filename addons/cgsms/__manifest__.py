@@ -29,6 +29,7 @@
         "views/res_config_settings_reminder_views.xml",
         "views/account_move_views.xml",
         "views/cgsms_reminder_log_views.xml",
+        "views/cgsms_account_routing_views.xml",
         "wizard/cgsms_reminder_wizard_views.xml",
         "wizard/cgsms_express_wizard_views.xml",
         "views/cgsms_reply_views.xml",

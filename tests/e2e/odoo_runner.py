@@ -22,6 +22,7 @@ import time
 import traceback
 
 import doors
+import routing
 
 
 def _configure(db):
@@ -347,6 +348,7 @@ SCENARIOS = {
 
 
 SCENARIOS.update(doors.SCENARIOS)
+SCENARIOS.update(routing.SCENARIOS)
 
 
 def _run(registry, scenario, args, barrier=""):

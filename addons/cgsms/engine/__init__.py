@@ -9,6 +9,8 @@
 - ``dispatch``: the provider calls on a thread pool, paced by the ``rate_bucket``;
 - ``results``: save what the provider answered;
 - ``reconcile``: look up at the provider what may have left;
+- ``route``: which of a company's accounts sends each SMS, and the next one after a failure;
+- ``health``: an account's errors and slow answers; out of rotation for a while past them;
 - ``sql``: bulk updates of the hot path.
 """
 
@@ -17,11 +19,13 @@ from . import (
     compose,
     dispatch,
     handoff,
+    health,
     ledger,
     policy,
     rate_bucket,
     reconcile,
     results,
+    route,
     run_loop,
     sql,
     time_budget,

@@ -12,7 +12,7 @@ from odoo import fields
 
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
-from . import ledger, policy, results, sql, transaction
+from . import ledger, policy, results, route, sql, transaction
 
 _logger = logging.getLogger(__name__)
 
@@ -62,6 +62,16 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         "AND cgsms_company_id = %s"
     )
     params = [account.company_id.id]
+    # Before any lock of this claim: an account whose pause is over is switched back here.
+    routes = route.Routes(model.env, account.company_id.id, switch_back=True)
+    if not routes.single:
+        # Several accounts: this one takes the SMS routed to it, and the first one in
+        # rotation those not routed yet (or routed to an account archived since).
+        query += (
+            " AND (cgsms_account_id = %s OR (%s AND (cgsms_account_id IS NULL"
+            " OR cgsms_account_id <> ALL(%s))))"
+        )
+        params += [account.id, routes.default_id() == account.id, routes.ids]
     if model.ids:
         query += " AND id IN %s"
         params.append(tuple(model.ids))
@@ -95,6 +105,7 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
     if default_country is None:
         default_country = account.company_id.country_id.code or ""
     to_send = []  # (sms, e164, segment info, price per segment)
+    rerouted = []  # (sms id, account id): another account sends them
     for sms in todo:
         country = sms.partner_id.country_id.code or default_country or None
         number = normalize_number(sms.number or "", country)
@@ -105,7 +116,14 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         if not (sms.body or "").strip():
             results.fail(sms, "rejected", model.env._("The message is empty."))
             continue
-        where = policy.destination(account, number.e164, number)
+        if routes.single:
+            where = policy.destination(account, number.e164, number)
+        else:
+            target, where = routes.pick(number.e164, number, route.tried_ids(sms))
+            if target is not None and target != account:
+                rerouted.append((sms.id, target.id))
+                continue
+            where = where or policy.Destination(number.e164, reason="no_route")
         if not where.allowed:
             results.fail(
                 sms,
@@ -114,6 +132,9 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
             )
             continue
         to_send.append((sms, number.e164, count_segments(sms.body), where.price))
+    if rerouted:
+        sql.bulk_update(Sms, ("cgsms_account_id",), rerouted, {})
+        Sms._cgsms_wake_accounts(model.env["cgsms.account"].browse({a for _s, a in rerouted}))
     blocked = opted_out(model, {e164 for _s, e164, _i, _p in to_send})
     if blocked:
         for sms, e164, _info, _price in to_send:

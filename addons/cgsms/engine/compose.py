@@ -16,7 +16,7 @@ from .. import compat
 from ..tools.phone import REASON_MISSING, REASON_NOT_MOBILE, normalize_number, split_free_numbers
 from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
-from . import policy
+from . import policy, route
 
 _PRECOMMIT_KEY = "cgsms.message.check_done"
 
@@ -35,6 +35,7 @@ class Target:
     error_class: str = ""
     reason: str = ""
     price: float = 0.0
+    account: object = None  # the account that would send it (several accounts)
 
 
 def resolve(message):
@@ -44,6 +45,9 @@ def resolve(message):
     message.ensure_one()
     default_country = message.company_id.country_id.code or None
     account = policy_account(message)
+    routes = route.Routes(message.env, account.company_id.id) if account else None
+    if routes is not None and routes.single:
+        routes = None
     Partner = message.env["res.partner"]
     # Only what the acting user may read in their companies; the rest is skipped, unnamed.
     listed = message.sudo()
@@ -88,10 +92,10 @@ def resolve(message):
             if country_id and country_id not in country_codes:
                 country_codes[country_id] = partner.country_id.code
             country = country_codes.get(country_id) or default_country
-            targets.append(make_target(message, partner, raw, country, account))
+            targets.append(make_target(message, partner, raw, country, account, routes))
         batch.invalidate_recordset(fnames)
     for raw in split_free_numbers(message.free_numbers):
-        targets.append(make_target(message, Partner, raw, default_country, account))
+        targets.append(make_target(message, Partner, raw, default_country, account, routes))
 
     numbers = list({t.e164 for t in targets if t.e164 and not t.error_class})
     blacklisted = set()
@@ -170,15 +174,19 @@ def names_of(message, partner_ids):
     return names
 
 
-def make_target(message, partner, raw, country, account):
+def make_target(message, partner, raw, country, account, routes=None):
     """``raw`` as a :class:`Target`, refused with the reason the sending policy of
-    ``account`` gives (without an account, only non-mobile numbers are)."""
+    ``account`` gives (without an account, only non-mobile numbers are); with ``routes``
+    (several accounts), that of the account that would send it."""
     number = normalize_number(raw, country, mobile_only=not account)
     target = Target(partner=partner, raw=raw, e164=number.e164)
     if number.valid:
         if not account:
             return target
-        where = policy.destination(account, number.e164, number)
+        if routes is not None:
+            where, target.account = routes.destination(number.e164, number)
+        else:
+            where = policy.destination(account, number.e164, number)
         target.price = where.price
         if not where.allowed:
             target.error_class = policy.error_class(where.reason)
@@ -272,11 +280,14 @@ def check_sendable(message, targets, bodies=None):
                 "number, or type numbers."
             )
         )
-    needed = sum(
-        info.segments * (target.price or account.cost_per_segment)
-        for target, info in zip(valid, infos, strict=True)
-    )
-    policy.check_credits(message.env, account, needed)
+    needed = {}  # per account: each one's credits pay for what it sends
+    for target, info in zip(valid, infos, strict=True):
+        payer = target.account or account
+        needed[payer] = needed.get(payer, 0.0) + info.segments * (
+            target.price or payer.cost_per_segment
+        )
+    for payer, amount in needed.items():
+        policy.check_credits(message.env, payer, amount)
     return account, infos
 
 
@@ -305,6 +316,7 @@ def send_now(message):
                 dict(
                     base,
                     partner_id=target.partner.id,
+                    account_id=(target.account or account).id,
                     number=target.e164,
                     typed_number=(target.raw or "").strip(),
                     body=body,
@@ -365,6 +377,7 @@ def sms_values(message, line, sms_uuid):
         "partner_id": line.partner_id.id,
         "cgsms_company_id": message.company_id.id,
         "cgsms_recipient_id": line.id,
+        "cgsms_account_id": line.account_id.id,
         "state": "outgoing",
     }
 

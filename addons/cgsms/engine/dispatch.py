@@ -7,7 +7,7 @@ import threading
 from concurrent import futures
 
 from ..providers import OutgoingSms, SendResult
-from . import rate_bucket, results, time_budget, transaction
+from . import health, rate_bucket, results, time_budget, transaction
 
 _logger = logging.getLogger(__name__)
 
@@ -96,7 +96,10 @@ class Dispatcher:
             # The provider asked to slow down after this call was scheduled.
             return not_attempted(message, "rate_limited", self.hold_until - time_budget.clock())
         try:
-            return self._provider.send_one(message)
+            start = time_budget.clock()
+            result = self._provider.send_one(message)
+            result.elapsed = time_budget.clock() - start  # the account's health counts slow answers
+            return result
         except Exception:  # a bug in an adapter: the SMS may have left, it is looked up
             _logger.exception("SMS provider %s failed unexpectedly", self._provider.code)
             return SendResult(ref=message.ref, ok=False, status="failed", error_class="unknown")
@@ -139,6 +142,7 @@ class Dispatcher:
         )
         self.requeued = self.requeued or bool(requeued)
         self.stopped = self.stopped or stop
+        health.record(self.model, self.account, answers)
 
 
 def not_attempted(message, error_class, retry_after=None):

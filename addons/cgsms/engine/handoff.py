@@ -18,7 +18,7 @@ from datetime import timedelta
 from odoo import api, fields
 
 from .. import compat
-from . import time_budget, transaction
+from . import run_loop, time_budget, transaction
 
 _logger = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def run_now(env, account_id, sms_ids, unlink_failed=False, unlink_sent=True):
         return
     deadline = time_budget.deadline_within(HANDOFF_SECONDS)
     with transaction.owning(env.cr, clean=True):
-        sms._cgsms_process_account_queue(
-            account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
+        run_loop.process_company_queue(
+            sms, account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
         )
     sms.exists().mail_message_id._notify_message_notification_update()
     env.cr.commit()

@@ -1,7 +1,7 @@
 """The credits of a claim: reserved under the account's row lock, so that concurrent sends
 never overdraw, and debited in one INSERT (``cgsms.credit.line``)."""
 
-from . import policy, results
+from . import policy, results, route
 
 
 def reserve(model, account, candidates, now, read_committed=False):
@@ -18,17 +18,25 @@ def reserve(model, account, candidates, now, read_committed=False):
     available = account._credit_balances().get(account.id, 0.0)
     reserved = Sms
     debits = []
+    moved = model.env["cgsms.account"]
     for sms, recipient, e164, info, cost, before in candidates:
         if not policy.has_credits(cost, available):
             # Not reserved: the line keeps what it had before this claim.
             recipient.write({"cost": before[0], "attempts": before[1]})
-            results.fail(
-                sms, "insufficient_credit", policy.credits_error(model.env, cost, available)
-            )
+            reason = policy.credits_error(model.env, cost, available)
+            # Another account of the company, with credits of its own, may send it.
+            target = route.next_account(model.env, account, sms, e164)
+            if target:
+                results.move(sms, account, target, reason)
+                moved |= target
+            else:
+                results.fail(sms, "insufficient_credit", reason)
             continue
         available -= cost
         debits.append((recipient.id, e164, info.segments, -cost))
         reserved |= sms
     # The low-balance check runs once at the end of the queue run, not per chunk.
     model.env["cgsms.credit.line"].sudo()._cgsms_insert_debits(account, debits, now)
+    if moved:
+        Sms._cgsms_wake_accounts(moved)
     return reserved

@@ -160,6 +160,11 @@ def refusal(env, reason, number="", country=""):
             country=_country_name(env, country),
         ),
         "blacklisted": env._("%(number)s asked not to receive SMS.", number=number),
+        "no_route": env._(
+            "No SMS account of the company sends to %(number)s. An SMS manager can add its "
+            "prefix to an account's destinations.",
+            number=number,
+        ),
     }
     return sentences.get(reason) or env._("%(number)s is refused.", number=number)
 
@@ -174,7 +179,7 @@ def error_class(reason):
     """The history's error class of a refusal reason."""
     if reason in ("missing_number", "blacklisted"):
         return reason
-    if reason == "country":
+    if reason in ("country", "no_route"):
         return "rejected"
     return "invalid_number"
 

@@ -6,12 +6,15 @@ from datetime import timedelta
 
 from odoo import fields
 
-from . import reconcile, sql, transaction
+from . import reconcile, route, sql, transaction
 
 # After this many temporary failures (provider unreachable) an SMS is given up.
 MAX_ATTEMPTS = 5
 # After this many "too many requests" an SMS waits for the next run of the queue.
 MAX_RATE_LIMITED = 15
+# Failures where the SMS certainly did not leave and another account may send it: the
+# provider unreachable, the account refused (credentials, credit) or the destination refused.
+FAILOVER_CLASSES = frozenset({"temporary", "auth", "insufficient_credit", "rejected"})
 # Our error classes mapped onto Odoo's sms.sms failure types (None: provider error kept
 # as the notification's failure reason, see sms.tracker._action_update_from_provider_error).
 FAILURE_TYPES = {
@@ -35,6 +38,7 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
     sent = model.env["sms.sms"].sudo()
     sent_rows = []
     requeued, stop, checking, retry_at = 0, False, False, 0
+    moved = model.env["cgsms.account"]
     for sms, result in results:
         recipient = sms.cgsms_recipient_id
         if result.ok:
@@ -48,6 +52,12 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
             continue
         recipient._refund(model.env._("Not sent"))
         reason = account._error_message(ProviderFailure(result))
+        if may_fail_over(result, recipient):
+            target = route.next_account(model.env, account, sms, recipient.number)
+            if target:
+                move(sms, account, target, reason)
+                moved |= target
+                continue
         if result.error_class == "rate_limited":
             vals = {"state": "queued", "error_class": "rate_limited", "failure_reason": reason}
             if result.provider_code == "not_attempted":
@@ -85,6 +95,8 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
             [(sms.id,) for sms in sent],
             {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
         )
+    if moved:
+        sent._cgsms_wake_accounts(moved)
     if retry_at:
         schedule_retry(model, retry_at)
     if checking:
@@ -92,6 +104,40 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
     if transaction.owns(model.env.cr):
         model.env.cr.commit()  # pylint: disable=invalid-commit
     return requeued, stop
+
+
+def may_fail_over(result, recipient):
+    """Whether the SMS of ``result`` certainly did not leave and may go through another
+    account: never after an ambiguous failure, which is looked up at this provider first."""
+    if result.maybe_taken or result.provider_code == "not_attempted":
+        return False
+    if result.error_class == "rate_limited":
+        return recipient.attempts >= MAX_RATE_LIMITED  # a 429 beyond a wait
+    return result.error_class in FAILOVER_CLASSES
+
+
+def move(sms, account, target, reason):
+    """Back in the queue for ``target`` (another account of the company), never again
+    through ``account``."""
+    tried = route.tried_ids(sms) | {account.id}
+    sms.cgsms_recipient_id.write(
+        {
+            "state": "queued",
+            "failure_reason": sms.env._(
+                "Not sent through %(account)s (%(reason)s): moved to %(target)s.",
+                account=account.name,
+                reason=reason,
+                target=target.name,
+            ),
+        }
+    )
+    sms.write(
+        {
+            "state": "outgoing",
+            "cgsms_account_id": target.id,
+            "cgsms_tried_accounts": ",".join(str(i) for i in sorted(tried)),
+        }
+    )
 
 
 def mark_checking(model, result):

@@ -85,6 +85,27 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
     return count_queued(model, account)
 
 
+def process_company_queue(model, account, deadline=None, unlink_failed=False, unlink_sent=True):
+    """Drain the queue of ``account``'s company through each of its active accounts in
+    sequence order (the SMS routed to each, and those moved to it when another one certainly
+    could not send them). Returns how many SMS are left in the queue."""
+    Account = model.env["cgsms.account"].sudo()
+    ids = [row[0] for row in Account._cgsms_route_table(account.company_id.id)] or [account.id]
+    # The accounts SMS are routed or moved to run in this loop: no need to wake them.
+    model = model.with_context(cgsms_company_run=True)
+    left = None
+    # A second pass when SMS moved to an account that ran before (failover, rerouting).
+    for _pass in range(3 if len(ids) > 1 else 1):
+        before = left
+        for current in Account.browse(ids):
+            left = model._cgsms_process_account_queue(
+                current, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
+            )
+        if not left or left == before or not time_budget.time_left(deadline):
+            break
+    return left
+
+
 def after_run(model, account):
     commit = transaction.owns(model.env.cr)
     try:

@@ -150,16 +150,17 @@ class ResConfigSettings(models.TransientModel):
             settings.cgsms_webhook_secret = secret.webhook_secret
 
     def _cgsms_account(self, company=None):
-        """The SMS account of ``company`` (default: the current company) that the user may
-        read, else an empty recordset: read with the user's rights and record rules, so that
+        """The (primary) SMS account of ``company`` (default: the current company) that the user
+        may read, else an empty recordset: read with the user's rights and record rules, so that
         nobody sees, changes or tests the account of a company they do not work in."""
         company = company or self.env.company
         Account = self.env["cgsms.account"].with_context(active_test=False)
         if not company or not Account.has_access("read"):
             return Account
-        return Account.search(
-            [("company_id", "=", company.id)], order="active desc, id desc", limit=1
-        )
+        accounts = Account.search([("company_id", "=", company.id)], order="active desc, id desc")
+        # Several active accounts: the settings edit the primary one (lowest sequence).
+        primary = accounts.filtered("active").sorted(lambda a: (a.sequence, a.id))
+        return primary[:1] or accounts[:1]
 
     @api.model
     def get_values(self):

@@ -127,6 +127,17 @@ class SmsSms(models.Model):
     cgsms_recipient_id = fields.Many2one(
         "cgsms.recipient", "SMS history line", index="btree_not_null", ondelete="set null"
     )
+    cgsms_account_id = fields.Many2one(
+        "cgsms.account",
+        "Routed to",
+        index="btree_not_null",
+        ondelete="set null",
+        help="The account of the sending company that sends this SMS (several accounts: "
+        "chosen by destination, or the next one after a failure where it certainly did not "
+        "leave). Empty: not routed yet.",
+    )
+    # Accounts this SMS moved away from (ids, comma-separated): never tried there again.
+    cgsms_tried_accounts = fields.Char("Accounts tried", copy=False)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -241,10 +252,13 @@ class SmsSms(models.Model):
         if ids:
             queue = queue.browse(ids)
         left = 0
+        primaries = self.env["cgsms.account"]._get_active_by_company(set(accounts.company_id.ids))
         with transaction.owning(self.env.cr, commit, clean=commit):
             for account in accounts:
                 try:
-                    left += queue._cgsms_process_account_queue(account, deadline)
+                    if primaries.get(account.company_id.id) == account:
+                        # Each company's accounts in sequence order, from its primary one.
+                        left += run_loop.process_company_queue(queue, account, deadline) or 0
                     queue._cgsms_reconcile(account, deadline)
                 except Exception:
                     _logger.exception("Failed processing the SMS queue of account %s", account.id)
@@ -286,8 +300,8 @@ class SmsSms(models.Model):
             handoff.after_commit(self, account, unlink_failed, unlink_sent)
             return
         sms_all = self.sudo().with_context(sms_skip_msg_notification=True)
-        self._cgsms_process_account_queue(
-            account, None, unlink_failed=unlink_failed, unlink_sent=unlink_sent
+        run_loop.process_company_queue(
+            self, account, None, unlink_failed=unlink_failed, unlink_sent=unlink_sent
         )
         sms_all.exists().mail_message_id._notify_message_notification_update()
 
@@ -302,6 +316,16 @@ class SmsSms(models.Model):
         return run_loop.process_account_queue(
             self, account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
         )
+
+    @api.model
+    def _cgsms_wake_accounts(self, accounts):
+        """SMS were routed or moved to ``accounts``: the SMS queue sends them (in the queue
+        run under way, or in the next one)."""
+        if not accounts or self.env.context.get("cgsms_company_run"):
+            return  # the company's queue run under way sends them
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
 
     def _cgsms_claim_chunk(self, account, limit, stats=None):
         return claim.claim_chunk(self, account, limit, stats)

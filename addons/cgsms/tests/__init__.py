@@ -27,3 +27,4 @@ from . import test_translations
 from . import test_settings_shown
 from . import test_replies
 from . import test_replies_providers
+from . import test_failover

@@ -37,9 +37,11 @@ class TestAccount(CgsmsCase):
                 account.action_test_connection()
                 self.assertEqual(account.state, "ok", account.last_check_message)
 
-    def test_one_active_account_per_company(self):
-        with self.assertRaises(ValidationError):
-            self._cgsms_make_account(self.company)
+    def test_second_active_account_allowed_and_first_stays_primary(self):
+        # Several providers per company (routing and failover): a second one is no error.
+        second = self._cgsms_make_account(self.company, sequence=self.account.sequence + 1)
+        self.assertTrue(second.active)
+        self.assertEqual(self.env["cgsms.account"]._get_active(self.company), self.account)
 
     def test_sender_validated_per_provider(self):
         with self.assertRaises(ValidationError):

@@ -41,6 +41,14 @@ class SmsSms(models.Model):
             account, deadline, unlink_failed=unlink_failed, unlink_sent=unlink_sent
         )
 
+    @api.model
+    def _cgsms_wake_accounts(self, accounts):
+        super()._cgsms_wake_accounts(accounts)
+        if self.env.context.get("cgsms_queue_job_enqueue") is False:
+            # Inside a job: SMS routed or moved to another account get that account's jobs.
+            for account in accounts:
+                self._cgsms_qj_enqueue(account)
+
     # ------------------------------------------------------------------ the job
 
     def _cgsms_job_send_chunk(self, account, slot=0):
