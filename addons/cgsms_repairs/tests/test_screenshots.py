@@ -47,9 +47,7 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
             }
         )
         cls.product.name = "Portátil"
-        cls.account = cls._cgsms_make_account(
-            cls.company, name="Sandbox (demo) - Loja Demo, Lda."
-        )
+        cls.account = cls._cgsms_make_account(cls.company, name="Sandbox (demo) - Loja Demo, Lda.")
         cls.env["cgsms.credit.line"].create(
             {"account_id": cls.account.id, "kind": "topup", "amount": 1000, "reference": "Pack"}
         )
