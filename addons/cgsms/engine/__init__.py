@@ -2,6 +2,7 @@
 
 - ``transaction``: whose transaction a send runs in (the engine's own, or a user's);
 - ``handoff``: a user's transaction only queues, its SMS leave after its commit;
+- ``targets``, ``compose``: a send's entries resolved into checked numbers, then queued;
 - ``policy``: who may send, to which numbers, at what price, credits, length, opt-out;
 - ``run_loop``: drain an account's queue within the ``time_budget``;
 - ``claim``: take a chunk, check it, write its history lines, reserve its credits
@@ -28,6 +29,7 @@ from . import (
     route,
     run_loop,
     sql,
+    targets,
     time_budget,
     transaction,
 )

@@ -401,7 +401,7 @@ class CgsmsMessage(models.Model):
     # ------------------------------------------------------------------ composing (engine.compose)
 
     def _cgsms_resolve(self):
-        """Every entry of the send as :class:`~..engine.compose.Target`, in order."""
+        """Every entry of the send as :class:`~..engine.targets.Target`, in order."""
         return compose.resolve(self)
 
     def _cgsms_check_sendable(self, targets, bodies=None):
