@@ -8,6 +8,8 @@ from ..providers import PROVIDERS
 from ..providers.base import MAX_REPORT_BYTES
 from .main import CgsmsWebhookController
 
+_answer = CgsmsWebhookController._answer
+
 _logger = logging.getLogger(__name__)
 
 # Empty TwiML: Twilio sends nothing back to the customer itself.
@@ -33,27 +35,18 @@ class CgsmsInboundController(Controller):
     def inbound(self, provider, account_id, **_kw):
         if provider not in PROVIDERS or not PROVIDERS[provider].receives_replies:
             raise NotFound()
-        account = (
-            request.env["cgsms.account"].sudo().with_context(active_test=False).browse(account_id)
+        account, adapter, webhook = CgsmsWebhookController._signed_webhook(
+            provider, account_id, url_method="_inbound_url"
         )
-        if not account.exists() or account.provider != provider:
-            raise NotFound()
-        adapter = account._provider()
-        webhooks = CgsmsWebhookController._webhook_requests(account, account._inbound_url())
-        webhook = next((w for w in webhooks if adapter.verify_signature(w)), None)
         if webhook is None:
             _logger.warning("SMS reply with a bad signature refused (account %s)", account.id)
-            return self._answer(403, "Bad signature")
+            return _answer(403, "Bad signature")
         try:
             items = adapter.parse_inbound(webhook)
         except ValueError as exc:
             _logger.warning("Malformed SMS reply refused (account %s): %s", account.id, exc)
-            return self._answer(400, "Malformed reply")
+            return _answer(400, "Malformed reply")
         request.env["cgsms.reply"].sudo()._cgsms_receive(account, items)
         if provider == "twilio":
-            return self._answer(200, TWIML_EMPTY, "text/xml")
-        return self._answer(200, "OK")
-
-    @staticmethod
-    def _answer(status, text, content_type="text/plain"):
-        return request.make_response(text, headers=[("Content-Type", content_type)], status=status)
+            return _answer(200, TWIML_EMPTY, "text/xml")
+        return _answer(200, "OK")

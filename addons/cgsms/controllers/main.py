@@ -28,17 +28,7 @@ class CgsmsWebhookController(Controller):
         max_content_length=MAX_REPORT_BYTES,
     )
     def delivery_report(self, provider, account_id, **_kw):
-        if provider not in PROVIDERS:
-            raise NotFound()
-        account = (
-            request.env["cgsms.account"].sudo().with_context(active_test=False).browse(account_id)
-        )
-        if not account.exists() or account.provider != provider:
-            raise NotFound()
-        adapter = account._provider()
-        webhook = next(
-            (w for w in self._webhook_requests(account) if adapter.verify_signature(w)), None
-        )
+        account, adapter, webhook = self._signed_webhook(provider, account_id)
         Stat = request.env["cgsms.delivery.stat"].sudo()
         if webhook is None:
             _logger.warning("Delivery report with a bad signature refused (account %s)", account.id)
@@ -60,16 +50,32 @@ class CgsmsWebhookController(Controller):
         )
         return self._answer(200, "OK")
 
+    @classmethod
+    def _signed_webhook(cls, provider, account_id, url_method="_callback_url"):
+        """(account, adapter, the request as its signature covers it, else None) for a webhook
+        posted to ``provider``'s route of account ``account_id``; NotFound when no such
+        account. ``url_method``: the account's method giving the URL the provider was given
+        (the delivery report URL by default)."""
+        if provider not in PROVIDERS:
+            raise NotFound()
+        account = (
+            request.env["cgsms.account"].sudo().with_context(active_test=False).browse(account_id)
+        )
+        if not account.exists() or account.provider != provider:
+            raise NotFound()
+        adapter = account._provider()
+        webhooks = cls._webhook_requests(account, getattr(account, url_method)())
+        return account, adapter, next((w for w in webhooks if adapter.verify_signature(w)), None)
+
     @staticmethod
-    def _webhook_requests(account, account_url=None):
-        """The report as signed for each URL the provider may have signed (Twilio signs the
-        URL it posts to): the account's URL (``account_url``, by default the delivery report
-        URL), and the URL this request was sent to, for reports of SMS that left before
-        web.base.url changed. Behind a proxy, the latter is the public URL only with Odoo's
-        proxy_mode (X-Forwarded-Host/Proto)."""
+    def _webhook_requests(account, account_url):
+        """The request as signed for each URL the provider may have signed (Twilio signs the
+        URL it posts to): the URL the account gave the provider (``account_url``), and the URL
+        this request was sent to, for webhooks of SMS that left before web.base.url changed.
+        Behind a proxy, the latter is the public URL only with Odoo's proxy_mode
+        (X-Forwarded-Host/Proto)."""
         httpreq = request.httprequest
         query = f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""
-        account_url = account_url or account._callback_url()
         urls = dict.fromkeys((account_url + query, httpreq.base_url + query))
         headers = dict(httpreq.headers.items())
         params = dict(httpreq.args.items())
@@ -80,6 +86,6 @@ class CgsmsWebhookController(Controller):
             )
 
     @staticmethod
-    def _answer(status, text):
+    def _answer(status, text, content_type="text/plain"):
         # Answered, not raised: the transaction commits, with the refusal counted.
-        return request.make_response(text, headers=[("Content-Type", "text/plain")], status=status)
+        return request.make_response(text, headers=[("Content-Type", content_type)], status=status)

@@ -7,6 +7,7 @@ from . import cgsms_credit_line
 from . import cgsms_delivery_report
 from . import cgsms_delivery_stat
 from . import cgsms_group
+from . import cgsms_number_document
 from . import cgsms_message
 from . import cgsms_message_preview
 from . import cgsms_message_rights

@@ -238,25 +238,6 @@ class CgsmsAccount(models.Model):
         )
     )
 
-    @api.constrains("active", "company_id")
-    def _check_one_active_per_company(self):
-        for account in self.filtered("active"):
-            others = self.sudo().search_count(
-                [
-                    ("company_id", "=", account.company_id.id),
-                    ("active", "=", True),
-                    ("id", "!=", account.id),
-                ]
-            )
-            if others:
-                raise ValidationError(
-                    _(
-                        "The company %(company)s already has an active SMS account. "
-                        "Archive it before activating another one.",
-                        company=account.company_id.display_name,
-                    )
-                )
-
     @api.constrains("provider", "sender")
     def _check_sender(self):
         for account in self:
@@ -348,7 +329,6 @@ class CgsmsAccount(models.Model):
                         fields.Command.set(company.sudo().country_id.ids)
                     ]
         accounts = super().create(vals_list)
-        accounts._check_one_active_per_company()
         self.env.registry.clear_cache()
         return accounts
 
@@ -358,10 +338,16 @@ class CgsmsAccount(models.Model):
         if {"provider", "username", "password", "base_url"} & set(vals):
             vals.setdefault("state", "not_checked")
         res = super().write(vals)
-        if {"active", "company_id", "allowed_country_ids", "price_ids", "cost_per_segment"} & set(
-            vals
-        ):
-            self.env.registry.clear_cache()
+        if {
+            "active",
+            "company_id",
+            "allowed_country_ids",
+            "price_ids",
+            "cost_per_segment",
+            "sequence",
+            "route_prefixes",
+        } & set(vals):
+            self.env.registry.clear_cache()  # the routing table and the policy rules
         return res
 
     def unlink(self):
@@ -487,7 +473,13 @@ class CgsmsAccount(models.Model):
     @api.model
     @tools.ormcache()
     def _active_account_ids(self):
-        self.env.cr.execute("SELECT company_id, id FROM cgsms_account WHERE active")
+        """{company id: primary account id}: the active account of lowest sequence (a company
+        may have several, see cgsms_account_routing.py)."""
+        self.flush_model(["active", "company_id", "sequence"])
+        self.env.cr.execute(
+            "SELECT company_id, id FROM cgsms_account WHERE active "
+            "ORDER BY company_id, sequence DESC, id DESC"
+        )
         return dict(self.env.cr.fetchall())
 
     def _callback_url(self):

@@ -102,9 +102,6 @@ class CgsmsAccount(models.Model):
                     )
                 )
 
-    def _check_one_active_per_company(self):
-        """A company may have several active accounts (routing and failover)."""
-
     @api.depends("out_of_rotation_until")
     def _compute_rotation_state(self):
         now = fields.Datetime.now()
@@ -116,12 +113,6 @@ class CgsmsAccount(models.Model):
         super().init()
         health.create_table(self.env.cr)
 
-    def write(self, vals):
-        res = super().write(vals)
-        if {"sequence", "route_prefixes"} & set(vals):
-            self.env.registry.clear_cache()
-        return res
-
     def action_back_in_rotation(self):
         """A manager puts an account that was left aside back in rotation now."""
         for account in self.filtered("out_of_rotation_until"):
@@ -130,17 +121,6 @@ class CgsmsAccount(models.Model):
             )
 
     # ------------------------------------------------------------------ helpers
-
-    @api.model
-    @tools.ormcache()
-    def _active_account_ids(self):
-        """{company id: primary account id}: the active account of lowest sequence."""
-        self.flush_model(["active", "company_id", "sequence"])
-        self.env.cr.execute(
-            "SELECT company_id, id FROM cgsms_account WHERE active "
-            "ORDER BY company_id, sequence DESC, id DESC"
-        )
-        return dict(self.env.cr.fetchall())
 
     @api.model
     @tools.ormcache("company_id")

@@ -38,6 +38,7 @@ class CgsmsRecipient(models.Model):
     Odoo's ``sms.sms`` rows are garbage-collected once sent; these records are kept."""
 
     _name = "cgsms.recipient"
+    _inherit = ["cgsms.number.document"]
     _description = "SMS sent through a provider"
     _order = "id desc"
     _rec_name = "number"
@@ -109,25 +110,6 @@ class CgsmsRecipient(models.Model):
                 "behind the credits it consumed."
             )
         )
-
-    @api.depends("number", "partner_id")
-    def _compute_display_name(self):
-        for rec in self:
-            rec.display_name = (
-                f"{rec.partner_id.name} ({rec.number})" if rec.partner_id else rec.number or ""
-            )
-
-    def action_open_document(self):
-        self.ensure_one()
-        if not self.res_model or not self.res_id:
-            return False
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-            "name": _("Document"),
-        }
 
     def action_cgsms_check_resend(self):
         """For an SMS nobody could tell whether it left: check once more at the provider,

@@ -20,6 +20,7 @@ class CgsmsReply(models.Model):
     """An SMS a customer sent back to one of the company's provider accounts."""
 
     _name = "cgsms.reply"
+    _inherit = ["cgsms.number.document"]
     _description = "Replies"
     _order = "date_received desc, id desc"
     _rec_name = "number"
@@ -73,31 +74,6 @@ class CgsmsReply(models.Model):
         if not self.env.su and set(vals) - {"is_read"}:
             raise AccessError(_("A reply cannot be changed: only marked as read or unread."))
         return super().write(vals)
-
-    @api.depends("number", "partner_id")
-    def _compute_display_name(self):
-        for reply in self:
-            reply.display_name = (
-                f"{reply.partner_id.name} ({reply.number})" if reply.partner_id else reply.number
-            )
-
-    def action_mark_read(self):
-        self.write({"is_read": True})
-
-    def action_mark_unread(self):
-        self.write({"is_read": False})
-
-    def action_open_document(self):
-        self.ensure_one()
-        if not self.res_model or not self.res_id:
-            return False
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-            "name": _("Document"),
-        }
 
     def action_answer(self):
         """The Express message, ready to answer this number: it queues the answer like any
