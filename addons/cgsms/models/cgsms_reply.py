@@ -75,6 +75,12 @@ class CgsmsReply(models.Model):
             raise AccessError(_("A reply cannot be changed: only marked as read or unread."))
         return super().write(vals)
 
+    def action_mark_read(self):
+        self.write({"is_read": True})
+
+    def action_mark_unread(self):
+        self.write({"is_read": False})
+
     def action_answer(self):
         """The Express message, ready to answer this number: it queues the answer like any
         other SMS, under the company's sending policy."""

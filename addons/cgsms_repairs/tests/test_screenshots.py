@@ -185,11 +185,27 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
         browser = ChromeBrowser(self)
         # 19.0 serves the browser's requests only while the test gives it its cookie
         allow = getattr(self, "allow_requests", None)
+        # the customer answers the repair's SMS (the fake gateway posts the signed reply)
+        self.env.flush_all()
+        with allow(all_requests=True) if allow else contextlib.nullcontext():
+            answer = self.gateway.reply(
+                "sandbox",
+                "+351912345678",
+                "Obrigado! Passo aí amanhã.",
+                url=self.account.inbound_url,
+            )
+        self.assertEqual(answer["codes"], [200])
         try:
             self.authenticate("admin", "admin", browser=browser)
             self.cr.flush()
             self.cr.clear()
-            with allow(browser=browser) if allow else contextlib.nullcontext():
+        except BaseException:
+            browser.stop()
+            raise
+        # 19.0 serves the browser's requests, its last ones while it stops too, only while the
+        # test gives it its cookie
+        with allow(browser=browser) if allow else contextlib.nullcontext():
+            try:
                 self._shoot(
                     browser,
                     "/odoo/action-cgsms.cgsms_config_settings_action",
@@ -219,6 +235,18 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                     script="document.querySelector(\"a[name='cgsms_messages']\").click();"
                     "document.querySelector('.o_notebook').scrollIntoView()",
                 )
+                self._shoot(
+                    browser,
+                    "/odoo/action-cgsms.cgsms_reply_action",
+                    "!!document.querySelector('.o_list_view .o_data_row')",
+                    "replies",
+                )
+                self._shoot(
+                    browser,
+                    f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
+                    "!!document.querySelector(\"div[name='route_prefixes']\")",
+                    "account",
+                )
                 # credits read with 2 decimals where the price needs no more, in sums too
                 footer = self._text_of(
                     browser,
@@ -230,9 +258,12 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                     f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
                     ".oe_stat_button .o_stat_value",
                 )
-        finally:
-            browser.stop()
-            self._wait_remaining_requests()
+            finally:
+                browser.stop()
+        self._wait_remaining_requests()
         self.assertEqual((footer, stat), ("998,56", "998,56"))
         names = sorted(p.stem for p in self.shots_dir.glob("*.png"))
-        self.assertEqual(names, ["reminders", "repair_messages", "send_form", "settings"])
+        self.assertEqual(
+            names,
+            ["account", "reminders", "repair_messages", "replies", "send_form", "settings"],
+        )
