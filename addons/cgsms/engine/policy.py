@@ -40,23 +40,55 @@ _REFUSED_TYPES = {
 }
 
 _local = threading.local()
+# The actor of the SMS queued in this thread: an automation, or the id of the person who answers
+# for them (a door where a person writes an SMS or chooses its recipients). Unset: whoever the
+# environment's user is.
+_AUTOMATION = "automation"
+
+
+def _actor():
+    return getattr(_local, "actor", None)
 
 
 @contextmanager
-def automated():
-    """Within this block, SMS are sent by an automation an administrator set up (SMS on
-    invoice posting, repair done, automation rules): allowed whoever triggers it. Said by
-    code only, never by a context key that a JSON-RPC client could set."""
-    depth = getattr(_local, "automated", 0)
-    _local.automated = depth + 1
+def _acting(actor):
+    previous = _actor()
+    # The outermost door decides: an automation that opens Odoo's composer stays an
+    # automation, a mailing sent by the cron stays its responsible user's.
+    if previous is None:
+        _local.actor = actor
     try:
         yield
     finally:
-        _local.automated = depth
+        _local.actor = previous
+
+
+def automated():
+    """Within this block, SMS are sent by an automation an administrator set up (SMS on
+    invoice posting, repair done, automation rules, the SMS that Odoo's apps send by
+    themselves): allowed whoever triggers it. Said by code only, never by a context key that
+    a JSON-RPC client could set; the text comes from a template or a setting that only
+    administrators and SMS users edit."""
+    return _acting(_AUTOMATION)
+
+
+def sent_by(user):
+    """Within this block, ``user`` answers for the SMS queued (e.g. a mailing's responsible
+    user, when the cron sends it): the policy checks that person, never the cron's user."""
+    return _acting(user.id)
 
 
 def is_automated():
-    return bool(getattr(_local, "automated", 0))
+    return _actor() == _AUTOMATION
+
+
+def responsible(env):
+    """The user who answers for an SMS queued now in ``env``: the person of the door opened
+    around it (:func:`sent_by`), else ``env``'s user."""
+    actor = _actor()
+    if isinstance(actor, int):
+        return env["res.users"].browse(actor)
+    return env.user
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +109,14 @@ class Destination:
 # ---------------------------------------------------------------------- who may send
 
 
-def may_send(env, company):
-    """Whether ``env``'s user may spend ``company``'s SMS credits."""
-    user = env.user
-    if user._is_superuser() or is_automated():
+def may_send(env, company, user=None):
+    """Whether ``user`` (by default, whoever answers for what ``env`` queues: see
+    :func:`responsible`) may spend ``company``'s SMS credits."""
+    if user is None:
+        if is_automated():
+            return True
+        user = responsible(env)
+    if user._is_superuser():
         return True
     if user.has_group("cgsms.group_cgsms_user"):
         return True
@@ -88,18 +124,21 @@ def may_send(env, company):
     return rule == SENDERS_INTERNAL and user._is_internal()
 
 
-def check_sender(env, company):
-    """Raise an AccessError, with what to do, when ``env``'s user may not send SMS."""
-    if not may_send(env, company):
-        raise AccessError(
-            env._(
-                "%(user)s may not send SMS from %(company)s: only SMS users may. Ask an SMS "
-                "manager to give you access, or to let every internal user send SMS in the "
-                "settings.",
-                user=env.user.name,
-                company=company.sudo().name,
-            )
-        )
+def sender_error(env, company, user):
+    return env._(
+        "%(user)s may not send SMS from %(company)s: only SMS users may. Ask an SMS "
+        "manager to give you access, or to let every internal user send SMS in the "
+        "settings.",
+        user=user.name,
+        company=company.sudo().name,
+    )
+
+
+def check_sender(env, company, user=None):
+    """Raise an AccessError, with what to do, when the user (see :func:`may_send`) may not
+    send SMS."""
+    if not may_send(env, company, user):
+        raise AccessError(sender_error(env, company, user or responsible(env)))
 
 
 # ---------------------------------------------------------------------- destinations

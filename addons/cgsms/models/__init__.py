@@ -22,6 +22,7 @@ from . import sms_sms
 from . import sms_template
 from . import cgsms_series
 from . import ir_actions_server
+from . import mail_thread
 from . import cgsms_account_inbound
 from . import cgsms_reply
 from . import cgsms_reply_part

@@ -1,0 +1,21 @@
+{
+    "name": "CgSMS: tests with Odoo's apps that send SMS",
+    "summary": "Inventory, Project, Events, Calendar, Point of Sale and SMS Marketing beside CgSMS",
+    "version": "1.0.0",
+    "category": "Hidden/Tests",
+    "license": "LGPL-3",
+    "author": "CgSMS",
+    "website": "https://github.com/cgsms/cgsms-odoo",
+    "depends": [
+        "cgsms",
+        "cgsms_mass_mailing",
+        "stock_sms",
+        "project_sms",
+        "event_sms",
+        "website_event",
+        "calendar_sms",
+        "pos_sms",
+        "mass_mailing_sms",
+    ],
+    "installable": True,
+}

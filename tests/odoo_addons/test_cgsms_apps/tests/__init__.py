@@ -1,0 +1,2 @@
+from . import test_apps_automations
+from . import test_apps_mailing
