@@ -191,6 +191,8 @@ class TestProjectStage(AppAutomationCases, AppsCase):
 
 @tagged("post_install", "-at_install")
 class TestEventRegistration(AppAutomationCases, AppsCase):
+    mass_sms = True
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
