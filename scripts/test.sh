@@ -10,6 +10,8 @@
 #      then one test file of the addons under pytest-odoo on that database (the fast loop of
 #      scripts/pytest_odoo.sh);
 #   3. a second database with OCA queue_job and the glue addon cgsms_queue_job, and its tests;
+#      a third with Odoo's apps that send SMS (stock, project, events, calendar, POS, SMS
+#      Marketing) and the test addon tests/odoo_addons/test_cgsms_apps;
 #   4. the addons' wheels of the series, one installed into a scratch virtualenv and found by
 #      Odoo (scripts/check_wheel.sh).
 # Prints one line per series (`odoo 19.0: N passed, N failed`), then one summary line
@@ -18,7 +20,9 @@
 # Options (environment): CGSMS_TEST_TAGS overrides the Odoo test tags; CGSMS_KEEP_DB=1 keeps
 # the test database; CGSMS_SKIP_UNIT=1 runs only the Odoo part and the wheel check (never in
 # CI); with CGSMS_TEST_MODULES, CGSMS_TEST_PYTEST_ODOO_FILE=<file> also runs that file under
-# pytest-odoo (the full run: addons/cgsms/tests/test_routing.py). Under CI
+# pytest-odoo (the full run: addons/cgsms/tests/test_routing.py), CGSMS_TEST_DEMO=without
+# installs them without demo data (e.g. CGSMS_TEST_MODULES=test_cgsms_apps, the apps'
+# tests of tests/odoo_addons). Under CI
 # (CI=true) every series is required: a missing source tree is a failure, not a skip.
 set -uo pipefail
 here=$(dirname "$0")
@@ -163,15 +167,16 @@ run_counted wheel bash "$CGSMS_ROOT/scripts/check_wheel.sh"
 # Each series its own HTTP port, so that both can run at once.
 http_port=${CGSMS_TEST_HTTP_PORT:-$((8169 + 10 * (${ODOO_SERIES%%.*} - 18)))}
 
-run_odoo_tests() { # $1 database, $2 test tags, $3 modules to install
-local db=$1 tags=$2 modules=$3 rc line
+run_odoo_tests() { # $1 database, $2 test tags, $3 modules to install, [$4 addons path,
+# $5 demo data: with (default) or without]
+local db=$1 tags=$2 modules=$3 addons=${4:-$CGSMS_ADDONS} demo=${5:-with} rc line
 log "Odoo $ODOO_SERIES ($ODOO_SRC, $CGSMS_VENV): creating a fresh test database '$db'"
 dropdb --if-exists "$db" >/dev/null 2>&1 || true
 log "Odoo tests ($tags) on $modules"
 # shellcheck disable=SC2046
-"$PY" "$CGSMS_ROOT/scripts/odoo_tests.py" --addons-path="$CGSMS_ADDONS" $(odoo_db_args) \
+"$PY" "$CGSMS_ROOT/scripts/odoo_tests.py" --addons-path="$addons" $(odoo_db_args) \
   -d "$db" -i "$modules" --test-tags "$tags" --stop-after-init --http-port="$http_port" \
-  --data-dir="$CGSMS_VAR/filestore-test$CGSMS_SERIES_SUFFIX" $(odoo_demo_args with) --log-level=info --max-cron-threads=0 \
+  --data-dir="$CGSMS_VAR/filestore-test$CGSMS_SERIES_SUFFIX" $(odoo_demo_args "$demo") --log-level=info --max-cron-threads=0 \
   --log-handler=werkzeug:WARNING \
   2>&1 | tee "$CGSMS_VAR/log/odoo-tests-$db.log" | grep -E --line-buffered \
     ' (ERROR|CRITICAL|WARNING) |^(FAIL|ERROR):|^Traceback|odoo: |post-tests in|odoo.modules.loading: [0-9]+ modules loaded|Starting |odoo.tests.stats'
@@ -214,7 +219,8 @@ run_pytest_odoo() { # $1 database
 }
 
 if [ -n "${CGSMS_TEST_MODULES:-}" ]; then
-  run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" "$CGSMS_TEST_MODULES"
+  run_odoo_tests "$db" "${CGSMS_TEST_TAGS:-/cgsms,/cgsms_repairs,/sms,/test_mail_sms}" "$CGSMS_TEST_MODULES" \
+    "$CGSMS_ADDONS,$CGSMS_ROOT/tests/odoo_addons" "${CGSMS_TEST_DEMO:-with}"
   [ -z "${CGSMS_TEST_PYTEST_ODOO_FILE:-}" ] || run_pytest_odoo "$db"
   drop_test_db "$db"
 else
@@ -230,6 +236,13 @@ else
   else
     log "OCA queue_job is not installed in $CGSMS_VENV (scripts/setup.sh installs it): cgsms_queue_job not tested"
   fi
+  # Odoo's apps that send SMS (Inventory, Project, Events with website registration,
+  # Calendar, Point of Sale, SMS Marketing) beside CgSMS, each driven by its own user, in a
+  # database of their own without demo data (about 2 minutes): the test-only addon
+  # tests/odoo_addons/test_cgsms_apps, and the SMS Marketing bridge's tests.
+  run_odoo_tests "${db}_apps" "${CGSMS_TEST_APPS_TAGS:-/test_cgsms_apps,/cgsms_mass_mailing}" \
+    test_cgsms_apps "$CGSMS_ADDONS,$CGSMS_ROOT/tests/odoo_addons" without
+  drop_test_db "${db}_apps"
 fi
 
 echo

@@ -12,7 +12,7 @@ import polib
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ADDONS = ("cgsms", "cgsms_repairs", "cgsms_queue_job")
+ADDONS = ("cgsms", "cgsms_repairs", "cgsms_queue_job", "cgsms_mass_mailing")
 
 
 def _sync_module():

@@ -26,8 +26,8 @@ class MailingMailing(models.Model):
     cgsms_credit_available = fields.Float(
         "Available SMS credits", digits=(12, 4), compute="_compute_cgsms_figures"
     )
-    cgsms_active = fields.Boolean(compute="_compute_cgsms_figures")
-    cgsms_credit_short = fields.Boolean(compute="_compute_cgsms_figures")
+    cgsms_active = fields.Boolean("Sent through CgSMS", compute="_compute_cgsms_figures")
+    cgsms_credit_short = fields.Boolean("Not enough SMS credits", compute="_compute_cgsms_figures")
 
     @api.depends(
         "mailing_type",

@@ -1,2 +1,2 @@
 from . import test_apps_automations
-from . import test_apps_mailing
+from . import test_apps_rpc

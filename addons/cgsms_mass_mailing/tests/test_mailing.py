@@ -7,19 +7,19 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.addons.cgsms import compat
+from odoo.addons.cgsms.tests.common import CgsmsCase
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
-
-from .common import AppsCase
 
 NUMBERS = ("912000201", "912000202", "912000203")
 
 
 @tagged("post_install", "-at_install")
-class TestMailing(AppsCase):
+class TestMailing(CgsmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.company.cgsms_who_may_send = "sms_users"
         marketing = "base.group_user,mass_mailing.group_mass_mailing_user"
         cls.marketer = cls._cgsms_user("apps_marketer", marketing, cls.company)
         cls.sms_marketer = cls._cgsms_user(
