@@ -1,1 +1,2 @@
+from . import cgsms_reply
 from . import mailing_mailing

@@ -7,8 +7,9 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.addons.cgsms import compat
+from odoo.addons.cgsms.providers.inbound import InboundSms
 from odoo.addons.cgsms.tests.common import CgsmsCase
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 
 NUMBERS = ("912000201", "912000202", "912000203")
@@ -119,6 +120,43 @@ class TestMailing(CgsmsCase):
         self.account.invalidate_recordset(["credit_available"])
         self.assertLess(self.account.credit_available, balance)
         self.assertEqual(len(mailing.mailing_trace_ids), 3)
+
+    def test_reply_to_a_mailing_sms_lands_on_the_contact_and_counts_as_replied(self):
+        mailing = self._mailing(self.sms_marketer)
+        mailing.with_user(self.sms_marketer).action_launch()
+        self._run_mailing_cron()
+        contact = self.contacts[0]
+        number = "+351" + NUMBERS[0]
+        [reply] = self.env["cgsms.reply"]._cgsms_receive(
+            self.account, [InboundSms(message_id="in-1", number=number, body="Quero saber mais")]
+        )
+        self.assertEqual(reply.partner_id, contact)
+        self.assertEqual((reply.res_model, reply.res_id), ("res.partner", contact.id))
+        self.assertIn("Quero saber mais", contact.message_ids[0].body)
+        trace = mailing.mailing_trace_ids.filtered(lambda t: t.sms_number == number)
+        self.assertEqual(trace.trace_status, "reply")
+        others = mailing.mailing_trace_ids - trace
+        self.assertEqual(len(others), 2)
+        self.assertNotIn("reply", others.mapped("trace_status"))
+
+    def test_test_sms_goes_through_cgsms_and_checks_who_sends_it(self):
+        mailing = self._mailing(self.sms_marketer)
+        Test = self.env["mailing.sms.test"]
+        Test.with_user(self.sms_marketer).create(
+            {"mailing_id": mailing.id, "numbers": "912000299\nnot a number"}
+        ).action_send_sms()
+        self._run_sms_queue()
+        self.assertEqual([m["to"] for m in self._gateway_messages()], ["+351912000299"])
+        self.assertIn("912000299", mailing.message_ids[0].body)
+        self.assertIn("not a number", mailing.message_ids[0].body)
+        self.gateway.reset()
+        wizard = Test.with_user(self.marketer).create(
+            {"mailing_id": mailing.id, "numbers": "912000299"}
+        )
+        with self.assertRaisesRegex(AccessError, "only SMS users may"):
+            wizard.action_send_sms()
+        self._run_sms_queue()
+        self.assertFalse(self._gateway_messages())
 
     # ------------------------------------------------------------------ credits
 
