@@ -12,14 +12,15 @@ import types
 from unittest.mock import patch
 
 from odoo.addons.cgsms import compat
-from odoo.addons.cgsms.tests.common import CgsmsCase
+from odoo.addons.cgsms.tests.common import CgsmsGatewayMixin
+from odoo.tests import TransactionCase
 
 CUSTOMER_MOBILE = "+351912000111"
 # The apps whose own "are we testing?" checks are lifted (their module names).
 LIVE_MODULES = ("odoo.addons.stock_sms",)
 
 
-class AppsCase(CgsmsCase):
+class AppsMixin(CgsmsGatewayMixin):
     # The app sends Odoo's mass SMS (no notification on the document), e.g. event schedulers.
     mass_sms = False
 
@@ -34,9 +35,6 @@ class AppsCase(CgsmsCase):
             }
         )
         cls.company.cgsms_who_may_send = "sms_users"
-
-    def _user(self, login, groups):
-        return self._cgsms_user(login, f"base.group_user,{groups}", self.company)
 
     # ------------------------------------------------------------------ the apps' test flags
 
@@ -134,3 +132,7 @@ class AppsCase(CgsmsCase):
         if reason:
             self.assertIn(reason, line.failure_reason or "")
         return line
+
+
+class AppsCase(AppsMixin, TransactionCase):
+    pass

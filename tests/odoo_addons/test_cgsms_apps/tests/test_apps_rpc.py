@@ -1,31 +1,23 @@
 """Over JSON-RPC, as the web client calls the server, a user who may trigger the apps'
 automations but is outside the SMS group cannot use them to send a text of their own."""
 
-from odoo.addons.cgsms import compat
-from odoo.addons.cgsms.tests.common import CgsmsGatewayMixin
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
+
+from .common import AppsMixin
 
 REFUSALS = ("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
 FREE_TEXT = "Free text of my own"
 
 
 @tagged("post_install", "-at_install")
-class TestAppsOverRpc(CgsmsGatewayMixin, HttpCase):
+class TestAppsOverRpc(AppsMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company.cgsms_who_may_send = "sms_users"
         groups = "base.group_user,stock.group_stock_user,point_of_sale.group_pos_user"
         cls.user = cls._cgsms_user("apps_rpc_user", groups, cls.company)
-        cls.customer = cls.env["res.partner"].create(
-            {
-                "name": "Rita Sousa",
-                compat.PARTNER_MOBILE_FIELD: "912 000 111",
-                "country_id": cls.env.ref("base.pt").id,
-            }
-        )
 
     def _rpc(self, model, method, *args, **kwargs):
         self.authenticate(self.user.login, self.user.login)
