@@ -156,8 +156,10 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     def _cgsms_check_senders(self, vals_list):
-        """Whoever queues an SMS that a CgSMS account sends and charges must be allowed to
-        (the sending policy), whatever the screen: chatter, Odoo's composer, repairs..."""
+        """Whoever answers for an SMS that a CgSMS account sends and charges must be allowed
+        to (the sending policy), whatever the screen: the person who queues it (chatter,
+        Odoo's composer, repairs...), the person of the door around it (a mailing's
+        responsible user), never anyone for an automation (``policy.automated``)."""
         company_ids = {v.get("cgsms_company_id") or self.env.company.id for v in vals_list}
         accounts = self.env["cgsms.account"]._get_active_by_company(company_ids)
         for company_id in accounts:

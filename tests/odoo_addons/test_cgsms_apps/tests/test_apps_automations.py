@@ -41,6 +41,26 @@ class AppAutomationCases:
         line = self._assert_recorded_not_sent(document, "failed", "credits", "sms_credit")
         self.assertEqual(line.cost, 0.0)
 
+    def test_action_succeeds_with_the_account_out_of_rotation_through_the_next_one(self):
+        self.account.sudo().write({"sequence": 1, "name": "Primary"})
+        second = self._cgsms_make_account(
+            self.company, provider="lusosms", sequence=2, name="Second"
+        )
+        self.env["cgsms.credit.line"].create(
+            {"account_id": second.id, "kind": "topup", "amount": 100, "reference": "Pack"}
+        )
+        self.account.sudo().write(
+            {
+                "out_of_rotation_until": fields.Datetime.now() + timedelta(minutes=5),
+                "out_of_rotation_reason": "Too many errors",
+            }
+        )
+        document = self._run_action()
+        [message] = self._sent_to()
+        self.assertEqual(message["provider"], "lusosms")
+        [line] = self._lines(document)
+        self.assertEqual((line.state, line.account_id), ("sent", second))
+
     def test_managers_told_once_when_credits_run_out(self):
         self._no_credits()
         Activity = self.env["mail.activity"].sudo()
