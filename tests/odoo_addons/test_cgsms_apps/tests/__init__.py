@@ -1,2 +1,3 @@
 from . import test_apps_automations
 from . import test_apps_rpc
+from . import test_apps_website_event

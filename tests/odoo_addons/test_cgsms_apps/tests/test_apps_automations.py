@@ -264,20 +264,6 @@ class TestEventRegistration(AppAutomationCases, AppsCase):
 
 
 @tagged("post_install", "-at_install")
-class TestEventWebsiteRegistration(TestEventRegistration):
-    """A website visitor registers (the website's controller creates the registration as the
-    public user, with sudo)."""
-
-    def _act(self, _none):
-        self.registration = (
-            self.env["event.registration"]
-            .with_user(self.public)
-            .sudo()
-            .create(self._registration_values())
-        )
-
-
-@tagged("post_install", "-at_install")
 class TestCalendarReminder(AppAutomationCases, AppsCase):
     @classmethod
     def setUpClass(cls):
