@@ -10,6 +10,10 @@ from odoo.addons.cgsms.engine import policy
 from odoo.addons.cgsms.tools.sms_segments import count_segments
 from odoo.exceptions import UserError
 
+# The form prices each number up to this many recipients; a bigger mailing is shown at the
+# account's price per SMS (Send and Schedule always price each number).
+FORM_PRICED_LIMIT = 2000
+
 
 class MailingMailing(models.Model):
     _inherit = "mailing.mailing"
@@ -43,7 +47,7 @@ class MailingMailing(models.Model):
         account = self.env["cgsms.account"]._get_active(self.env.company)
         for mailing in self:
             figures = (
-                mailing._cgsms_figures(account)
+                mailing._cgsms_figures(account, estimate=True)
                 if account and mailing.mailing_type == "sms" and mailing.state != "done"
                 else {}
             )
@@ -106,20 +110,33 @@ class MailingMailing(models.Model):
             return policy.credits_error(self.env, figures["cost"], figures["available"])
         return ""
 
-    def _cgsms_figures(self, account, res_ids=None):
+    def _cgsms_figures(self, account, res_ids=None, estimate=False):
         """Recipients, SMS per recipient (opt-out link counted), cost and credits available
-        of this mailing through ``account``."""
+        of this mailing through ``account`` (``estimate``: a big mailing at the account's
+        price, without reading every number)."""
         self.ensure_one()
-        ids = res_ids or self._get_remaining_recipients()
+        mailing_id = self._origin.id or 0  # a new mailing on its form has sent nothing yet
+        if res_ids:
+            ids = res_ids
+        elif mailing_id == self.id:
+            ids = self._get_remaining_recipients()
+        else:
+            sent = self.env["mailing.trace"].search(
+                [("mass_mailing_id", "=", mailing_id), ("model", "=", self.mailing_model_real)]
+            )
+            sent_ids = set(sent.mapped("res_id"))
+            ids = [res_id for res_id in self._get_recipients() if res_id not in sent_ids]
         records = self.env[self.mailing_model_real].browse(ids)
         text = self.body_plaintext or ""
         if self.sms_allow_unsubscribe:
             code = "x" * self.env["mailing.trace"].CODE_SIZE
-            url = f"{self.get_base_url()}/sms/{self.id or 0}/{code}"
+            url = f"{self.get_base_url()}/sms/{mailing_id}/{code}"
             text = f"{text}\n{self.env['sms.composer']._get_unsubscribe_info(url)}"
         segments = count_segments(account._cgsms_prepare_body(text)).segments
         prices = []
-        if records and hasattr(records, "_sms_get_recipients_info"):
+        if estimate and len(ids) > FORM_PRICED_LIMIT:
+            prices = [account.cost_per_segment] * len(ids)
+        elif records and hasattr(records, "_sms_get_recipients_info"):
             infos = records._sms_get_recipients_info()
             for info in infos.values():
                 number = info.get("sanitized")

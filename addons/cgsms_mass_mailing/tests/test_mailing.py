@@ -193,3 +193,18 @@ class TestMailing(CgsmsCase):
             self.assertAlmostEqual(form.cgsms_credit_available, 1000.0)
             form.sms_allow_unsubscribe = False
             self.assertEqual(form.cgsms_segment_count, 1)
+
+    def test_a_new_mailing_shows_its_figures_before_it_is_saved(self):
+        Mailing = self.env["mailing.mailing"].with_user(self.sms_marketer)
+        form = Form(
+            Mailing.with_context(default_mailing_type="sms"),
+            view="mass_mailing_sms.mailing_mailing_view_form_sms",
+        )
+        form.sms_subject = "Promo de Junho"
+        form.mailing_model_id = self.env["ir.model"]._get("res.partner")
+        form.mailing_domain = repr([("id", "in", self.contacts.ids)])
+        form.body_plaintext = "Promo de Junho"
+        form.sms_allow_unsubscribe = False
+        self.assertEqual(form.cgsms_recipient_count, 3)
+        self.assertEqual(form.cgsms_segment_count, 1)
+        self.assertAlmostEqual(form.cgsms_estimated_cost, 3 * 1.44)
