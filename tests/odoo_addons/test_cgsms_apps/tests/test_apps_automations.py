@@ -383,3 +383,45 @@ class TestPosReceipt(AppAutomationCases, AppsCase):
                     "body": "Free text of my own",
                 }
             )
+
+
+@tagged("post_install", "-at_install")
+class TestInvoicePosted(AppAutomationCases, AppsCase):
+    """CgSMS's own automation beside the apps: the SMS when an invoice is posted."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.user = cls._cgsms_user(
+            "apps_invoicer", "base.group_user,account.group_account_invoice", cls.company
+        )
+        cls.company.cgsms_invoice_post_sms = True
+
+    def _prepare(self):
+        return self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_line_ids": [
+                    Command.create({"name": "Reparacao", "quantity": 1, "price_unit": 100.0})
+                ],
+            }
+        )
+
+    def _act(self, invoice):
+        invoice.with_user(self.user).action_post()
+        # The SMS leaves after the commit, in a cursor of its own (here: the test's).
+        self.env.flush_all()
+        if hasattr(self, "enter_registry_test_mode"):  # Odoo 19.0
+            with self.enter_registry_test_mode():
+                self.env.cr.postcommit.run()
+        else:
+            self.registry.enter_test_mode(self.env.cr)
+            try:
+                self.env.cr.postcommit.run()
+            finally:
+                self.registry.leave_test_mode()
+        self.env.invalidate_all()
+
+    def _assert_done(self, invoice):
+        self.assertEqual(invoice.state, "posted")
