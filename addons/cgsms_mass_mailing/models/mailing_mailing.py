@@ -138,9 +138,16 @@ class MailingMailing(models.Model):
             prices = [account.cost_per_segment] * len(ids)
         elif records and hasattr(records, "_sms_get_recipients_info"):
             infos = records._sms_get_recipients_info()
-            for info in infos.values():
-                number = info.get("sanitized")
-                if number:
+            numbers = [info["sanitized"] for info in infos.values() if info.get("sanitized")]
+            # Opted-out numbers are skipped when the mailing is sent: not counted here either.
+            opted_out = set(
+                self.env["phone.blacklist"]
+                .sudo()
+                .search([("number", "in", numbers)])
+                .mapped("number")
+            )
+            for number in numbers:
+                if number not in opted_out:
                     where = policy.destination(account, number)
                     if where.allowed:
                         prices.append(where.price)

@@ -158,6 +158,25 @@ class TestMailing(CgsmsCase):
         self._run_sms_queue()
         self.assertFalse(self._gateway_messages())
 
+    def test_a_stop_reply_keeps_the_number_out_of_the_next_mailing(self):
+        mailing = self._mailing(self.sms_marketer)
+        mailing.with_user(self.sms_marketer).action_launch()
+        self._run_mailing_cron()
+        number = "+351" + NUMBERS[1]
+        self.env["cgsms.reply"]._cgsms_receive(
+            self.account, [InboundSms(message_id="in-stop", number=number, body="STOP")]
+        )
+        self.assertTrue(self.env["phone.blacklist"].sudo().search([("number", "=", number)]))
+        self.gateway.reset()
+        following = self._mailing(self.sms_marketer, subject="Promo de Junho")
+        self.assertEqual(following.cgsms_recipient_count, 2)
+        following.with_user(self.sms_marketer).action_launch()
+        self._run_mailing_cron()
+        self.assertEqual(
+            sorted(m["to"] for m in self._gateway_messages()),
+            ["+351" + NUMBERS[0], "+351" + NUMBERS[2]],
+        )
+
     # ------------------------------------------------------------------ credits
 
     def test_mailing_the_credits_cannot_cover_is_refused_and_never_half_sent(self):
