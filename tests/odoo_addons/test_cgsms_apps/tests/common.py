@@ -9,8 +9,10 @@ fake gateway.
 import contextlib
 import sys
 import types
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.addons.cgsms import compat
 from odoo.addons.cgsms.tests.common import CgsmsGatewayMixin
 from odoo.tests import TransactionCase
@@ -136,3 +138,72 @@ class AppsMixin(CgsmsGatewayMixin):
 
 class AppsCase(AppsMixin, TransactionCase):
     pass
+
+
+class AppAutomationCases:
+    """The three cases of one app: ``_prepare`` (as an administrator) gives the document,
+    ``_act`` does the business action as the app's user, ``_assert_done`` checks it
+    succeeded; ``_document`` is the record the SMS is about."""
+
+    allow_inherited_tests_method = True  # Odoo's loader runs only a class's own tests otherwise
+
+    def _document(self, record):
+        return record
+
+    def _run_action(self):
+        record = self._prepare()
+        with self._live():
+            self._act(record)
+        self._assert_done(record)
+        return self._document(record)
+
+    def test_action_succeeds_and_its_sms_goes_through_cgsms(self):
+        document = self._run_action()
+        line = self._assert_sent_once(document)
+        self.assertFalse(line.failure_reason)
+
+    def test_action_succeeds_with_no_credits_and_the_sms_says_why(self):
+        self._no_credits()
+        document = self._run_action()
+        line = self._assert_recorded_not_sent(document, "failed", "credits", "sms_credit")
+        self.assertEqual(line.cost, 0.0)
+
+    def test_action_succeeds_with_the_account_out_of_rotation_through_the_next_one(self):
+        self.account.sudo().write({"sequence": 1, "name": "Primary"})
+        second = self._cgsms_make_account(
+            self.company, provider="lusosms", sequence=2, name="Second"
+        )
+        self.env["cgsms.credit.line"].create(
+            {"account_id": second.id, "kind": "topup", "amount": 100, "reference": "Pack"}
+        )
+        self.account.sudo().write(
+            {
+                "out_of_rotation_until": fields.Datetime.now() + timedelta(minutes=5),
+                "out_of_rotation_reason": "Too many errors",
+            }
+        )
+        document = self._run_action()
+        [message] = self._sent_to()
+        self.assertEqual(message["provider"], "lusosms")
+        [line] = self._lines(document)
+        self.assertEqual((line.state, line.account_id), ("sent", second))
+
+    def test_managers_told_once_when_credits_run_out(self):
+        self._no_credits()
+        Activity = self.env["mail.activity"].sudo()
+        domain = [
+            ("res_model", "=", "cgsms.account"),
+            ("res_id", "=", self.account.id),
+            ("activity_type_id", "=", self.env.ref("cgsms.mail_activity_type_low_balance").id),
+        ]
+        self._run_action()
+        told = Activity.search_count(domain)
+        self.assertGreaterEqual(told, 1)
+        self._run_action()
+        self.assertEqual(Activity.search_count(domain), told)
+
+    def test_action_succeeds_with_the_provider_down_and_the_sms_waits(self):
+        self._provider_down()
+        document = self._run_action()
+        line = self._assert_recorded_not_sent(document, "queued", "")
+        self.assertTrue(line.failure_reason)
