@@ -109,6 +109,21 @@ class CgsmsGatewayMixin:
             return self.enter_registry_test_mode()
         return contextlib.nullcontext()
 
+    def _run_postcommit(self):
+        """Run the after-commit callbacks as Odoo does after a commit, their new cursor
+        sharing this test's transaction."""
+        self.env.flush_all()
+        if hasattr(self, "enter_registry_test_mode"):  # Odoo 19.0
+            with self.enter_registry_test_mode():
+                self.env.cr.postcommit.run()
+        else:
+            self.registry.enter_test_mode(self.env.cr)
+            try:
+                self.env.cr.postcommit.run()
+            finally:
+                self.registry.leave_test_mode()
+        self.env.invalidate_all()
+
     def _deliver(self, *args, **kwargs):
         """``self.gateway.deliver(...)``: the fake gateway posts the delivery report to Odoo
         from its own thread, without the test's cookie, which 19.0's HttpCase answers 400

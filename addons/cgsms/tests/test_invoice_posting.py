@@ -18,21 +18,6 @@ class TestInvoicePosting(CgsmsInvoiceCase):
     def _pending(self):
         return self.env.cr.postcommit.data.get(PENDING_KEY, set())
 
-    def _run_postcommit(self):
-        """Run the after-commit callbacks as Odoo does after a commit, their new cursor
-        sharing this test's transaction."""
-        self.env.flush_all()
-        if hasattr(self, "enter_registry_test_mode"):  # Odoo 19.0
-            with self.enter_registry_test_mode():
-                self.env.cr.postcommit.run()
-        else:
-            self.registry.enter_test_mode(self.env.cr)
-            try:
-                self.env.cr.postcommit.run()
-            finally:
-                self.registry.leave_test_mode()
-        self.env.invalidate_all()
-
     def test_posting_waits_for_the_commit(self):
         invoice = self._invoice(self.customer, self.due)
         self.assertIn(invoice.id, self._pending(), "the after-commit callback is registered")

@@ -115,17 +115,7 @@ class TestInvoicePosted(AppAutomationCases, AppsCase):
     def _act(self, invoice):
         invoice.with_user(self.user).action_post()
         # The SMS leaves after the commit, in a cursor of its own (here: the test's).
-        self.env.flush_all()
-        if hasattr(self, "enter_registry_test_mode"):  # Odoo 19.0
-            with self.enter_registry_test_mode():
-                self.env.cr.postcommit.run()
-        else:
-            self.registry.enter_test_mode(self.env.cr)
-            try:
-                self.env.cr.postcommit.run()
-            finally:
-                self.registry.leave_test_mode()
-        self.env.invalidate_all()
+        self._run_postcommit()
 
     def _assert_done(self, invoice):
         self.assertEqual(invoice.state, "posted")
