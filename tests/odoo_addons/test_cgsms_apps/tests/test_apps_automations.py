@@ -63,6 +63,19 @@ class TestStockDelivery(AppAutomationCases, AppsCase):
     def _assert_done(self, picking):
         self.assertEqual(picking.state, "done")
 
+    def test_first_delivery_asks_once_then_validates_and_sends(self):
+        # Odoo asks once per company, on the first delivery, whether to text customers.
+        self.company.has_received_warning_stock_sms = False
+        picking = self._prepare()
+        with self._live():
+            action = picking.with_user(self.user).button_validate()
+            self.assertEqual(action["res_model"], "confirm.stock.sms")
+            wizard = self.env["confirm.stock.sms"].with_user(self.user).browse(action["res_id"])
+            wizard.with_context(action["context"]).send_sms()
+        self._assert_done(picking)
+        self._assert_sent_once(picking)
+        self.assertTrue(self.company.has_received_warning_stock_sms)
+
     def test_warehouse_user_cannot_change_the_delivery_sms(self):
         template = self.company.sudo().stock_sms_confirmation_template_id
         self.assertTrue(template)
