@@ -54,6 +54,7 @@
             "cgsms/static/tests/tours/cgsms_express_tour.js",
             "cgsms/static/tests/tours/cgsms_send_form_tour.js",
             "cgsms/static/tests/tours/cgsms_walkthrough_tour.js",
+            "cgsms/static/tests/tours/cgsms_reporting_tour.js",
         ],
     },
     "application": True,

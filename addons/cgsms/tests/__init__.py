@@ -30,3 +30,4 @@ from . import test_replies_providers
 from . import test_failover
 from . import test_reporting
 from . import test_reporting_rpc
+from . import test_reporting_tour
