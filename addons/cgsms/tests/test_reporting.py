@@ -224,3 +224,34 @@ class TestCreditForecast(CgsmsReportingMixin, TransactionCase):
             settings.cgsms_credit_forecast, "≈ 270 days left at the last 30 days' rate"
         )
         self.assertIn("30.00 credits spent this month", settings.cgsms_credit_month_comparison)
+
+
+@tagged("post_install", "-at_install")
+class TestReportingDemo(CgsmsReportingMixin, TransactionCase):
+    def test_demo_first_month_fills_the_reports(self):
+        account = self._cgsms_make_account(self.company_b, name="Demo month")
+        sent = self.env["cgsms.account"]._cgsms_demo_first_month(account)
+        report = self.env["cgsms.report.sms"]
+        days = report._read_group([("account_id", "=", account.id)], ["date:day"], ["__count"])
+        # a month of opening days, not a single SMS
+        self.assertGreaterEqual(len(days), 20)
+        self.assertGreater(len(sent), 150)
+        self.assertEqual(len(sent.message_id), 2)
+        [(sms, cost, rate)] = report._read_group(
+            [("account_id", "=", account.id)],
+            [],
+            ["sms_count:sum", "cost:sum", "delivery_rate:avg"],
+        )
+        self.assertEqual(sms, len(sent))
+        self.assertAlmostEqual(cost, sum(sent.mapped("cost")), places=4)
+        self.assertTrue(80 < rate < 100)
+        # the ledger agrees with the history: the pack minus what the SMS cost
+        account.invalidate_recordset()
+        self.assertAlmostEqual(account.credit_available, 1440 - cost, places=4)
+        self.assertGreater(account.credit_days_left, 0)
+        replies = self.env["cgsms.reply"].search([("account_id", "=", account.id)])
+        self.assertGreater(len(replies), 10)
+        self.assertTrue(replies.filtered(lambda r: not r.is_matched))
+        # several countries, several document types
+        self.assertGreater(len(sent.mapped(lambda r: r.number[:3])), 1)
+        self.assertGreaterEqual(len(set(sent.mapped("res_model"))), 3)

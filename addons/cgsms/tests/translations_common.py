@@ -123,14 +123,10 @@ class PortugueseTranslationsMixin:
         missing = []
         for record, fname_, kind in terms:
             xmlids = self.env["ir.model.data"].search(
-                [
-                    ("model", "=", record._name),
-                    ("res_id", "=", record.id),
-                    ("module", "=like", "cgsms%"),
-                ]
+                [("model", "=", record._name), ("res_id", "=", record.id)]
             )
-            if not xmlids:
-                continue  # Odoo's own field: Odoo translates it
+            if not xmlids or any(not data.module.startswith("cgsms") for data in xmlids):
+                continue  # Odoo's own field or choice (we may extend it): Odoo translates it
             found = None
             for data in xmlids:
                 entry = self._pt_entries(data.module).get(f"{kind}:{data.module}.{data.name}")
