@@ -7,6 +7,8 @@ from uuid import uuid4
 
 from odoo import api, fields, models
 
+from ..tools.phone import normalize_number
+
 # (days ago, subject, text, recipients): the shop's two campaigns of the month
 CAMPAIGNS = (
     (
@@ -74,25 +76,29 @@ class CgsmsAccount(models.Model):
                 model, text = rng.choice(DAILY)
                 if model not in self.env:
                     model = "res.partner"
-                partner = rng.choice(partners) if partners else self.env["res.partner"]
+                # a known customer now and then, else a number typed on the document
+                partner, number = rng.choice(partners) if rng.random() < 0.3 else (None, None)
+                target = (partner or self.env["res.partner"], number or _demo_number(rng))
                 moment = date + timedelta(minutes=rng.randint(0, 540))
-                sent |= self._cgsms_demo_sms(
-                    account, rng, moment, [(partner, _demo_number(rng))], text, model=model
-                )
+                sent |= self._cgsms_demo_sms(account, rng, moment, [target], text, model=model)
         self._cgsms_demo_replies(account, rng, sent)
         return sent
 
     @api.model
     def _cgsms_demo_partners(self):
-        partners = self.env["res.partner"]
+        """``[(partner, number)]`` of the demo's customers with a mobile number."""
+        partners = []
         for xmlid in (
             "cgsms.partner_demo_ana",
             "cgsms.partner_demo_joao",
             "cgsms.partner_demo_carla",
             "cgsms.partner_demo_rita",
         ):
-            partners |= self.env.ref(xmlid, raise_if_not_found=False) or partners
-        return partners
+            partner = self.env.ref(xmlid, raise_if_not_found=False)
+            number = partner and normalize_number(partner.cgsms_mobile, "PT")
+            if number and number.valid:
+                partners.append((partner, number.e164))
+        return partners or [(None, None)]
 
     @api.model
     def _cgsms_demo_campaign(self, account, rng, date, subject, text, count):
