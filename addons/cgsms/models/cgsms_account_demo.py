@@ -14,8 +14,9 @@ CAMPAIGNS = (
     (
         20,
         "Promoção de primavera",
-        "Promoção de primavera: 20% de desconto em todas as reparações até sábado. Mostre "
-        "este SMS ao balcão. Para não receber SMS, responda STOP.",
+        "Promoção de primavera: 20% de desconto em todas as reparações de telemóveis, "
+        "tablets e portáteis até sábado. Mostre este SMS ao balcão da loja. Para não receber "
+        "SMS, responda STOP.",
         42,
     ),
     (

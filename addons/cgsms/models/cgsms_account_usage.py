@@ -85,10 +85,10 @@ class CgsmsAccount(models.Model):
             return self.env._(
                 "No SMS in the last 30 days: the credits last as long as they are unused."
             )
-        return self.env._(
-            "≈ %(days)s days left at the last 30 days' rate",
-            days=days_left(self.credit_available, spent_30d),
-        )
+        days = days_left(self.credit_available, spent_30d)
+        if days > 365:
+            return self.env._("More than a year of credits at the last 30 days' rate")
+        return self.env._("≈ %(days)s days left at the last 30 days' rate", days=days)
 
     def _cgsms_month_text(self, month, last_month):
         fmt = self.env["cgsms.credit.line"]._format_credits

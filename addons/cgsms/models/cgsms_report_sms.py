@@ -54,7 +54,7 @@ class CgsmsReportSms(models.Model):
     error_class = fields.Selection(ERROR_CLASSES, "Failure", readonly=True)
     sms_count = fields.Integer("SMS", readonly=True, aggregator="sum")
     segments = fields.Integer("Messages", readonly=True, aggregator="sum")
-    cost = fields.Float("Credits", digits=(12, 4), readonly=True, aggregator="sum")
+    cost = fields.Float("Credits", digits=(12, 2), readonly=True, aggregator="sum")
     sent_count = fields.Integer(
         "Left", readonly=True, aggregator="sum", help="SMS that left through the provider."
     )

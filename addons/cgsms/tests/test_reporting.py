@@ -188,6 +188,16 @@ class TestCreditForecast(CgsmsReportingMixin, TransactionCase):
         self.assertEqual(days_left(100.0, 0.0), 0)
         self.assertEqual(days_left(300.0, 30.0), 300)
 
+    def test_more_than_a_year_of_credits_said_so(self):
+        account = self._cgsms_make_account(self.company_b, name="Barely used")
+        now = fields.Datetime.now()
+        self._ledger(account, [("topup", 1000.0, now), ("debit", -1.44, now)])
+        self.assertEqual(account.credit_days_left, 20803)
+        self.assertEqual(
+            account.with_context(lang="en_US").credit_forecast,
+            "More than a year of credits at the last 30 days' rate",
+        )
+
     def test_month_spending_against_last_month(self):
         account = self._cgsms_make_account(self.company_b, name="Months")
         month_start = account._cgsms_month_start()

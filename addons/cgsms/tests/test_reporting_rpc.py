@@ -23,6 +23,7 @@ class TestReportingRpc(CgsmsReportingMixin, HttpCase):
         cls.manager_b = user(
             "rep_manager_b", "base.group_user,cgsms.group_cgsms_manager", cls.company_b
         )
+        cls.user_a = user("rep_user_a", "base.group_user,cgsms.group_cgsms_user", cls.company_a)
         cls.nobody_a = user("rep_nobody_a", "base.group_user", cls.company_a)
 
     def _rpc(self, user, model, method, *args, **kwargs):
@@ -78,6 +79,15 @@ class TestReportingRpc(CgsmsReportingMixin, HttpCase):
             context={"allowed_company_ids": self.company_b.ids},
         )
         self.assertEqual(credits, [])
+
+    def test_sms_user_groups_by_every_pivot_row(self):
+        # the document type is an ir.model, which an employee may not read: its name comes
+        # with the group
+        for groupby in ("account_id", "country_id", "user_id", "model_id", "message_id", "state"):
+            groups = self._read_group(self.user_a, groupby)
+            self.assertEqual(sum(g["sms_count"] for g in groups), 8, groupby)
+        [group] = self._read_group(self.user_a, "country_id", [("number", "=like", "+34%")])
+        self.assertEqual(group["country_id"][1], "Spain")
 
     def test_employee_without_sms_rights_reads_no_figures(self):
         with self.assertRaises(JsonRpcException) as caught, mute_logger(*REFUSALS):
