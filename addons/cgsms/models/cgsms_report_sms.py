@@ -23,6 +23,7 @@ class CgsmsReportSms(models.Model):
     _depends = {
         "cgsms.recipient": [
             "date_sent",
+            "date_attempt",
             "company_id",
             "account_id",
             "partner_id",
@@ -74,7 +75,7 @@ class CgsmsReportSms(models.Model):
         return SQL(
             """
             SELECT r.id AS id,
-                   COALESCE(r.date_sent, r.create_date) AS date,
+                   COALESCE(r.date_sent, r.date_attempt, r.create_date) AS date,
                    r.company_id AS company_id,
                    r.account_id AS account_id,
                    r.partner_id AS partner_id,
