@@ -265,3 +265,26 @@ class TestReportingDemo(CgsmsReportingMixin, TransactionCase):
         # several countries, several document types
         self.assertGreater(len(sent.mapped(lambda r: r.number[:3])), 1)
         self.assertGreaterEqual(len(set(sent.mapped("res_model"))), 3)
+
+
+@tagged("post_install", "-at_install")
+class TestReportingEmptyStates(TransactionCase):
+    def test_each_report_explains_itself_and_offers_a_first_sms(self):
+        send = self.env.ref("cgsms.cgsms_message_action")
+        for xmlid in (
+            "cgsms.cgsms_report_sms_action",
+            "cgsms.cgsms_credit_line_action_report",
+            "cgsms.cgsms_credit_line_action_balance",
+            "cgsms.cgsms_reply_action_report",
+        ):
+            action = self.env.ref(xmlid)
+            self.assertIn("o_view_nocontent_smiling_face", action.help, xmlid)
+            self.assertIn(f'name="{send.id}"', action.help, xmlid)
+            self.assertIn('type="action"', action.help, xmlid)
+            # a new database shows Odoo's sample figures behind the explanation
+            views = action.view_ids.view_id or self.env["ir.ui.view"].search(
+                [("model", "=", action.res_model), ("type", "in", ("graph", "pivot"))]
+            )
+            self.assertTrue(views, xmlid)
+            for view in views:
+                self.assertIn('sample="1"', view.arch_db, f"{xmlid}: {view.name}")
