@@ -119,9 +119,10 @@ class CgsmsReportSms(models.Model):
     def _read_group_select(self, aggregate_spec, query):
         # A rate of a group is the ratio of its sums, whatever aggregate the client asks for:
         # the average of the lines' rates would weigh a day of 2 SMS like a day of 2,000.
-        fname = aggregate_spec.split(":")[0]
-        if fname != "delivery_rate":
-            return super()._read_group_select(aggregate_spec, query)
+        # Odoo checks the spec (field, aggregate) and the access as for any other field
+        sql = super()._read_group_select(aggregate_spec, query)
+        if aggregate_spec.split(":")[0] != "delivery_rate":
+            return sql
         delivered = self._field_to_sql(self._table, "delivered_count", query)
         left = self._field_to_sql(self._table, "sent_count", query)
         return SQL(

@@ -61,6 +61,11 @@ class TestReporting(CgsmsReportingMixin, TransactionCase):
         self.assertEqual(figures["failed"][0], 2)
         self.assertFalse(figures["failed"][3])
 
+    def test_delivery_rate_with_an_unknown_aggregate_refused(self):
+        for spec in ("delivery_rate:drop table", "delivery_rate"):
+            with self.assertRaises(ValueError):
+                self.env["cgsms.report.sms"]._read_group([], ["account_id"], [spec])
+
     def test_delivery_rate_ordered_by_its_group_value(self):
         rows = self.env["cgsms.report.sms"]._read_group(
             [], ["account_id"], ["delivery_rate:avg"], order="delivery_rate:avg desc"
