@@ -45,8 +45,10 @@ env["ir.config_parameter"].set_param("web.base.url", "http://localhost:$http_por
 env["ir.config_parameter"].set_param("web.base.url.freeze", "True")
 # in the language of the demo's user (Portuguese): the pack's name, the connection status
 lang = env.ref("base.user_admin").lang
+# and the shop's first month of SMS (the pack bought, campaigns, daily SMS, replies), which
+# the reports (SMS > Reporting) show
 if not account.credit_line_ids:
-    env["cgsms.credit.line"].with_context(lang=lang)._cgsms_demo_topup(account)
+    env["cgsms.account"].with_context(lang=lang)._cgsms_demo_first_month(account)
 # the fake gateway runs already: the account shows "Connected", with its balance
 account.with_context(lang=lang).action_test_connection()
 env.cr.commit()

@@ -27,3 +27,7 @@ from . import cgsms_account_inbound
 from . import cgsms_reply
 from . import cgsms_reply_part
 from . import res_config_settings_inbound
+from . import cgsms_account_usage
+from . import cgsms_account_demo
+from . import cgsms_report_sms
+from . import res_config_settings_usage

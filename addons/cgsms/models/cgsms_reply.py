@@ -43,6 +43,10 @@ class CgsmsReply(models.Model):
     )
     keyword = fields.Selection(KEYWORDS, readonly=True)
     recipient_id = fields.Many2one("cgsms.recipient", "Answers", readonly=True)
+    # the send a reply answers, for the replies and opt-outs per send
+    message_id = fields.Many2one(
+        related="recipient_id.message_id", string="SMS send", store=True, index="btree_not_null"
+    )
     user_id = fields.Many2one(
         "res.users", "SMS sent by", readonly=True, help="Notified of the reply."
     )

@@ -28,3 +28,6 @@ from . import test_settings_shown
 from . import test_replies
 from . import test_replies_providers
 from . import test_failover
+from . import test_reporting
+from . import test_reporting_rpc
+from . import test_reporting_tour

@@ -25,3 +25,7 @@ class TestTranslations(PortugueseTranslationsMixin, TransactionCase):
         menu = self.env.ref("cgsms.cgsms_menu_invoice_reminders")
         self.assertIn("SMS", menu.with_context(lang="en_US").name)
         self.assertIn("SMS", menu.with_context(lang="pt_PT").name)
+
+    def test_every_field_label_and_choice_in_our_views_has_a_portuguese_translation(self):
+        self.maxDiff = None
+        self.assertEqual(self._pt_view_fields_without_entry("cgsms"), [])

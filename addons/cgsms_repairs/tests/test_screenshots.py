@@ -152,11 +152,13 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
             self.shots_dir = Path(tempfile.mkdtemp(prefix="cgsms-screens-"))
             self.addCleanup(shutil.rmtree, self.shots_dir, True)
 
-    def _shoot(self, browser, url_path, ready, name, script=None):
+    def _shoot(self, browser, url_path, ready, name, script=None, then=None):
         browser.navigate_to(self.base_url() + url_path, wait_stop=True)
         self.assertTrue(browser._wait_ready(ready, timeout=60), f"{name}: {ready}")
         if script:
             browser._websocket_request("Runtime.evaluate", params={"expression": script})
+        if then:
+            self.assertTrue(browser._wait_ready(then, timeout=60), f"{name}: {then}")
         # let the last renders and the web fonts settle
         time.sleep(1.5)
         data = browser._websocket_request(
@@ -181,8 +183,27 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
         time.sleep(1.5)
         return reply["result"]["value"]
 
-    def test_main_screens_render_and_are_captured(self):
+    @contextlib.contextmanager
+    def _logged_in_browser(self):
+        """Headless Chromium, logged in as the demo's user. 19.0 serves the browser's
+        requests, its last ones while it stops too, only while the test gives it its cookie."""
         browser = ChromeBrowser(self)
+        allow = getattr(self, "allow_requests", None)
+        try:
+            self.authenticate("admin", "admin", browser=browser)
+            self.cr.flush()
+            self.cr.clear()
+        except BaseException:
+            browser.stop()
+            raise
+        with allow(browser=browser) if allow else contextlib.nullcontext():
+            try:
+                yield browser
+            finally:
+                browser.stop()
+        self._wait_remaining_requests()
+
+    def test_main_screens_render_and_are_captured(self):
         # 19.0 serves the browser's requests only while the test gives it its cookie
         allow = getattr(self, "allow_requests", None)
         # the customer answers the repair's SMS (the fake gateway posts the signed reply)
@@ -195,75 +216,87 @@ class TestScreenshots(CgsmsRepairsMixin, HttpCase):
                 url=self.account.inbound_url,
             )
         self.assertEqual(answer["codes"], [200])
-        try:
-            self.authenticate("admin", "admin", browser=browser)
-            self.cr.flush()
-            self.cr.clear()
-        except BaseException:
-            browser.stop()
-            raise
-        # 19.0 serves the browser's requests, its last ones while it stops too, only while the
-        # test gives it its cookie
-        with allow(browser=browser) if allow else contextlib.nullcontext():
-            try:
-                self._shoot(
-                    browser,
-                    "/odoo/action-cgsms.cgsms_config_settings_action",
-                    "!!document.querySelector('#cgsms_provider_setting')",
-                    "settings",
-                )
-                self._shoot(
-                    browser,
-                    f"/odoo/action-cgsms.cgsms_message_action/{self.message.id}",
-                    "!!document.querySelector('.o_cgsms_counter_summary') && "
-                    "!!document.querySelector('.o_cgsms_skipped')",
-                    "send_form",
-                )
-                self._shoot(
-                    browser,
-                    "/odoo/action-cgsms.account_move_action_cgsms_overdue",
-                    "!!document.querySelector('.o_list_view .o_group_header')",
-                    "reminders",
-                    script="[...document.querySelectorAll('.o_list_view .o_group_header')]"
-                    ".find((row) => row.textContent.includes('Maria Costa')).click()",
-                )
-                self._shoot(
-                    browser,
-                    f"/odoo/action-repair.action_repair_order_tree/{self.repair.id}",
-                    "!!document.querySelector(\"a[name='cgsms_messages']\")",
-                    "repair_messages",
-                    script="document.querySelector(\"a[name='cgsms_messages']\").click();"
-                    "document.querySelector('.o_notebook').scrollIntoView()",
-                )
-                self._shoot(
-                    browser,
-                    "/odoo/action-cgsms.cgsms_reply_action",
-                    "!!document.querySelector('.o_list_view .o_data_row')",
-                    "replies",
-                )
-                self._shoot(
-                    browser,
-                    f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
-                    "!!document.querySelector(\"div[name='route_prefixes']\")",
-                    "account",
-                )
-                # credits read with 2 decimals where the price needs no more, in sums too
-                footer = self._text_of(
-                    browser,
-                    "/odoo/action-cgsms.cgsms_credit_line_action",
-                    ".o_list_footer .o_list_number",
-                )
-                stat = self._text_of(
-                    browser,
-                    f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
-                    ".oe_stat_button .o_stat_value",
-                )
-            finally:
-                browser.stop()
-        self._wait_remaining_requests()
+        with self._logged_in_browser() as browser:
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.cgsms_config_settings_action",
+                "!!document.querySelector('#cgsms_provider_setting')",
+                "settings",
+            )
+            self._shoot(
+                browser,
+                f"/odoo/action-cgsms.cgsms_message_action/{self.message.id}",
+                "!!document.querySelector('.o_cgsms_counter_summary') && "
+                "!!document.querySelector('.o_cgsms_skipped')",
+                "send_form",
+            )
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.account_move_action_cgsms_overdue",
+                "!!document.querySelector('.o_list_view .o_group_header')",
+                "reminders",
+                script="[...document.querySelectorAll('.o_list_view .o_group_header')]"
+                ".find((row) => row.textContent.includes('Maria Costa')).click()",
+            )
+            self._shoot(
+                browser,
+                f"/odoo/action-repair.action_repair_order_tree/{self.repair.id}",
+                "!!document.querySelector(\"a[name='cgsms_messages']\")",
+                "repair_messages",
+                script="document.querySelector(\"a[name='cgsms_messages']\").click();"
+                "document.querySelector('.o_notebook').scrollIntoView()",
+            )
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.cgsms_reply_action",
+                "!!document.querySelector('.o_list_view .o_data_row')",
+                "replies",
+            )
+            self._shoot(
+                browser,
+                f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
+                "!!document.querySelector(\"div[name='route_prefixes']\")",
+                "account",
+            )
+            # credits read with 2 decimals where the price needs no more, in sums too
+            footer = self._text_of(
+                browser,
+                "/odoo/action-cgsms.cgsms_credit_line_action",
+                ".o_list_footer .o_list_number",
+            )
+            stat = self._text_of(
+                browser,
+                f"/odoo/action-cgsms.cgsms_account_action/{self.account.id}",
+                ".oe_stat_button .o_stat_value",
+            )
         self.assertEqual((footer, stat), ("998,56", "998,56"))
-        names = sorted(p.stem for p in self.shots_dir.glob("*.png"))
-        self.assertEqual(
+        names = {p.stem for p in self.shots_dir.glob("*.png")}
+        self.assertLessEqual(
+            {"account", "reminders", "repair_messages", "replies", "send_form", "settings"},
             names,
-            ["account", "reminders", "repair_messages", "replies", "send_form", "settings"],
         )
+
+    def test_reports_render_and_are_captured(self):
+        """SMS > Reporting > SMS analysis on the demo's first month: the graph, then the
+        pivot."""
+        sent = self.env["cgsms.account"]._cgsms_demo_first_month(self.account)
+        self.assertGreater(len(sent), 100)
+        self.env.flush_all()
+        with self._logged_in_browser() as browser:
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.cgsms_report_sms_action",
+                "!!document.querySelector('.o_graph_renderer canvas') && "
+                "!document.querySelector('.o_view_sample_data')",
+                "analysis_graph",
+            )
+            self._shoot(
+                browser,
+                "/odoo/action-cgsms.cgsms_report_sms_action",
+                "!!document.querySelector('.o_switch_view.o_pivot')",
+                "analysis_pivot",
+                script="document.querySelector('.o_switch_view.o_pivot').click()",
+                then="!!document.querySelector('.o_pivot th.o_pivot_measure_row')",
+            )
+        names = {p.stem for p in self.shots_dir.glob("*.png")}
+        self.assertLessEqual({"analysis_graph", "analysis_pivot"}, names)

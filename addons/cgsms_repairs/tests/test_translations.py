@@ -11,3 +11,6 @@ class TestRepairTranslations(PortugueseTranslationsMixin, TransactionCase):
 
     def test_every_view_text_and_menu_has_a_portuguese_translation(self):
         self.assertEqual(self._pt_views_without_entry("cgsms_repairs"), [])
+
+    def test_every_field_label_and_choice_in_our_views_has_a_portuguese_translation(self):
+        self.assertEqual(self._pt_view_fields_without_entry("cgsms_repairs"), [])
