@@ -28,3 +28,4 @@ from . import test_settings_shown
 from . import test_replies
 from . import test_replies_providers
 from . import test_failover
+from . import test_neutralize
