@@ -4,7 +4,8 @@ count (so that prices agree), the E.164 check and the providers' signature schem
 Inside Odoo (the addons' own tests, ``odoo-bin shell``) they come from the loaded addon, so that
 its ``providers`` package is not imported a second time under another name. Elsewhere (pytest,
 the command line, the benchmark) from ``addons/cgsms`` of this repository: ``providers`` is
-plain Python and needs no Odoo.
+plain Python and needs no Odoo. Installed as the package ``cgsms-fake-gateway`` outside the
+repository, from the installed addon (``odoo-addon-cgsms`` or an addons path).
 """
 
 import importlib
@@ -19,7 +20,7 @@ ADDON_DIR = os.path.normpath(
 
 
 def _providers_module(name):
-    if "odoo.addons.cgsms" in sys.modules:
+    if "odoo.addons.cgsms" in sys.modules or not os.path.isdir(ADDON_DIR):
         return importlib.import_module(f"odoo.addons.cgsms.providers.{name}")
     if ADDON_DIR not in sys.path:
         sys.path.append(ADDON_DIR)

@@ -10,18 +10,16 @@ from .common import CgsmsCase
 NEUTRALIZED = "This database is a neutralized copy: SMS are not sent"
 
 
-@tagged("post_install", "-at_install")
-class TestNeutralize(CgsmsCase):
-    """A neutralized copy of production (what ``odoo-bin neutralize`` runs: every installed
-    module's data/neutralize.sql) reaches no provider, through any door, and spends nothing."""
+class NeutralizedDoors:
+    """Every door of a neutralized database: none reaches a provider or spends a credit.
+    ``cls.accounts``: the company's accounts, one of each provider, all at the fake gateway;
+    ``cls.account``, the sandbox one."""
+
+    allow_inherited_tests_method = True  # Odoo 19.0 collects a class's own test methods only
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.others = cls.env["cgsms.account"]
-        for provider in ("lusosms", "vonage", "twilio"):
-            cls.others |= cls._cgsms_make_account(cls.company, provider=provider)
-        cls.accounts = cls.account | cls.others
         cls.sms_user = new_test_user(
             cls.env,
             login="neutral_sms_user",
@@ -46,10 +44,8 @@ class TestNeutralize(CgsmsCase):
 
     def setUp(self):
         super().setUp()
+        self.others = self.accounts - self.account
         self.before = self._balances()
-        neutralize_database(self.env.cr)
-        self.env.invalidate_all()
-        self.env.registry.clear_cache()
 
     def _balances(self):
         return self.accounts._credit_balances()
@@ -127,7 +123,9 @@ class TestNeutralize(CgsmsCase):
         with self.assertRaises(AccessError):
             self.account.with_user(self.manager).write({"neutralized": False})
         with self.assertRaises(ValidationError):
-            self.others[:1].write({"neutralized": False})
+            self.others.filtered(lambda a: a.provider != "sandbox")[:1].write(
+                {"neutralized": False}
+            )
         self.others.action_archive()
         self.account.write({"neutralized": False})  # the administrator, on purpose
         self.account.with_user(self.manager).action_test_connection()
@@ -139,3 +137,43 @@ class TestNeutralize(CgsmsCase):
         # back to a real provider: it stops sending again
         self.account.write({"provider": "vonage"})
         self.assertTrue(self.account.neutralized)
+
+
+@tagged("post_install", "-at_install")
+class TestNeutralize(NeutralizedDoors, CgsmsCase):
+    """What ``odoo-bin neutralize`` runs (every installed module's data/neutralize.sql), in
+    the test's transaction, on accounts of every provider."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.accounts = cls.account
+        for provider in ("lusosms", "vonage", "twilio"):
+            cls.accounts |= cls._cgsms_make_account(cls.company, provider=provider)
+
+    def setUp(self):
+        super().setUp()
+        neutralize_database(self.env.cr)
+        self.env.invalidate_all()
+        self.env.registry.clear_all_caches()  # the system parameters' too
+
+
+@tagged("-standard", "cgsms_neutralized_copy", "post_install", "-at_install")
+class TestNeutralizedCopy(NeutralizedDoors, CgsmsCase):
+    """A database really neutralized by ``odoo-bin neutralize`` after accounts of every
+    provider were made in it (scripts/check_integrator.sh runs it: --test-tags
+    cgsms_neutralized_copy). The accounts are pointed at the fake gateway of the test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.accounts = cls.env["cgsms.account"].search([("company_id", "=", cls.company.id)])
+        cls.accounts.write({"base_url": cls.gateway.url})
+
+    def test_odoo_bin_neutralize_marked_every_account(self):
+        self.assertTrue(self.account._cgsms_database_neutralized())
+        made_before = self.others
+        self.assertLessEqual(
+            {"sandbox", "lusosms", "vonage", "twilio"}, set(made_before.mapped("provider"))
+        )
+        self.assertEqual(set(made_before.mapped("neutralized")), {True})
