@@ -23,9 +23,12 @@ mkdir -p "$CGSMS_VAR/log"
 rm -rf "$wheels" "$scratch"
 CGSMS_WHEEL_DIR=$CGSMS_VAR/integrator-wheels bash "$CGSMS_ROOT/scripts/wheels.sh" "$ODOO_SERIES" \
   || fail "wheels.sh failed"
+# built from a copy: setuptools writes its build/ and egg-info beside the sources
+cp -r "$CGSMS_ROOT/tests/fake_gateway" "$wheels/fake_gateway-src"
 "$PY" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$wheels" \
-  "$CGSMS_ROOT/tests/fake_gateway" 2>&1 | grep -v "is ignored: it is neither a file nor a directory"
-[ "${PIPESTATUS[0]}" = 0 ] || fail "the cgsms-fake-gateway wheel did not build"
+  "$wheels/fake_gateway-src" > "$CGSMS_VAR/log/integrator-build-$ODOO_SERIES.log" 2>&1 \
+  || fail "the cgsms-fake-gateway wheel did not build (see $CGSMS_VAR/log/integrator-build-$ODOO_SERIES.log)"
+rm -rf "$wheels/fake_gateway-src"
 "$PY" -m venv --without-pip "$scratch" || fail "no scratch virtualenv"
 odoo_site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 scratch_site=$("$scratch/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
@@ -44,12 +47,13 @@ import fake_gateway
 from odoo.modules import module
 
 root = Path(sys.argv[1]).resolve()
+source = (root / "addons", root / "tests")
 for name, path in (
     ("fake_gateway", Path(fake_gateway.__file__)),
     ("cgsms", Path(module.get_module_path("cgsms"))),
     ("cgsms_repairs", Path(module.get_module_path("cgsms_repairs"))),
 ):
-    assert not path.resolve().is_relative_to(root), f"{name} comes from the repository: {path}"
+    assert not any(path.resolve().is_relative_to(d) for d in source), f"{name} is not installed: {path}"
 PY
 
 odoo() { # odoo-bin of the scratch virtualenv, plain, with the database's connection

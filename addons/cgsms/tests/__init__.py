@@ -29,3 +29,4 @@ from . import test_replies
 from . import test_replies_providers
 from . import test_failover
 from . import test_neutralize
+from . import test_upgrade_destinations

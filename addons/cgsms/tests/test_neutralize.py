@@ -1,4 +1,4 @@
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.neutralize import neutralize_database
 from odoo.tests import Form, new_test_user, tagged
@@ -168,7 +168,13 @@ class TestNeutralizedCopy(NeutralizedDoors, CgsmsCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.accounts = cls.env["cgsms.account"].search([("company_id", "=", cls.company.id)])
-        cls.accounts.write({"base_url": cls.gateway.url})
+        # made before the company had a country: Portugal added to their destinations
+        cls.accounts.write(
+            {
+                "base_url": cls.gateway.url,
+                "allowed_country_ids": [Command.link(cls.env.ref("base.pt").id)],
+            }
+        )
 
     def test_odoo_bin_neutralize_marked_every_account(self):
         self.assertTrue(self.account._cgsms_database_neutralized())
