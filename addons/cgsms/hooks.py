@@ -15,23 +15,16 @@ from . import compat
 
 _logger = logging.getLogger(__name__)
 
-# Created by init() (models/cgsms_credit_line.py, cgsms_account.py, engine/health.py).
-SQL_TABLES = (
-    "cgsms_credit_balance",
-    "cgsms_credit_delta",
-    "cgsms_rate_bucket",
-    "cgsms_account_health",
-)
-SQL_FUNCTIONS = ("cgsms_credit_line_delta()",)
-
 
 def uninstall_hook(env):
     cancel_queued_sms(env)
-    for function in SQL_FUNCTIONS:
-        # CASCADE: its triggers on the ledger go with it
-        env.cr.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
-    for table in SQL_TABLES:
-        env.cr.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+    # Made by init() (models/cgsms_credit_line.py, cgsms_account.py, engine/health.py). The
+    # function first, with CASCADE: its triggers on the ledger go with it.
+    env.cr.execute("DROP FUNCTION IF EXISTS cgsms_credit_line_delta() CASCADE")
+    env.cr.execute(
+        "DROP TABLE IF EXISTS cgsms_credit_balance, cgsms_credit_delta, cgsms_rate_bucket, "
+        "cgsms_account_health CASCADE"
+    )
 
 
 def cancel_queued_sms(env):
