@@ -9,6 +9,7 @@ repository, from the installed addon (``odoo-addon-cgsms`` or an addons path).
 """
 
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -19,11 +20,23 @@ ADDON_DIR = os.path.normpath(
 )
 
 
+def _addon_dir():
+    """The folder of the cgsms addon: the repository's, else the installed one (found without
+    importing it: the addon needs a running Odoo, its ``providers`` do not)."""
+    if os.path.isdir(ADDON_DIR):
+        return ADDON_DIR
+    spec = importlib.util.find_spec("odoo.addons.cgsms")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the fake gateway needs the cgsms addon (odoo-addon-cgsms)")
+    return next(iter(spec.submodule_search_locations))
+
+
 def _providers_module(name):
-    if "odoo.addons.cgsms" in sys.modules or not os.path.isdir(ADDON_DIR):
+    if "odoo.addons.cgsms" in sys.modules:
         return importlib.import_module(f"odoo.addons.cgsms.providers.{name}")
-    if ADDON_DIR not in sys.path:
-        sys.path.append(ADDON_DIR)
+    addon_dir = _addon_dir()
+    if addon_dir not in sys.path:
+        sys.path.append(addon_dir)
     return importlib.import_module(f"providers.{name}")
 
 
