@@ -6,7 +6,11 @@
 # and no runner of ours. Prints "integrator: N passed, N failed" for scripts/test.sh.
 # CGSMS_INTEGRATOR_TAGS: the tests run (default: a class of each addon that uses the fake
 # gateway, the neutralization test and Odoo's own SMS tests with ours installed: the registry
-# must load for all of them). CGSMS_INTEGRATOR_KEEP=1 keeps the database and the virtualenv.
+# must load for all of them). Then, on that database: a run without the test package (the
+# registry loads, the tests that need it are skipped with the reason), and a copy of
+# production: accounts of every provider, odoo-bin neutralize, then every door
+# (--test-tags cgsms_neutralized_copy). CGSMS_INTEGRATOR_KEEP=1 keeps the database and the
+# virtualenv.
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +91,26 @@ odoo --addons-path="$ODOO_SRC/addons" -i cgsms,cgsms_repairs,test_mail_sms --tes
   $(odoo_demo_args with) --max-cron-threads=0 --log-handler=werkzeug:WARNING > "$log_file" 2>&1 \
   || failed=$((failed + 1))
 count "$log_file"
+if grep -q 'pip install cgsms-fake-gateway' "$log_file"; then
+  log "integrator run: tests skipped for want of the fake gateway, which is installed"; failed=$((failed + 1))
+fi
+
+# Without the test package (an integrator who did not install it): the registry loads, our
+# tests that need the gateway are skipped with the reason, Odoo's own pass.
+log "Without cgsms-fake-gateway: the registry loads, the tests that need it are skipped"
+bare_log=$CGSMS_VAR/log/integrator-bare-$ODOO_SERIES.log
+"$PY" -m pip --python "$scratch/bin/python" uninstall --quiet --yes cgsms-fake-gateway > "$bare_log" 2>&1
+odoo --addons-path="$ODOO_SRC/addons" --test-enable --test-tags /cgsms:TestMessageSend,/sms:TestSMSComposerComment \
+  --stop-after-init --http-port="$http_port" --data-dir="$scratch/data" --max-cron-threads=0 \
+  --log-handler=werkzeug:WARNING >> "$bare_log" 2>&1
+if grep -qE '0 failed, 0 error\(s\) of [1-9][0-9]* tests' "$bare_log" && grep -q 'pip install cgsms-fake-gateway' "$bare_log" \
+  && ! grep -qE ' (ERROR|CRITICAL) ' "$bare_log"; then
+  passed=$((passed + 1)); log "integrator run: without the test package, skipped with the reason"
+else
+  failed=$((failed + 1)); log "integrator run: without the test package (see $bare_log)"
+fi
+"$PY" -m pip --python "$scratch/bin/python" install --quiet --no-index --find-links "$wheels" \
+  cgsms-fake-gateway >> "$bare_log" 2>&1 || fail "pip install cgsms-fake-gateway failed"
 
 # A copy of production: accounts of every provider, then odoo-bin neutralize, then every door.
 log "Neutralization: accounts of every provider, odoo-bin neutralize, then TestNeutralizedCopy"
