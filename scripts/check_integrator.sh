@@ -118,7 +118,7 @@ neutral_log=$CGSMS_VAR/log/integrator-neutralized-$ODOO_SERIES.log
 {
   odoo shell --addons-path="$ODOO_SRC/addons" --data-dir="$scratch/data" --no-http <<'PY'
 for provider in ("sandbox", "lusosms", "vonage", "twilio"):
-    env["cgsms.account"].create(
+    account = env["cgsms.account"].create(
         {
             "company_id": env.company.id,
             "provider": provider,
@@ -128,6 +128,7 @@ for provider in ("sandbox", "lusosms", "vonage", "twilio"):
             "base_url": "http://127.0.0.1:9",
         }
     )
+    env["cgsms.credit.line"].create({"account_id": account.id, "kind": "topup", "amount": 50})
 env.cr.commit()
 PY
   odoo neutralize --addons-path="$ODOO_SRC/addons" \

@@ -175,6 +175,12 @@ class TestNeutralizedCopy(NeutralizedDoors, CgsmsCase):
                 "allowed_country_ids": [Command.link(cls.env.ref("base.pt").id)],
             }
         )
+        cls.env["cgsms.credit.line"].create(
+            [
+                {"account_id": account.id, "kind": "topup", "amount": 100, "reference": "Pack"}
+                for account in cls.accounts - cls.account
+            ]
+        )
 
     def test_odoo_bin_neutralize_marked_every_account(self):
         self.assertTrue(self.account._cgsms_database_neutralized())
