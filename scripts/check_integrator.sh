@@ -29,6 +29,7 @@ CGSMS_WHEEL_DIR=$CGSMS_VAR/integrator-wheels bash "$CGSMS_ROOT/scripts/wheels.sh
   || fail "wheels.sh failed"
 # built from a copy: setuptools writes its build/ and egg-info beside the sources
 cp -r "$CGSMS_ROOT/tests/fake_gateway" "$wheels/fake_gateway-src"
+rm -rf "$wheels/fake_gateway-src/build" "$wheels"/fake_gateway-src/*.egg-info "$wheels"/fake_gateway-src/__pycache__
 "$PY" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$wheels" \
   "$wheels/fake_gateway-src" > "$CGSMS_VAR/log/integrator-build-$ODOO_SERIES.log" 2>&1 \
   || fail "the cgsms-fake-gateway wheel did not build (see $CGSMS_VAR/log/integrator-build-$ODOO_SERIES.log)"
