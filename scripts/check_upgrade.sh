@@ -16,7 +16,9 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 pg_env
 
-prev=$(grep -vE '^\s*(#|$)' "$CGSMS_ROOT/.ci/previous-release" | head -n 1)
+# CGSMS_UPGRADE_FROM=<commit> starts from another release (e.g. dc405d2, the last one before
+# 1.1.0, which has replies and several accounts per company).
+prev=${CGSMS_UPGRADE_FROM:-$(grep -vE '^\s*(#|$)' "$CGSMS_ROOT/.ci/previous-release" | head -n 1)}
 work=$CGSMS_VAR/upgrade$CGSMS_SERIES_SUFFIX
 db=cgsms_upgrade$CGSMS_SERIES_SUFFIX
 http_port=${CGSMS_TEST_HTTP_PORT:-$((8169 + 10 * (${ODOO_SERIES%%.*} - 18)))}
