@@ -57,8 +57,10 @@ step() { # $1 addons folder, $2 step of tests/upgrade/steps.py, $3 snapshot file
     CGSMS_TESTS_DIR=$CGSMS_ROOT/tests odoo "$1" "$2" shell --no-http \
     < "$CGSMS_ROOT/tests/upgrade/steps.py"
 }
-clean_log() { # $1 log name: Odoo logged no error
-  ! grep -qE ' (ERROR|CRITICAL) |^Traceback' "$log_dir/$1.log"
+clean_log() { # $1 log name: Odoo logged no error (but the refused deletion of a contact that
+  # documents still use, which Odoo logs and keeps: the demo's customers with posted invoices)
+  ! grep -E ' (ERROR|CRITICAL) |^Traceback' "$log_dir/$1.log" \
+    | grep -vq "odoo.sql_db: bad query: b'DELETE FROM \"res_partner\""
 }
 
 "$PY" "$CGSMS_ROOT/scripts/fake_gateway.py" --port "$gw_port" > "$log_dir/gateway.log" 2>&1 &
