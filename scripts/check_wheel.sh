@@ -2,8 +2,8 @@
 # Checks the pip packaging of the addons on ODOO_SERIES, in seconds: builds the series' wheels
 # (scripts/wheels.sh), installs odoo-addon-cgsms into a scratch virtualenv that sees Odoo and
 # its requirements (as a virtualenv where Odoo is pip-installed would), and asks Odoo, without
-# an addons path, where cgsms is and what its version is. Prints "wheel: 1 passed, 0 failed"
-# (or failed) for scripts/test.sh.
+# an addons path, where cgsms is, what its version is and that its data/neutralize.sql came
+# along. Prints "wheel: 1 passed, 0 failed" (or failed) for scripts/test.sh.
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +37,8 @@ deps = {r.split(";")[0].split("=")[0].split(">")[0].strip() for r in requires("o
 assert path.is_relative_to(site), f"cgsms found at {path}, not in the wheel"
 assert manifest["version"].startswith(series + "."), manifest["version"]
 assert {"phonenumbers", "requests"} <= deps, deps
+# what odoo-bin neutralize runs for the addon (Odoo finds it through the addon's own path)
+assert (path / "data" / "neutralize.sql").is_file(), "data/neutralize.sql is not in the wheel"
 print(f"odoo-addon-cgsms {version('odoo-addon-cgsms')}: Odoo {series} finds cgsms "
       f"{manifest['version']} at {path}; requires {', '.join(sorted(deps))}")
 PY

@@ -13,7 +13,12 @@
 #      a third with Odoo's apps that send SMS (stock, project, events, calendar, POS, SMS
 #      Marketing) and the test addon tests/odoo_addons/test_cgsms_apps;
 #   4. the addons' wheels of the series, one installed into a scratch virtualenv and found by
-#      Odoo (scripts/check_wheel.sh).
+#      Odoo (scripts/check_wheel.sh);
+#   5. the addons' tests as an integrator's CI runs them: plain odoo-bin --test-enable in a
+#      scratch virtualenv of our wheels and the test package cgsms-fake-gateway, then on a
+#      database neutralized by odoo-bin neutralize (scripts/check_integrator.sh);
+#   6. an upgrade from the previous release (.ci/previous-release) with real data, checked
+#      record by record, then uninstall and install again (scripts/check_upgrade.sh).
 # Prints one line per series (`odoo 19.0: N passed, N failed`), then one summary line
 # (`total: N passed, N failed`), then the name of each failed test, and exits non-zero on any
 # failure.
@@ -228,6 +233,13 @@ else
     cgsms,cgsms_repairs,test_mail_sms
   run_pytest_odoo "$db"
   drop_test_db "$db"
+  # The addons in a customer's Odoo: their tests as an integrator's CI runs them (plain
+  # odoo-bin, our wheels, a database neutralized by odoo-bin neutralize), and an upgrade from
+  # the previous release, then uninstall and install again.
+  log "Integrator run: plain odoo-bin --test-enable from a scratch virtualenv of our wheels"
+  run_counted integrator env CGSMS_TEST_HTTP_PORT="$http_port" bash "$CGSMS_ROOT/scripts/check_integrator.sh"
+  log "Upgrade from the previous release (.ci/previous-release), uninstall, install again"
+  run_counted upgrade env CGSMS_TEST_HTTP_PORT="$http_port" bash "$CGSMS_ROOT/scripts/check_upgrade.sh"
   # With queue_job the SMS queue runs as jobs: the glue addon's tests in a database of its own,
   # so that the tests above keep the cron path that runs without queue_job.
   if [ -n "${CGSMS_QUEUE_JOB:-}" ]; then

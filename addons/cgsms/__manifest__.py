@@ -1,7 +1,8 @@
 {
     "name": "CgSMS",
-    "summary": "Send SMS from Odoo through your own SMS provider account, with visible credits",
-    "version": "1.0.0",
+    "summary": "Send SMS from Odoo through your own SMS provider account, with visible credits. "
+    "Uninstalling cancels the SMS still waiting to leave.",
+    "version": "1.1.0",
     "category": "Marketing/SMS",
     "license": "LGPL-3",
     "author": "CgSMS",
@@ -57,6 +58,7 @@
             "cgsms/static/tests/tours/cgsms_reporting_tour.js",
         ],
     },
+    "uninstall_hook": "uninstall_hook",
     "application": True,
     "installable": True,
 }

@@ -101,6 +101,13 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         _logger.info("SMS %s already handed to the provider: not sent again", sms.id)
         sms.write({"state": "pending", "failure_type": False, "to_delete": True})
     todo = sms_all - done
+    if account.neutralized:
+        # A neutralized copy of the database (data/neutralize.sql): nothing leaves and no
+        # credit is reserved; each SMS and its document say why.
+        reason = policy.neutralized(model.env)
+        for sms in todo:
+            results.fail(sms, "rejected", reason)
+        return Sms
 
     if default_country is None:
         default_country = account.company_id.country_id.code or ""

@@ -208,6 +208,11 @@ def refusal(env, reason, number="", country=""):
     return sentences.get(reason) or env._("%(number)s is refused.", number=number)
 
 
+def neutralized(env):
+    """The sentence wherever an account of a neutralized copy of the database would send."""
+    return env._("This database is a neutralized copy: SMS are not sent")
+
+
 # Reasons of :func:`refusal` that are about the number itself (the history's error class).
 NUMBER_REASONS = frozenset(
     {"missing_number", "invalid_number", "not_mobile", "premium", "personal", "satellite"}

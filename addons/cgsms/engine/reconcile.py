@@ -67,6 +67,8 @@ def reconcile(model, account, deadline=None, limit=200):
     (with its provider id), back in the queue (the provider certainly does not have it)
     or, when the provider cannot tell, with a person ("To check")."""
     account = account.sudo()
+    if account.neutralized:
+        return  # a neutralized copy asks no provider; the lines wait as they are
     commit = transaction.owns(model.env.cr)
     # To the microsecond (write_date has them): a line is due once its delay has passed.
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -3,6 +3,8 @@ from . import account_move_demo
 from . import account_move_posted
 from . import cgsms_account
 from . import cgsms_account_routing
+from . import cgsms_account_neutralize
+from . import cgsms_account_upgrade
 from . import cgsms_credit_line
 from . import cgsms_delivery_report
 from . import cgsms_delivery_stat

@@ -39,6 +39,7 @@ class CgsmsMessage(models.Model):
         compute="_compute_preview",
         help="The price of one SMS to each recipient, by destination, added up.",
     )
+    cgsms_neutralized = fields.Boolean(related="company_id.cgsms_neutralized")
     estimated_cost = fields.Float("Total cost", digits=(12, 4), compute="_compute_estimated_cost")
     credit_short = fields.Boolean(compute="_compute_estimated_cost")
 

@@ -26,6 +26,12 @@ class ResCompany(models.Model):
         "administrator (automation rules, scheduled reminders, SMS on invoices) are always "
         "sent.",
     )
+    cgsms_neutralized = fields.Boolean(
+        "SMS neutralized",
+        compute="_compute_cgsms_neutralized",
+        help="An active SMS account of the company is neutralized: this database is a copy "
+        "for testing and its SMS are not sent.",
+    )
     # Invoicing SMS: overdue reminders and invoice issued notification
     cgsms_reminder_template_id = fields.Many2one(
         "sms.template",
@@ -68,6 +74,16 @@ class ResCompany(models.Model):
         accounts = self.env["cgsms.account"]._get_active_by_company(self.ids)
         for company in self:
             company.cgsms_account_id = accounts.get(company.id, False)
+
+    def _compute_cgsms_neutralized(self):
+        neutralized = (
+            self.env["cgsms.account"]
+            .sudo()
+            .search([("company_id", "in", self.ids), ("neutralized", "=", True)])
+            .company_id
+        )
+        for company in self:
+            company.cgsms_neutralized = company in neutralized
 
     def _cgsms_tz(self):
         """Timezone name of the company's reminder window."""

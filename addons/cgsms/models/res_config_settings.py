@@ -34,6 +34,7 @@ class ResConfigSettings(models.TransientModel):
     # The account of the settings' company, as the user may see it: computed from the
     # company, never from an account id a client sends (see _compute_cgsms_account).
     cgsms_account_id = fields.Many2one("cgsms.account", compute="_compute_cgsms_account")
+    cgsms_neutralized = fields.Boolean(related="company_id.cgsms_neutralized")
     cgsms_state = fields.Selection(ACCOUNT_STATES, "State", compute="_compute_cgsms_account")
     cgsms_credit_available = fields.Float(
         "Available credits", digits=(12, 4), compute="_compute_cgsms_account"

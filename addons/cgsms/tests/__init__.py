@@ -31,3 +31,5 @@ from . import test_failover
 from . import test_reporting
 from . import test_reporting_rpc
 from . import test_reporting_tour
+from . import test_neutralize
+from . import test_upgrade_destinations

@@ -32,7 +32,8 @@ class TestReplies(CgsmsRepliesMixin, HttpCase):
         self.assertEqual(recipient.state, "sent", recipient.failure_reason)
         return recipient
 
-    def _post_signed(self, body, secret=fake_gateway.SANDBOX_WEBHOOK_SECRET):
+    def _post_signed(self, body, secret=None):
+        secret = secret or fake_gateway.SANDBOX_WEBHOOK_SECRET
         signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         return self.url_open(
             self.account._inbound_url().replace(self.base_url(), ""),
