@@ -28,3 +28,5 @@ from . import test_settings_shown
 from . import test_replies
 from . import test_replies_providers
 from . import test_failover
+from . import test_webhook_bad_bytes
+from . import test_routing_prefix_countries
