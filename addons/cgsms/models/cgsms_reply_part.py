@@ -39,7 +39,7 @@ class CgsmsReplyPart(models.Model):
     body = fields.Text()
     to_number = fields.Char()
     provider_message_id = fields.Char(required=True)
-    is_joined = fields.Boolean(help="The reply of this part was recorded whole.")
+    is_joined = fields.Boolean("Joined", help="The reply of this part was recorded whole.")
 
     locals().update(
         compat.sql_constraints(
