@@ -1,5 +1,10 @@
-"""Scenarios of the runner (``odoo_runner.py``) for replies: a Vonage account of the company
-that receives replies at ``base_url``, and what it recorded for a number."""
+"""Scenarios of the runner (``odoo_runner.py``) for webhooks: a Vonage account of the company
+that receives replies at ``base_url``, what it recorded for a number, and a send whose
+delivery reports are posted between the provider's answer and the commit of its result."""
+
+import hashlib
+import hmac
+import json
 
 E2E_VONAGE = "E2E Vonage replies"
 SIGNATURE_SECRET = "e2e-vonage-signature-secret"
@@ -46,4 +51,38 @@ def inbound_replies(env, args):
     }
 
 
-SCENARIOS = {f.__name__: f for f in (inbound_setup, inbound_replies)}
+def process_queue_report_first(env, args):
+    """What the SMS queue cron does, except that once the provider answered, and after the
+    engine's transaction has read (its snapshot taken), the report of each SMS is posted to
+    ``callback_url`` (signed with ``secret``) and answered, before the result is saved and
+    committed. Returns the HTTP codes of the reports."""
+    import requests
+
+    from odoo.addons.cgsms.engine import results as results_module
+
+    original, codes = results_module.apply_results, []
+
+    def apply_results(model, account, results, *rest, **kwargs):
+        model.env.cr.execute("SELECT count(*) FROM cgsms_delivery_report")  # the snapshot
+        for _sms, result in results:
+            if result.ok:
+                body = json.dumps({"id": result.message_id, "status": "delivered"}).encode()
+                signature = hmac.new(args["secret"].encode(), body, hashlib.sha256).hexdigest()
+                response = requests.post(
+                    args["callback_url"],
+                    data=body,
+                    headers={"X-Sandbox-Signature": signature, "Content-Type": "application/json"},
+                    timeout=30,
+                )
+                codes.append(response.status_code)
+        return original(model, account, results, *rest, **kwargs)
+
+    results_module.apply_results = apply_results
+    try:
+        env["sms.sms"]._process_queue()
+    finally:
+        results_module.apply_results = original
+    return {"codes": codes}
+
+
+SCENARIOS = {f.__name__: f for f in (inbound_setup, inbound_replies, process_queue_report_first)}

@@ -1,16 +1,22 @@
-"""Replies posted at the same moment to a real Odoo server (threaded, each request in its own
+"""Webhooks posted at the same moment to a real Odoo server (threaded, each request in its own
 committed transaction): the parts of a long Vonage reply, in any order, at once and again,
 are joined into exactly one reply; identical posts at once are all answered 200 and give one
-reply, with no error in the server's log."""
+reply, with no error in the server's log; a delivery report committed while its SMS's result
+is being saved is applied as soon as that result commits, not at the next cron."""
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 
 import requests
 
+from .helpers import wait_until
 from .inbound import SIGNATURE_SECRET
-from .test_dlr_burst import odoo_server  # noqa: F401 - the server fixture, shared
+from .test_dlr_burst import (
+    SANDBOX_WEBHOOK_SECRET,
+    odoo_server,  # noqa: F401 - the server fixture, shared
+)
 
 PARTS = ("Bom dia, a reparação ", "ficou ótima e o ", "equipamento já funciona, ", "obrigado!")
 
@@ -125,3 +131,38 @@ def test_identical_replies_at_once_answered_200_recorded_once(
     errors = _errors(odoo_server["log"], log_start)
     report("identical replies at once", rounds=len(rounds), posts_each=20, log_errors=len(errors))
     assert not errors, errors[:5]
+
+
+def test_report_posted_before_the_result_commits_applied_at_once(
+    runner,
+    gateway,
+    fresh,
+    odoo_server,  # noqa: F811
+    report,
+):
+    fresh(credits=20)
+    setup = runner.run(
+        "dlr_setup", base_url=odoo_server["url"], webhook_secret=SANDBOX_WEBHOOK_SECRET
+    )
+    numbers = [f"+3519170{i:05d}" for i in range(3)]
+    try:
+        runner.run("queue_sms", numbers=numbers)
+        sent = runner.run(
+            "process_queue_report_first",
+            callback_url=setup["callback_url"],
+            secret=SANDBOX_WEBHOOK_SECRET,
+        )
+        committed = time.monotonic()
+        states = []
+
+        def delivered():
+            states[:] = [r["state"] for r in runner.run("snapshot")["recipients"]]
+            return states == ["delivered"] * len(numbers)
+
+        # no cron runs in this set-up: only the re-check after the commits can apply them
+        wait_until(delivered, timeout=1.0, interval=0.1, what="the early reports applied")
+        seconds = time.monotonic() - committed
+    finally:
+        runner.run("dlr_setup", base_url="http://127.0.0.1:8069", webhook_secret="")
+    report("report before its result commits", sms=len(numbers), seconds=round(seconds, 2))
+    assert sent["ok"] and sent["codes"] == [200] * len(numbers), sent

@@ -110,6 +110,7 @@ class CgsmsAccount(models.Model):
                 )
 
     @api.depends("route_prefixes", "allowed_country_ids")
+    @api.depends_context("lang")
     def _compute_route_warning(self):
         for account in self:
             allowed = set(account.allowed_country_ids.mapped("code"))

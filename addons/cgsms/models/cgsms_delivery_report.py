@@ -2,7 +2,7 @@ import logging
 import time
 from datetime import timedelta
 
-from odoo import api, fields, models, sql_db
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..engine import transaction
@@ -150,7 +150,7 @@ class CgsmsDeliveryReport(models.Model):
         cr = self.env.cr
         message_ids = [m for m in message_ids if m]
         refs = [r for r in refs if r]
-        if not accounts or not (message_ids or refs) or type(cr) is not sql_db.Cursor:
+        if not accounts or not (message_ids or refs) or transaction.shares_transaction(cr):
             return  # a test's single transaction sees everything already
         env, account_ids = self.env, accounts.ids
 

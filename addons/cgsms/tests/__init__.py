@@ -30,3 +30,4 @@ from . import test_replies_providers
 from . import test_failover
 from . import test_webhook_bad_bytes
 from . import test_routing_prefix_countries
+from . import test_replies_parts

@@ -1,17 +1,18 @@
 """An account routed by a prefix: the countries phonenumbers places under that prefix and the
 account's destinations leave out are named on its form, and their numbers are refused."""
 
-import phonenumbers
-
 from odoo.tests import Form, tagged
 
 from ..engine import policy
 from .common import CgsmsCase
 
-
-def _mobile(region):
-    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+# Mobiles that phonenumbers places in Guernsey, Jersey and the Isle of Man, all under +44.
+MOBILES = {
+    "GB": "+447400123456",
+    "GG": "+447781123456",
+    "JE": "+447797712345",
+    "IM": "+447624123456",
+}
 
 
 @tagged("post_install", "-at_install")
@@ -51,14 +52,17 @@ class TestRoutingPrefixCountries(CgsmsCase):
         self.account.write(
             {"route_prefixes": "+44", "allowed_country_ids": [(6, 0, self.env.ref("base.uk").ids)]}
         )
-        self.assertTrue(policy.destination(self.account, _mobile("GB")).allowed)
+        self.assertTrue(policy.destination(self.account, MOBILES["GB"]).allowed)
         for region in ("GG", "JE", "IM"):
             with self.subTest(region=region):
-                refused = policy.destination(self.account, _mobile(region))
+                refused = policy.destination(self.account, MOBILES[region])
                 self.assertEqual((refused.reason, refused.country_code), ("country", region))
 
     def test_warning_in_portuguese(self):
         self.env["res.lang"]._activate_lang("pt_PT")
+        self.env["ir.module.module"].search([("name", "=", "cgsms")])._update_translations(
+            "pt_PT", overwrite=True
+        )
         self.account.write(
             {"route_prefixes": "+44", "allowed_country_ids": [(6, 0, self.env.ref("base.uk").ids)]}
         )
