@@ -20,6 +20,7 @@ import io
 import json
 import os
 import pstats
+import re
 import threading
 import time
 from concurrent import futures
@@ -231,9 +232,16 @@ def _phase_profile(env, args):
         r"_cgsms_known_partner|_cgsms_sender_user|_cgsms_post|message_post|_notify_thread|"
         r"_cgsms_apply_keyword|_cgsms_join|read_committed|create|commit|flush"
     )
-    text = out.getvalue()
+    text = "\n".join(out.getvalue().splitlines()[:60])
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(
+        r"mail/models/mail_thread.py:\d+\(message_post\)"
+    )
+    callees = "\n".join(
+        line for line in out.getvalue().splitlines() if re.search(r"\d\.\d{3}", line)
+    )
     head = f"Profile: {args['size']} replies in one process, {args['size'] / seconds:.1f}/s"
-    return {"text": head + "\n" + "\n".join(text.splitlines()[:60])}
+    return {"text": f"{head}\n{text}\nmessage_post calls:\n{callees}"}
 
 
 PHASES = {
