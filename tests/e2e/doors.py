@@ -242,23 +242,17 @@ def _automation(env, args):
     action = env["ir.actions.server"].sudo().search([("name", "=", "E2E door SMS")], limit=1)
     if not action:
         model = env["ir.model"]._get("res.partner")
-        template = (
-            env["sms.template"]
-            .sudo()
-            .create({"name": "E2E door template", "model_id": model.id, "body": "Door test"})
+        template = env["sms.template"].sudo().create(
+            {"name": "E2E door template", "model_id": model.id, "body": "Door test"}
         )
-        action = (
-            env["ir.actions.server"]
-            .sudo()
-            .create(
-                {
-                    "name": "E2E door SMS",
-                    "model_id": model.id,
-                    "state": "sms",
-                    "sms_template_id": template.id,
-                    "sms_method": "sms",
-                }
-            )
+        action = env["ir.actions.server"].sudo().create(
+            {
+                "name": "E2E door SMS",
+                "model_id": model.id,
+                "state": "sms",
+                "sms_template_id": template.id,
+                "sms_method": "sms",
+            }
         )
     action.with_env(env).sudo().with_context(
         active_model="res.partner", active_ids=partners.ids, active_id=partners[:1].id
