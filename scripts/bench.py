@@ -27,6 +27,10 @@ already loaded).
 ``bench_failover.py``): a second account at a second gateway takes the rest, each number
 leaves once (``--failover --sizes 5000``).
 
+``--replies`` measures inbound replies instead: N customers answer at once over 16
+connections, on the production set-up (2 HTTP workers), each reply matched and posted on its
+record (see ``bench_replies.py``; ``--replies --sizes 500,5000 [--profile]``).
+
 ``--production MODES`` measures the CgSMS delivery as it runs in production instead: Odoo is
 started as a server with prefork workers (``--workers``, Odoo's default limits unless given),
 a send to N customers is queued from another process, and the SMS queue cron in Odoo's cron
@@ -62,6 +66,7 @@ from concurrent import futures
 from pathlib import Path
 
 import bench_failover
+import bench_replies
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -598,6 +603,12 @@ def main(argv=None):
         action="store_true",
         help="a campaign whose primary provider fails half-way (a second account takes over)",
     )
+    parser.add_argument(
+        "--replies", action="store_true", help="inbound replies at once (bench_replies.py)"
+    )
+    parser.add_argument("--connections", type=int, default=16, help="--replies: connections")
+    parser.add_argument("--profile", action="store_true", help="--replies: profile first")
+    parser.add_argument("--profile-size", type=int, default=300)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -644,7 +655,22 @@ def main(argv=None):
                 f"Database {db}: {setup['partners']} partners ready; account: {setup['account']}",
                 flush=True,
             )
-        if options.failover:
+        if options.replies:
+            http_port = base + 1 if base else _free_port()
+            gevent_port = base + 2 if base else _free_port()
+            status = bench_replies.run(
+                options,
+                env,
+                python,
+                odoo_src,
+                sizes,
+                lambda: _Server(
+                    env, python, odoo_src, options.db, options, "cron", http_port, gevent_port
+                ),
+                _worker,
+                _psql_db,
+            )
+        elif options.failover:
             status = bench_failover.run(
                 options, env, python, sizes, gateway, _worker, _Gateway, _free_port
             )
@@ -894,6 +920,7 @@ PHASES = {
     "deliver": _phase_deliver,
     "crons": _phase_crons,
     **bench_failover.PHASES,
+    **bench_replies.PHASES,
 }
 
 

@@ -22,6 +22,7 @@ import time
 import traceback
 
 import doors
+import inbound
 import routing
 
 
@@ -348,6 +349,7 @@ SCENARIOS = {
 
 
 SCENARIOS.update(doors.SCENARIOS)
+SCENARIOS.update(inbound.SCENARIOS)
 SCENARIOS.update(routing.SCENARIOS)
 
 

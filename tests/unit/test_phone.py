@@ -157,3 +157,14 @@ def test_dedupe_keeps_distinct_invalid_entries():
 
 def test_dedupe_of_nothing_is_empty():
     assert tools.dedupe_numbers([]) == []
+
+
+def test_regions_under_a_prefix_are_those_phonenumbers_places_there():
+    from tools.phone import regions_under_prefix
+
+    assert regions_under_prefix("+44") == ["GB", "GG", "IM", "JE"]
+    assert regions_under_prefix("+351") == ["PT"]
+    assert "CA" in regions_under_prefix("+1") and "US" in regions_under_prefix("+1")
+    assert regions_under_prefix("+1876") == ["JM"]  # narrowed by the prefix's own digits
+    assert regions_under_prefix("+447781") == ["GG"]
+    assert regions_under_prefix("+999") == []

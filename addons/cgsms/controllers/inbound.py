@@ -4,6 +4,7 @@ from werkzeug.exceptions import NotFound
 
 from odoo.http import Controller, request, route
 
+from ..models.cgsms_reply_part import TooManyPendingParts
 from ..providers import PROVIDERS
 from ..providers.base import MAX_REPORT_BYTES
 from .main import CgsmsWebhookController
@@ -42,11 +43,18 @@ class CgsmsInboundController(Controller):
             _logger.warning("SMS reply with a bad signature refused (account %s)", account.id)
             return _answer(403, "Bad signature")
         try:
-            items = adapter.parse_inbound(webhook)
+            items = CgsmsWebhookController._parsed(adapter.parse_inbound, webhook)
         except ValueError as exc:
             _logger.warning("Malformed SMS reply refused (account %s): %s", account.id, exc)
             return _answer(400, "Malformed reply")
-        request.env["cgsms.reply"].sudo()._cgsms_receive(account, items)
+        try:
+            request.env["cgsms.reply"].sudo()._cgsms_receive(account, items)
+        except TooManyPendingParts:
+            _logger.warning(
+                "Part of an SMS reply refused: account %s holds too many incomplete replies",
+                account.id,
+            )
+            return _answer(429, "Too many incomplete replies, retry later")
         if provider == "twilio":
             return _answer(200, TWIML_EMPTY, "text/xml")
         return _answer(200, "OK")

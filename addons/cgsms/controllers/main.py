@@ -35,7 +35,7 @@ class CgsmsWebhookController(Controller):
             Stat._cgsms_record(account.id, refusal="signature")
             return self._answer(403, "Bad signature")
         try:
-            reports = adapter.parse_delivery_report(webhook)
+            reports = self._parsed(adapter.parse_delivery_report, webhook)
         except ValueError as exc:
             _logger.warning("Malformed delivery report refused (account %s): %s", account.id, exc)
             Stat._cgsms_record(account.id, refusal="malformed")
@@ -65,7 +65,26 @@ class CgsmsWebhookController(Controller):
             raise NotFound()
         adapter = account._provider()
         webhooks = cls._webhook_requests(account, getattr(account, url_method)())
-        return account, adapter, next((w for w in webhooks if adapter.verify_signature(w)), None)
+        return account, adapter, next((w for w in webhooks if cls._verified(adapter, w)), None)
+
+    @staticmethod
+    def _verified(adapter, webhook):
+        """Whether ``webhook`` carries ``adapter``'s signature; bytes that cannot even be
+        read (bad encoding, wrong types) carry none, whatever the adapter raises."""
+        try:
+            return bool(adapter.verify_signature(webhook))
+        except (ValueError, TypeError, UnicodeError, RecursionError):
+            _logger.info("Webhook whose signature could not be read refused", exc_info=True)
+            return False
+
+    @staticmethod
+    def _parsed(parse, webhook):
+        """``parse(webhook)``: what a signed webhook carries; ValueError for any content
+        the adapter cannot read (wrong types, bad encoding), never another exception."""
+        try:
+            return parse(webhook)
+        except (TypeError, UnicodeError, RecursionError, KeyError, AttributeError) as exc:
+            raise ValueError(f"Unreadable content ({type(exc).__name__})") from exc
 
     @staticmethod
     def _webhook_requests(account, account_url):
@@ -75,7 +94,10 @@ class CgsmsWebhookController(Controller):
         Behind a proxy, the latter is the public URL only with Odoo's proxy_mode
         (X-Forwarded-Host/Proto)."""
         httpreq = request.httprequest
-        query = f"?{httpreq.query_string.decode()}" if httpreq.query_string else ""
+        # bytes that are not UTF-8 were not signed by any provider: replaced, they fail the check
+        query = (
+            f"?{httpreq.query_string.decode('utf-8', 'replace')}" if httpreq.query_string else ""
+        )
         urls = dict.fromkeys((account_url + query, httpreq.base_url + query))
         headers = dict(httpreq.headers.items())
         params = dict(httpreq.args.items())

@@ -89,6 +89,10 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
         sent.cgsms_recipient_id._cgsms_left_queue()
         sent.sms_tracker_id._action_update_from_sms_state("pending")
         sent.cgsms_recipient_id._cgsms_apply_pending_reports()  # reports that came early
+        # and those committed while this transaction ran, which its snapshot does not show
+        model.env["cgsms.delivery.report"].sudo()._cgsms_recheck_after_commit(
+            account, [row[1] for row in sent_rows], sent.cgsms_recipient_id.mapped("sms_uuid")
+        )
         sql.bulk_update(
             sent,
             (),

@@ -57,3 +57,34 @@ def mark_clean(cr):
     state = _owned().get(id(cr))
     if state is not None:
         state["clean"] = True
+
+
+@contextmanager
+def read_committed(env):
+    """A transaction of its own, READ COMMITTED, committed at the end of the block (rolled back
+    on an error); yields a superuser environment on it.
+
+    For work that serialises on an advisory lock and must then see what the others committed
+    meanwhile: in Odoo's REPEATABLE READ, a lock taken after the transaction's first query
+    shows nothing committed since that query, and a request has always queried before its
+    controller runs. Under a test cursor (Odoo's tests share one transaction), the block runs
+    in a savepoint of the caller's transaction instead."""
+    from odoo import SUPERUSER_ID, api
+
+    if shares_transaction(env.cr):
+        with env.cr.savepoint():
+            yield env(su=True)
+        return
+    with env.registry.cursor() as cr:
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        yield api.Environment(cr, SUPERUSER_ID, dict(env.context))
+
+
+def shares_transaction(cr):
+    """Whether ``cr`` is part of a test's single transaction (Odoo's tests never commit), where
+    a transaction of one's own would not see the test's data."""
+    from odoo import sql_db
+
+    from .. import compat
+
+    return compat.testing() or type(cr) is not sql_db.Cursor

@@ -8,6 +8,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..engine import health
+from ..tools.phone import regions_under_prefix
 
 PREFIX_RE = re.compile(r"^\+[1-9]\d{0,14}$")
 
@@ -37,6 +38,12 @@ class CgsmsAccount(models.Model):
         help="Comma-separated E.164 prefixes this account sends to first, e.g. +44,+353. "
         "Empty: any destination. The account with the longest matching prefix is tried "
         "first, then the others by sequence.",
+    )
+    route_warning = fields.Char(
+        "Destinations left out",
+        compute="_compute_route_warning",
+        help="Countries under the account's prefixes that its destinations leave out: SMS to "
+        "their numbers are refused.",
     )
     health_error_threshold = fields.Integer(
         "Errors before pausing",
@@ -102,6 +109,27 @@ class CgsmsAccount(models.Model):
                     )
                 )
 
+    @api.depends("route_prefixes", "allowed_country_ids")
+    @api.depends_context("lang")
+    def _compute_route_warning(self):
+        for account in self:
+            allowed = set(account.allowed_country_ids.mapped("code"))
+            left_out = set()
+            if allowed:
+                for prefix in split_prefixes(account.route_prefixes):
+                    if PREFIX_RE.match(prefix):
+                        left_out.update(set(regions_under_prefix(prefix)) - allowed)
+            account.route_warning = (
+                _(
+                    "Numbers under %(prefixes)s in %(countries)s are refused: add these "
+                    "countries to the destinations to send to them.",
+                    prefixes=account.route_prefixes,
+                    countries=", ".join(sorted(self._cgsms_country_names(left_out))),
+                )
+                if left_out
+                else False
+            )
+
     @api.depends("out_of_rotation_until")
     def _compute_rotation_state(self):
         now = fields.Datetime.now()
@@ -121,6 +149,12 @@ class CgsmsAccount(models.Model):
             )
 
     # ------------------------------------------------------------------ helpers
+
+    def _cgsms_country_names(self, codes):
+        """The names of the countries ``codes`` (ISO), each code kept when Odoo has none."""
+        countries = self.env["res.country"].sudo().search([("code", "in", list(codes))])
+        names = {country.code: country.name for country in countries}
+        return [names.get(code, code) for code in codes]
 
     @api.model
     @tools.ormcache("company_id")

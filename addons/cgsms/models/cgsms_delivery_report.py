@@ -3,7 +3,9 @@ import time
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
+from ..engine import transaction
 from ..providers import DeliveryReport
 from .cgsms_account import _provider_selection
 
@@ -134,6 +136,57 @@ class CgsmsDeliveryReport(models.Model):
                 records[id(dataclass)][0].write(
                     {"state": "applied", "recipient_id": recipient.id, "applied_date": now}
                 )
+        return updated
+
+    @api.model
+    def _cgsms_recheck_after_commit(self, accounts, message_ids, refs=()):
+        """Once the current transaction commits, apply the pending reports of ``accounts``
+        for these provider ids / references, in a transaction of its own.
+
+        Called by both sides of a race: the engine saving provider ids, and a report that
+        matched no SMS. Each looked in a snapshot taken before the other committed; whichever
+        commits last then sees the other's work here, within a moment of its commit instead
+        of at the next cron."""
+        cr = self.env.cr
+        message_ids = [m for m in message_ids if m]
+        refs = [r for r in refs if r]
+        if not accounts or not (message_ids or refs) or transaction.shares_transaction(cr):
+            return  # a test's single transaction sees everything already
+        env, account_ids = self.env, accounts.ids
+
+        def recheck():
+            try:
+                with transaction.read_committed(env) as own:
+                    own["cgsms.delivery.report"]._cgsms_apply_unlocked(
+                        account_ids, message_ids, refs
+                    )
+            except Exception:  # the cron applies them later; the sender's work is committed
+                _logger.exception("Early delivery reports not applied; the cron will")
+
+        cr.postcommit.add(recheck)
+
+    @api.model
+    def _cgsms_apply_unlocked(self, account_ids, message_ids, refs):
+        """Apply the pending reports of these ids that no other transaction is applying
+        (the others are theirs). Returns the number of SMS whose state changed."""
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM cgsms_delivery_report
+                 WHERE state = 'pending' AND account_id = ANY(%s)
+                   AND (provider_message_id = ANY(%s) OR ref = ANY(%s))
+                 ORDER BY id
+                   FOR UPDATE SKIP LOCKED
+                """,
+                list(account_ids),
+                list(message_ids),
+                list(refs),
+            )
+        )
+        pending = self.browse([row[0] for row in self.env.cr.fetchall()])
+        updated = pending._cgsms_apply()
+        if updated:
+            _logger.info("%s early delivery report(s) applied after a commit", updated)
         return updated
 
     @api.model

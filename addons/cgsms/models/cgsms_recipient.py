@@ -256,7 +256,11 @@ class CgsmsRecipient(models.Model):
         matched_ids = {id(report) for report, _rec in matched}
         unmatched = [r for r in reports if id(r) not in matched_ids]
         if unmatched:
-            self.env["cgsms.delivery.report"].sudo()._cgsms_keep(account, unmatched)
+            Report = self.env["cgsms.delivery.report"].sudo()
+            Report._cgsms_keep(account, unmatched)
+            Report._cgsms_recheck_after_commit(
+                account, [r.message_id for r in unmatched], [r.ref for r in unmatched]
+            )
         return updated
 
     def _cgsms_match_reports(self, account, reports):

@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .. import compat
+from ..engine import transaction
 from ..providers.inbound import keyword_of
 
 _logger = logging.getLogger(__name__)
@@ -105,25 +106,34 @@ class CgsmsReply(models.Model):
     def _cgsms_receive(self, account, items):
         """Record the replies ``items`` (``InboundSms``) that ``account`` received, as
         superuser; the parts of a long message wait for the others. A replay records nothing.
-        Returns the new replies."""
-        Reply = self.sudo()
-        created = Reply.browse()
+        Returns the new replies.
+
+        Each item is recorded in a READ COMMITTED transaction of its own, committed before
+        the webhook is answered: its advisory lock comes first there, so the request sees
+        what concurrent deliveries of the same reply or of the other parts committed (a
+        request's own transaction has read before its controller runs, and would not)."""
+        created = []
         for item in items:
-            if item.concat_ref:
-                item = self.env["cgsms.reply.part"].sudo()._cgsms_join(account, item)
-                if item is None:
-                    continue
-            created |= Reply._cgsms_receive_one(account, item)
-        return created
+            with transaction.read_committed(self.env) as env:
+                Reply = env["cgsms.reply"]
+                own_account = account.with_env(env)
+                if item.concat_ref:
+                    item = env["cgsms.reply.part"]._cgsms_join(own_account, item)
+                    if item is None:
+                        continue
+                created += Reply._cgsms_receive_one(own_account, item).ids
+        return self.sudo().browse(created)
 
     def _cgsms_receive_one(self, account, item):
-        # Two deliveries of one reply at once (a provider retrying) wait for each other here.
+        # Two deliveries of one reply at once (a provider retrying) wait for each other here;
+        # in a READ COMMITTED transaction, the later one then sees the reply and records
+        # nothing (see ``_cgsms_receive``).
         self.env.cr.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))",
             [f"cgsms.reply:{account.id}:{item.message_id}"],
         )
         domain = [("account_id", "=", account.id), ("provider_message_id", "=", item.message_id)]
-        if self.search_count(domain):
+        if self.search_count(domain, limit=1):
             return self.browse()
         sms = self._cgsms_answered_sms(account, item.number)
         keyword = item.keyword or keyword_of(

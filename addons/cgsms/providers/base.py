@@ -270,18 +270,36 @@ class WebhookRequest:
             raise ValueError("The report body is not valid JSON") from exc
 
 
+# What a webhook's text may not carry into the database: NUL and the other control characters
+# (PostgreSQL refuses NUL; the others are invisible), lone UTF-16 surrogates (not encodable as
+# UTF-8: JSON's "\ud800" decodes to one). Tabs and line breaks stay.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean_text(value):
+    """``value`` as it may be stored: control characters removed, each lone surrogate
+    replaced by U+FFFD (the replacement character, as an undecodable byte is)."""
+    if not isinstance(value, str):
+        return value
+    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
+
+
 def report_field(data, key, default=""):
-    """``data[key]`` as a short string: ``default`` when missing or empty; ValueError when
-    it is a list, an object or anything but text or a number."""
+    """``data[key]`` as a short string, cleaned (``clean_text``): ``default`` when missing or
+    empty; ValueError when ``data`` is not an object, or the value a list, an object or
+    anything but text or a number."""
+    if not isinstance(data, dict):
+        raise ValueError("The report is not an object")
     value = data.get(key)
     if value is None or value == "":
         return default
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError(f"The field {key!r} of the report must be text")
-    value = str(value)
+    value = clean_text(str(value))
     if len(value) > MAX_FIELD_LENGTH:
         raise ValueError(f"The field {key!r} of the report is too long")
-    return value
+    return value or default
 
 
 class ProviderError(Exception):

@@ -10,7 +10,7 @@ from an ordinary answer.
 import re
 from dataclasses import dataclass
 
-from .base import E164_RE, report_field
+from .base import E164_RE, clean_text, report_field
 
 # A reply longer than this is refused (Twilio joins up to 10 parts: 1600 characters).
 MAX_TEXT_LENGTH = 4096
@@ -46,7 +46,9 @@ class InboundSms:
 
 
 def inbound_text(data, key):
-    """``data[key]`` as text of at most ``MAX_TEXT_LENGTH`` characters; ValueError else."""
+    """``data[key]`` as text of at most ``MAX_TEXT_LENGTH`` characters, cleaned as the send
+    side keeps it (``clean_text``: no control character, no lone surrogate); ValueError
+    when it is not text or too long."""
     value = data.get(key)
     if value is None:
         return ""
@@ -54,7 +56,7 @@ def inbound_text(data, key):
         raise ValueError(f"The field {key!r} of the reply must be text")
     if len(value) > MAX_TEXT_LENGTH:
         raise ValueError(f"The field {key!r} of the reply is too long")
-    return value
+    return clean_text(value)
 
 
 def inbound_number(value):

@@ -206,33 +206,46 @@ class VonageProvider(BaseProvider):
         )
 
     @staticmethod
-    def _receipt_params(request):
-        """The receipt's fields, all covered by its ``sig``: the query string of a GET, the
-        body of a POST (JSON when the Content-Type says so, else form fields). The two are
-        never merged, so nothing unsigned can slip in next to a genuine receipt."""
+    def _signed_data(request):
+        """The receipt's fields as received, all covered by its ``sig``: the query string of a
+        GET, the body of a POST (JSON when the Content-Type says so, else form fields). The
+        two are never merged, so nothing unsigned can slip in next to a genuine receipt."""
         if request.method.upper() != "POST":
             data = dict(request.params or {})
         elif "json" in request.header("Content-Type").lower():
             data = request.json_body()
-            if not isinstance(data, dict):
-                raise ValueError("Malformed Vonage delivery receipt (not an object)")
         else:
             data = request.body_params()
+        if not isinstance(data, dict):
+            raise ValueError("Malformed Vonage webhook (not an object)")
+        return data
+
+    @classmethod
+    def _receipt_params(cls, request):
+        """The receipt's fields as they may be stored (``report_field``)."""
+        data = cls._signed_data(request)
         return {key: report_field(data, key) for key in data}
 
     def verify_signature(self, request):
         secret = self.config.webhook_secret
         if not secret:
             return False  # unsigned receipts are refused
+        # Over the values as Vonage sent them, before anything is cleaned for the database;
+        # any bytes (a lone surrogate cannot be encoded to be signed) only fail the check.
         try:
-            params = self._receipt_params(request)
-        except ValueError:
+            data = self._signed_data(request)
+            params = {
+                key: str(value)
+                for key, value in data.items()
+                if isinstance(value, str | int | float) and not isinstance(value, bool)
+            }
+            signature = str(params.get("sig") or "").lower()
+            if not signature or not params.get("timestamp") or len(params) != len(data):
+                return False
+            method = "md5hash" if len(signature) == 32 else "sha256"
+            return safe_equal(signature, vonage_signature(secret, params, method))
+        except (ValueError, UnicodeError):
             return False
-        signature = (params.get("sig") or "").lower()
-        if not signature or not params.get("timestamp"):
-            return False
-        method = "md5hash" if len(signature) == 32 else "sha256"
-        return safe_equal(signature, vonage_signature(secret, params, method))
 
     def parse_delivery_report(self, request):
         params = self._receipt_params(request)

@@ -33,3 +33,6 @@ from . import test_reporting_rpc
 from . import test_reporting_tour
 from . import test_neutralize
 from . import test_upgrade_destinations
+from . import test_webhook_bad_bytes
+from . import test_routing_prefix_countries
+from . import test_replies_parts

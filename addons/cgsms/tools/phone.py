@@ -122,3 +122,35 @@ def dedupe_numbers(items):
         seen.add(key)
         unique.append(item)
     return unique
+
+
+def regions_under_prefix(prefix):
+    """The regions (ISO codes) of the numbers that start with the E.164 ``prefix``, as
+    phonenumbers places them: "+44" is Great Britain, Guernsey, Jersey and the Isle of Man;
+    "+1" every country of the North American plan. A prefix longer than its calling code
+    keeps the regions whose example numbers start with it, when any does."""
+    digits = (prefix or "").lstrip("+")
+    for length in (1, 2, 3):
+        code = int(digits[:length]) if digits[:length].isdigit() else 0
+        regions = [r for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()) if r != "001"]
+        if regions:
+            break
+    else:
+        return []
+    if len(digits) > length:
+        under = [
+            region
+            for region in regions
+            if any(
+                example
+                and phonenumbers.format_number(
+                    example, phonenumbers.PhoneNumberFormat.E164
+                ).startswith("+" + digits)
+                for example in (
+                    phonenumbers.example_number_for_type(region, kind)
+                    for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE)
+                )
+            )
+        ]
+        regions = under or regions
+    return sorted(regions)

@@ -1,0 +1,88 @@
+"""Scenarios of the runner (``odoo_runner.py``) for webhooks: a Vonage account of the company
+that receives replies at ``base_url``, what it recorded for a number, and a send whose
+delivery reports are posted between the provider's answer and the commit of its result."""
+
+import hashlib
+import hmac
+import json
+
+E2E_VONAGE = "E2E Vonage replies"
+SIGNATURE_SECRET = "e2e-vonage-signature-secret"
+
+
+def inbound_setup(env, args):
+    """A Vonage account (``E2E_VONAGE``) whose replies come to ``base_url``, signed with
+    ``SIGNATURE_SECRET``; its replies and parts deleted. It stays archived, out of the other
+    tests' routing: an archived account still receives its replies."""
+    env["ir.config_parameter"].set_param("web.base.url", args["base_url"])
+    Account = env["cgsms.account"].with_context(active_test=False)
+    account = Account.search([("name", "=", E2E_VONAGE)])
+    if not account:
+        account = Account.create(
+            {
+                "name": E2E_VONAGE,
+                "company_id": env.company.id,
+                "provider": "vonage",
+                "username": "e2ekey",
+                "password": "e2esecret",
+                "sender": "CgSMS",
+                "sequence": 90,
+                "low_balance_threshold": 0,
+                "active": False,
+            }
+        )
+    account.write({"active": False, "webhook_secret": SIGNATURE_SECRET})
+    env["cgsms.reply"].search([("account_id", "=", account.id)]).unlink()
+    env["cgsms.reply.part"].search([("account_id", "=", account.id)]).unlink()
+    return {"account_id": account.id}
+
+
+def inbound_replies(env, args):
+    """The replies and parts that account ``account_id`` recorded from ``number``."""
+    env.invalidate_all()
+    domain = [("account_id", "=", args["account_id"]), ("number", "=", args["number"])]
+    return {
+        "replies": [
+            {"body": r.body, "provider_message_id": r.provider_message_id}
+            for r in env["cgsms.reply"].search(domain)
+        ],
+        "parts": env["cgsms.reply.part"].search_count(domain),
+        "pending_parts": env["cgsms.reply.part"].search_count([*domain, ("is_joined", "=", False)]),
+    }
+
+
+def process_queue_report_first(env, args):
+    """What the SMS queue cron does, except that once the provider answered, and after the
+    engine's transaction has read (its snapshot taken), the report of each SMS is posted to
+    ``callback_url`` (signed with ``secret``) and answered, before the result is saved and
+    committed. Returns the HTTP codes of the reports."""
+    import requests
+
+    from odoo.addons.cgsms.engine import results as results_module
+
+    original, codes = results_module.apply_results, []
+
+    def apply_results(model, account, results, *rest, **kwargs):
+        model.env.cr.execute("SELECT count(*) FROM cgsms_delivery_report")  # the snapshot
+        for _sms, result in results:
+            if result.ok:
+                body = json.dumps({"id": result.message_id, "status": "delivered"}).encode()
+                signature = hmac.new(args["secret"].encode(), body, hashlib.sha256).hexdigest()
+                response = requests.post(
+                    args["callback_url"],
+                    data=body,
+                    headers={"X-Sandbox-Signature": signature, "Content-Type": "application/json"},
+                    timeout=30,
+                )
+                codes.append(response.status_code)
+        return original(model, account, results, *rest, **kwargs)
+
+    results_module.apply_results = apply_results
+    try:
+        env["sms.sms"]._process_queue()
+    finally:
+        results_module.apply_results = original
+    return {"codes": codes}
+
+
+SCENARIOS = {f.__name__: f for f in (inbound_setup, inbound_replies, process_queue_report_first)}
