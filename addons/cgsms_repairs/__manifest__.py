@@ -1,7 +1,7 @@
 {
     "name": "CgSMS Repairs",
     "summary": "Text repair customers from the repair order: messages, history, repair done",
-    "version": "1.0.0",
+    "version": "1.0.1",
     "category": "Inventory/Inventory",
     "license": "LGPL-3",
     "author": "CgSMS",
