@@ -141,6 +141,11 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=16, help="--replies: connections")
     parser.add_argument("--profile", action="store_true", help="--replies: profile first")
     parser.add_argument("--profile-size", type=int, default=300)
+    parser.add_argument(
+        "--cprofile",
+        action="store_true",
+        help="--production: every Odoo thread under cProfile, then where the CPU went",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)

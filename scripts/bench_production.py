@@ -12,6 +12,7 @@ import time
 from concurrent import futures
 from pathlib import Path
 
+import bench_cprofile
 import requests
 from bench_common import (
     LOG_DIR,
@@ -57,8 +58,16 @@ class _Server:
             server_env["ODOO_QUEUE_JOB_CHANNELS"] = QUEUE_JOB_CHANNELS
         self.args = args
         self.workers = workers
+        cmd = _odoo_cmd(env, python, odoo_src, db, *args)
+        self.profile_dir = None
+        if getattr(options, "cprofile", False):
+            # every thread of every Odoo process under cProfile (bench_cprofile.py)
+            self.profile_dir = LOG_DIR / f"profile-{mode}-{time.strftime('%H%M%S')}"
+            self.profile_dir.mkdir(parents=True)
+            server_env["CGSMS_BENCH_PROFILE_DIR"] = str(self.profile_dir)
+            cmd = [cmd[0], str(Path(__file__).with_name("bench_cprofile.py")), *cmd[1:]]
         self.proc = subprocess.Popen(
-            _odoo_cmd(env, python, odoo_src, db, *args),
+            cmd,
             env=server_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -182,8 +191,22 @@ def _mode_db(db, mode):
     return f"{db}_queue_job" if mode == "queue_job" else db
 
 
+def _durability(env):
+    """PostgreSQL's durability settings, said with every figure: the scripts' private cluster
+    turns them off (flattering PostgreSQL's CPU); a server with its defaults has them on
+    (PGHOST/PGPORT/PGUSER point the bench at one)."""
+    names = ("fsync", "synchronous_commit", "full_page_writes")
+    values = _psql(
+        env,
+        "SELECT string_agg(setting, ',' ORDER BY name) FROM pg_settings "
+        f"WHERE name IN {names!r}",
+    )
+    return ", ".join(f"{n}={v}" for n, v in zip(sorted(names), values.split(","), strict=False))
+
+
 def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, gevent_port):
     rows = []
+    print(f"PostgreSQL {env.get('PGHOST')}:{env.get('PGPORT')}: {_durability(env)}", flush=True)
     for mode in options.production.split(","):
         db = _mode_db(options.db, mode)
         if mode == "queue_job":
@@ -258,6 +281,10 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
             )
             for line in killed[:5]:
                 print(f"    {line}")
+            if server.profile_dir:
+                for line in bench_cprofile.report(server.profile_dir, size):
+                    print(f"    {line}")
+                print(f"    profiles in {server.profile_dir}")
     print()
     header = (
         f"{'mode':<9} | {'workers':>7} | {'N':>6} | {'latency':>7} | {'seconds':>8} | "
