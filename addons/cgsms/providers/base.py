@@ -52,44 +52,6 @@ except ImportError:  # ``providers`` imported on its own, beside ``tools`` (pure
 
 _logger = logging.getLogger(__name__)
 
-__all__ = [
-    "ALNUM_SENDER_RE",
-    "E164_RE",
-    "ERROR_CLASSES",
-    "MAX_FIELD_LENGTH",
-    "MAX_REPORTS_PER_REQUEST",
-    "MAX_REPORT_BYTES",
-    "NOT_TAKEN_CLASSES",
-    "PROVIDERS",
-    "RETRYABLE_CLASSES",
-    "RETRY_AFTER_CAP",
-    "Balance",
-    "BaseProvider",
-    "DeliveryReport",
-    "LookupResult",
-    "OutgoingSms",
-    "ProviderConfig",
-    "ProviderError",
-    "SendResult",
-    "WebhookRequest",
-    "clean_text",
-    "count_segments",
-    "get_provider_class",
-    "hmac_b64",
-    "hmac_hex",
-    "is_gsm7",
-    "make_session",
-    "never_reached",
-    "provider_selection",
-    "redact",
-    "register",
-    "report_field",
-    "retry_after_seconds",
-    "safe_equal",
-    "to_float",
-    "url_path",
-]
-
 # -- registry -------------------------------------------------------------------------------
 
 # Filled by ``register`` when the package imports its adapter modules.
