@@ -44,7 +44,7 @@ PROVIDER_TIMEOUT = [os.environ.get("CGSMS_E2E_PROVIDER_TIMEOUT")]
 
 def _patch_provider_timeout():
     """Let a scenario shorten the provider HTTP timeout (``provider_timeout`` argument)."""
-    from odoo.addons.cgsms.models.cgsms_account import CgsmsAccount
+    from odoo.addons.cgsms.models.cgsms_account_provider import CgsmsAccount
 
     original = CgsmsAccount._provider_config
 

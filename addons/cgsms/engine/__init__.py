@@ -12,6 +12,7 @@
 - ``reconcile``: look up at the provider what may have left;
 - ``route``: which of a company's accounts sends each SMS, and the next one after a failure;
 - ``health``: an account's errors and slow answers; out of rotation for a while past them;
+- ``failure``: a provider's refusal of one SMS read as an account error;
 - ``sql``: bulk updates of the hot path.
 """
 
@@ -19,6 +20,7 @@ from . import (
     claim,
     compose,
     dispatch,
+    failure,
     handoff,
     health,
     ledger,

@@ -85,11 +85,14 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         return sms_all
     if account.gsm7_safe:
         # The text as it leaves through this account (accents replaced): counted, charged,
-        # recorded and looked up at the provider as sent.
+        # recorded and looked up at the provider as sent. Once per distinct text: a campaign's
+        # SMS share one.
+        prepared = {}
         for sms in sms_all.filtered("body"):
-            body = account._cgsms_prepare_body(sms.body)
-            if body != sms.body:
-                sms.body = body
+            if sms.body not in prepared:
+                prepared[sms.body] = account._cgsms_prepare_body(sms.body)
+            if prepared[sms.body] != sms.body:
+                sms.body = prepared[sms.body]
     ensure_recipients(sms_all, account)
 
     # Exactly once: an SMS whose history line already left, or is being looked up at the
@@ -113,6 +116,7 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         default_country = account.company_id.country_id.code or ""
     to_send = []  # (sms, e164, segment info, price per segment)
     rerouted = []  # (sms id, account id): another account sends them
+    segments = {}  # {text: its SegmentInfo}: counted once per distinct text
     for sms in todo:
         country = sms.partner_id.country_id.code or default_country or None
         number = normalize_number(sms.number or "", country)
@@ -138,7 +142,9 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
                 policy.refusal(model.env, where.reason, number.e164, where.country_code),
             )
             continue
-        to_send.append((sms, number.e164, count_segments(sms.body), where.price))
+        if sms.body not in segments:
+            segments[sms.body] = count_segments(sms.body)
+        to_send.append((sms, number.e164, segments[sms.body], where.price))
     if rerouted:
         sql.bulk_update(Sms, ("cgsms_account_id",), rerouted, {})
         Sms._cgsms_wake_accounts(model.env["cgsms.account"].browse({a for _s, a in rerouted}))

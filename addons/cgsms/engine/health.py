@@ -12,7 +12,8 @@ from psycopg2 import errors as pg_errors
 
 from odoo import api, fields
 
-from . import results, transaction
+from . import transaction
+from .failure import ProviderFailure
 
 _logger = logging.getLogger(__name__)
 
@@ -99,14 +100,14 @@ def _verdict(env, account, calls, error_count, slow_count, errors):
         return ""
     urgent = next((r for r in errors if r.error_class in ACCOUNT_CLASSES), None)
     if urgent is not None:
-        return account._error_message(results.ProviderFailure(urgent))
+        return account._error_message(ProviderFailure(urgent))
     threshold = account.health_error_threshold
     if threshold and error_count > threshold:
         return env._(
             "%(errors)s errors in %(seconds)s seconds (last: %(last)s)",
             errors=error_count,
             seconds=account.health_window,
-            last=account._error_message(results.ProviderFailure(errors[-1])) if errors else "",
+            last=account._error_message(ProviderFailure(errors[-1])) if errors else "",
         )
     share = account.health_slow_share
     if share and calls >= MIN_CALLS_FOR_SHARE and slow_count * 100.0 > share * calls:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from odoo import fields
 
 from . import reconcile, route, sql, transaction
+from .failure import ProviderFailure
 
 # After this many temporary failures (provider unreachable) an SMS is given up.
 MAX_ATTEMPTS = 5
@@ -200,12 +201,3 @@ def schedule_retry(model, attempts):
     cron = model.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
     if cron:
         cron.sudo()._trigger(fields.Datetime.now() + timedelta(minutes=2 ** min(attempts, 6)))
-
-
-class ProviderFailure:
-    """Adapter so that a per-message SendResult reads like a ProviderError."""
-
-    def __init__(self, result):
-        self.error_class = result.error_class or "unknown"
-        self.provider_code = result.provider_code or ""
-        self.provider_text = result.provider_text or ""

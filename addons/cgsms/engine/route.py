@@ -5,7 +5,7 @@ certainly did not leave moves to the next one (``results``)."""
 
 from odoo import fields
 
-from . import policy
+from . import health, policy
 
 
 def tried_ids(sms):
@@ -31,9 +31,7 @@ class Routes:
                 if until and until > now:
                     self.out.add(account.id)
                 elif until and switch_back:
-                    from . import health  # the pause is over: tried again, and said so
-
-                    health.back_in_rotation(account)
+                    health.back_in_rotation(account)  # the pause is over: tried again
 
     @property
     def single(self):

@@ -2,6 +2,8 @@ from . import account_move
 from . import account_move_demo
 from . import account_move_posted
 from . import cgsms_account
+from . import cgsms_account_credit
+from . import cgsms_account_provider
 from . import cgsms_account_routing
 from . import cgsms_account_neutralize
 from . import cgsms_account_upgrade

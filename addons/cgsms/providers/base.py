@@ -3,94 +3,54 @@
 Pure Python (no Odoo import) so that adapters can be tested without a database. An adapter turns
 one provider's HTTP protocol into the small vocabulary below: ``SendResult`` per message,
 ``DeliveryReport`` per status callback, and an error class from ``ERROR_CLASSES``.
+
+The vocabulary is in ``data``, the HTTP layer in ``transport``, what webhooks bring in in
+``webhook``, the masking of credentials in ``redaction``; the adapters import all of it from
+here.
 """
 
-import base64
-import hashlib
-import hmac
-import json
 import logging
 import re
-import threading
 import time
-from dataclasses import dataclass, field, fields
-from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from .data import (
+    ALNUM_SENDER_RE,
+    E164_RE,
+    ERROR_CLASSES,
+    NOT_TAKEN_CLASSES,
+    RETRYABLE_CLASSES,
+    Balance,
+    DeliveryReport,
+    LookupResult,
+    OutgoingSms,
+    ProviderConfig,
+    ProviderError,
+    SendResult,
+    to_float,
+)
+from .redaction import redact, url_path
+from .transport import RETRY_AFTER_CAP, make_session, never_reached, retry_after_seconds
+from .webhook import (
+    MAX_FIELD_LENGTH,
+    MAX_REPORT_BYTES,
+    MAX_REPORTS_PER_REQUEST,
+    WebhookRequest,
+    clean_text,
+    hmac_b64,
+    hmac_hex,
+    report_field,
+    safe_equal,
+)
 
 # One segment counter for the whole addon: ``tools.sms_segments`` (also pure Python).
 try:  # inside the addon (odoo.addons.cgsms.providers)
     from ..tools.sms_segments import count_segments, is_gsm7
 except ImportError:  # ``providers`` imported on its own, beside ``tools`` (pure-Python tests)
-    from tools.sms_segments import count_segments, is_gsm7  # noqa: F401
+    from tools.sms_segments import count_segments, is_gsm7
 
 _logger = logging.getLogger(__name__)
-
-ERROR_CLASSES = (
-    "auth",
-    "insufficient_credit",
-    "invalid_number",
-    "rate_limited",
-    "temporary",
-    "rejected",
-    "unknown",
-)
-
-# Errors worth retrying inside one call; everything else is final for that call.
-RETRYABLE_CLASSES = ("temporary", "rate_limited")
-# A failed send of one of these classes certainly did not leave: the provider refused it or
-# was never reached. "unknown" is the only class where the SMS may have been taken.
-NOT_TAKEN_CLASSES = ("auth", "insufficient_credit", "invalid_number", "rate_limited", "temporary")
-# Never wait longer than this for a Retry-After header, whatever the provider asks.
-RETRY_AFTER_CAP = 10.0
-
-E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
-ALNUM_SENDER_RE = re.compile(r"^[A-Za-z0-9 ]+$")
-
-# -- redaction -------------------------------------------------------------------------------
-
-_SECRET_QUERY_RE = re.compile(
-    r"((?:^|[?&;\s])(?:password|pass|api_secret|token|sig)=)[^&\s\"']*", re.IGNORECASE
-)
-
-
-def redact(text):
-    """Mask the values of credential-like query parameters in ``text``."""
-    return _SECRET_QUERY_RE.sub(r"\1***", str(text))
-
-
-def url_path(url):
-    """The path of ``url`` only: safe to log even when the query string carries credentials."""
-    return urlsplit(url).path or "/"
-
-
-def _redact_arg(value):
-    return redact(value) if isinstance(value, str) else value
-
-
-class _RedactSecretsFilter(logging.Filter):
-    """urllib3 logs request lines (with query strings) at DEBUG: mask credentials in them."""
-
-    def filter(self, record):
-        if isinstance(record.args, dict):
-            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
-        elif record.args:
-            record.args = tuple(_redact_arg(a) for a in record.args)
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        return True
-
-
-def _install_log_filter():
-    target = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _RedactSecretsFilter) for f in target.filters):
-        target.addFilter(_RedactSecretsFilter())
-
-
-_install_log_filter()
-
 
 # -- registry -------------------------------------------------------------------------------
 
@@ -116,292 +76,6 @@ def provider_selection():
     """``(code, label)`` pairs for a selection field, in registration order."""
     ordered = sorted(PROVIDERS.values(), key=lambda cls: (cls.sequence, cls.code))
     return [(cls.code, cls.label) for cls in ordered]
-
-
-# -- data ------------------------------------------------------------------------------------
-
-
-@dataclass
-class ProviderConfig:
-    """Connection settings of one provider account."""
-
-    base_url: str
-    username: str = ""
-    password: str = ""  # secret, token or API secret depending on the provider
-    sender: str = ""
-    callback_url: str = ""
-    webhook_secret: str = ""  # signs delivery reports (Vonage signature secret, HMAC key)
-    timeout: float = 15.0
-    retries: int = 2
-    backoff: float = 0.5
-
-    _SECRET_FIELDS = ("password", "webhook_secret")
-
-    def __repr__(self):
-        parts = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name in self._SECRET_FIELDS and value:
-                value = "***"
-            parts.append(f"{f.name}={value!r}")
-        return f"ProviderConfig({', '.join(parts)})"
-
-    __str__ = __repr__
-
-
-@dataclass
-class Balance:
-    """The provider's own balance (money or credits, in ``currency``)."""
-
-    amount: float
-    currency: str = ""
-
-
-@dataclass
-class OutgoingSms:
-    """One message to send: ``ref`` is the caller's reference, ``to`` an E.164 number."""
-
-    ref: str
-    to: str
-    body: str
-    sender: str = ""
-
-
-@dataclass
-class SendResult:
-    """Outcome of one message: status is ``sent``, ``queued`` or ``failed``."""
-
-    ref: str
-    ok: bool
-    status: str
-    message_id: str = ""
-    error_class: str = ""
-    provider_code: str = ""
-    provider_text: str = ""
-    price: float | None = None
-    retry_after: float | None = None  # seconds the provider asked to wait (429)
-
-    @property
-    def maybe_taken(self):
-        """True when the SMS may have reached the provider although the call failed (no
-        answer, dropped connection, 5xx...): it must not be sent again before a lookup."""
-        return not self.ok and self.error_class not in (*NOT_TAKEN_CLASSES, "rejected")
-
-
-@dataclass
-class LookupResult:
-    """What the provider knows of a message we may have sent: ``found`` with its id and our
-    delivery status (``sent``, ``delivered``, ``failed``), or not found (safe to send again)."""
-
-    found: bool
-    message_id: str = ""
-    status: str = ""
-
-
-@dataclass
-class DeliveryReport:
-    """A delivery status received from the provider: ``sent``, ``delivered`` or ``failed``."""
-
-    message_id: str
-    status: str
-    error_class: str = ""
-    provider_code: str = ""
-    provider_text: str = ""
-    ref: str = ""  # our reference, when the provider echoes it (Vonage ``client-ref``)
-
-
-# Delivery reports bigger than this, or carrying more reports than this, are refused: no
-# provider sends anything close, and parsing must stay cheap under a burst.
-MAX_REPORT_BYTES = 64 * 1024
-MAX_REPORTS_PER_REQUEST = 100
-# Longest value kept from a report field (ids, codes, texts).
-MAX_FIELD_LENGTH = 256
-
-
-@dataclass
-class WebhookRequest:
-    """An incoming HTTP request, independent of the web framework that received it.
-
-    ``url`` is the full URL as received (with query string); ``params`` holds the query-string
-    parameters only; ``body`` is the raw body, exactly as received. Adapters read a report only
-    from what its signature covers: the raw body (``body_params``/``json_body``), or the query
-    string of a signed URL. They never merge the two, and never let the Content-Type header
-    decide which of them is read.
-    """
-
-    method: str
-    url: str
-    headers: dict = field(default_factory=dict)
-    params: dict = field(default_factory=dict)
-    body: bytes = b""
-
-    def header(self, name):
-        """Case-insensitive header lookup."""
-        name = name.lower()
-        for key, value in (self.headers or {}).items():
-            if key.lower() == name:
-                return value
-        return ""
-
-    def body_params(self):
-        """The raw body read as ``application/x-www-form-urlencoded``, whatever the
-        Content-Type says; ValueError when it is not text."""
-        try:
-            text = (self.body or b"").decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError("The report body is not UTF-8 text") from exc
-        return dict(parse_qsl(text, keep_blank_values=True))
-
-    def form_params(self):
-        """Alias of ``body_params``: the form fields are the ones in the raw body only."""
-        return self.body_params()
-
-    def json_body(self):
-        """The raw body decoded as JSON; ValueError when it is not JSON or nested too deep."""
-        if not self.body:
-            raise ValueError("The report body is empty")
-        if len(self.body) > MAX_REPORT_BYTES:
-            raise ValueError("The report body is too large")
-        try:
-            return json.loads(self.body)
-        except RecursionError as exc:
-            raise ValueError("The report body is nested too deeply") from exc
-        except ValueError as exc:
-            raise ValueError("The report body is not valid JSON") from exc
-
-
-# What a webhook's text may not carry into the database: NUL and the other control characters
-# (PostgreSQL refuses NUL; the others are invisible), lone UTF-16 surrogates (not encodable as
-# UTF-8: JSON's "\ud800" decodes to one). Tabs and line breaks stay.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
-
-
-def clean_text(value):
-    """``value`` as it may be stored: control characters removed, each lone surrogate
-    replaced by U+FFFD (the replacement character, as an undecodable byte is)."""
-    if not isinstance(value, str):
-        return value
-    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", value))
-
-
-def report_field(data, key, default=""):
-    """``data[key]`` as a short string, cleaned (``clean_text``): ``default`` when missing or
-    empty; ValueError when ``data`` is not an object, or the value a list, an object or
-    anything but text or a number."""
-    if not isinstance(data, dict):
-        raise ValueError("The report is not an object")
-    value = data.get(key)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"The field {key!r} of the report must be text")
-    value = clean_text(str(value))
-    if len(value) > MAX_FIELD_LENGTH:
-        raise ValueError(f"The field {key!r} of the report is too long")
-    return value or default
-
-
-class ProviderError(Exception):
-    """A failure of a whole call (not of one message): bad credentials, provider down..."""
-
-    def __init__(self, error_class, message, provider_code="", provider_text="", retry_after=None):
-        if error_class not in ERROR_CLASSES:
-            error_class = "unknown"
-        self.error_class = error_class
-        self.retry_after = retry_after
-        self.provider_code = str(provider_code or "")
-        self.provider_text = redact(provider_text or "")
-        super().__init__(redact(message))
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def hmac_hex(secret, payload, digestmod=hashlib.sha256):
-    """Hex HMAC of ``payload`` (bytes or str) keyed with ``secret``."""
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8")
-    return hmac.new(secret.encode("utf-8"), payload, digestmod).hexdigest()
-
-
-def hmac_b64(secret, payload, digestmod=hashlib.sha1):
-    """Base64 HMAC of ``payload`` keyed with ``secret`` (Twilio's signature format)."""
-    if isinstance(payload, str):
-        payload = payload.encode("utf-8")
-    digest = hmac.new(secret.encode("utf-8"), payload, digestmod).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def safe_equal(a, b):
-    """Constant-time comparison of two strings."""
-    return hmac.compare_digest((a or "").encode("utf-8"), (b or "").encode("utf-8"))
-
-
-def to_float(value):
-    """``float(value)`` or None for empty/invalid values."""
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-class _Session(requests.Session):
-    """A session that reads the proxy and CA bundle settings of the environment once a minute
-    per host rather than on every call (``requests`` does it per call: at hundreds of SMS a
-    second that is a good part of the CPU a send costs)."""
-
-    ENVIRONMENT_TTL = 60.0
-
-    def __init__(self):
-        super().__init__()
-        self._environment = {}
-        self._environment_lock = threading.Lock()
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        if proxies or stream is not None or verify is not None or cert is not None:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        now = time.monotonic()
-        with self._environment_lock:
-            cached = self._environment.get(key)
-        if cached is None or cached[0] < now:
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            cached = (now + self.ENVIRONMENT_TTL, settings)
-            with self._environment_lock:
-                self._environment[key] = cached
-        return dict(cached[1], proxies=dict(cached[1]["proxies"]))
-
-
-def make_session(pool_size=10):
-    """A ``requests.Session`` keeping up to ``pool_size`` connections per host alive (one per
-    call in flight), without urllib3's own retries: whether a failed call may be repeated is
-    decided by ``BaseProvider._request``."""
-    session = _Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(1, int(pool_size)), max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def never_reached(exc):
-    """True when a ``requests`` connection error happened before anything was sent (refused,
-    DNS failure): the request certainly did not reach the server."""
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError)
-
-
-def retry_after_seconds(response, default):
-    """Delay asked by a ``Retry-After`` header (seconds form), capped by ``RETRY_AFTER_CAP``."""
-    value = response.headers.get("Retry-After", "") if response is not None else ""
-    try:
-        delay = float(value)
-    except (TypeError, ValueError):
-        delay = default
-    return max(0.0, min(delay, RETRY_AFTER_CAP))
 
 
 # -- adapter base ----------------------------------------------------------------------------

@@ -75,6 +75,32 @@ class TestAccentedLetters(CgsmsCase):
         self.assertAlmostEqual(summary["cost"], 1.44, places=4)
         self.assertEqual(self._gateway_messages()[0]["body"], to_gsm7(ACCENTED))
 
+    def test_queued_sms_sharing_texts_each_leave_with_their_own_text_as_sent(self):
+        # Odoo's own SMS (chatter, composer) reach the queue as typed: the text is prepared
+        # when the engine claims them, once per distinct text of the chunk.
+        other = "Olá, a encomenda 12 está pronta."
+        numbers = [f"+35191234{i:04d}" for i in range(6)]
+        bodies = [ACCENTED, other, ACCENTED, other, ACCENTED, "Hello"]
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .create(
+                [
+                    {"number": n, "body": b, "state": "outgoing"}
+                    for n, b in zip(numbers, bodies, strict=True)
+                ]
+            )
+        )
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        sent = {m["to"]: m["body"] for m in self._gateway_messages()}
+        self.assertEqual(sent, {n: to_gsm7(b) for n, b in zip(numbers, bodies, strict=True)})
+        lines = sms.cgsms_recipient_id.sorted(lambda line: numbers.index(line.number))
+        self.assertEqual(lines.mapped("state"), ["sent"] * 6)
+        self.assertEqual(
+            lines.mapped("segments"), [count_segments(to_gsm7(b)).segments for b in bodies]
+        )
+        self.assertEqual(set(lines.mapped("encoding")), {"GSM-7"})
+
     def test_emoji_keeps_the_message_unicode(self):
         form = Form(self.env["cgsms.message"])
         form.body = "Olá Maria \U0001f600"
