@@ -55,7 +55,10 @@ class TestWebhookBadBytes(CgsmsRepliesMixin, HttpCase):
         headers = {header[account.provider]: signature, "Content-Type": content_type}
         return self._post(kind, account, body, headers)
 
-    def _twilio_post(self, kind, body, token=fake_gateway.TWILIO_AUTH_TOKEN):
+    def _twilio_post(self, kind, body, token=None):
+        # the gateway's credentials are read when the test runs: without the test package
+        # this module must still import (its tests are then skipped)
+        token = token or fake_gateway.TWILIO_AUTH_TOKEN
         url = self.base_url() + self._path(kind, self.twilio)
         try:
             params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
@@ -68,7 +71,8 @@ class TestWebhookBadBytes(CgsmsRepliesMixin, HttpCase):
         }
         return self._post(kind, self.twilio, body, headers)
 
-    def _vonage_json(self, kind, data, secret=fake_gateway.VONAGE_SIGNATURE_SECRET):
+    def _vonage_json(self, kind, data, secret=None):
+        secret = secret or fake_gateway.VONAGE_SIGNATURE_SECRET
         data = {**data, "timestamp": "1733580000"}
         try:
             data["sig"] = vonage_signature(secret, data)
