@@ -237,9 +237,9 @@ else
   # odoo-bin, our wheels, a database neutralized by odoo-bin neutralize), and an upgrade from
   # the previous release, then uninstall and install again.
   log "Integrator run: plain odoo-bin --test-enable from a scratch virtualenv of our wheels"
-  run_counted integrator env CGSMS_TEST_HTTP_PORT="$http_port" bash "$CGSMS_ROOT/scripts/check_integrator.sh"
+  run_counted check-integrator env CGSMS_TEST_HTTP_PORT="$http_port" bash "$CGSMS_ROOT/scripts/check_integrator.sh"
   log "Upgrade from the previous release (.ci/previous-release), uninstall, install again"
-  run_counted upgrade env CGSMS_TEST_HTTP_PORT="$http_port" bash "$CGSMS_ROOT/scripts/check_upgrade.sh"
+  run_counted check-upgrade env CGSMS_TEST_HTTP_PORT="$http_port" bash "$CGSMS_ROOT/scripts/check_upgrade.sh"
   # With queue_job the SMS queue runs as jobs: the glue addon's tests in a database of its own,
   # so that the tests above keep the cron path that runs without queue_job.
   if [ -n "${CGSMS_QUEUE_JOB:-}" ]; then
