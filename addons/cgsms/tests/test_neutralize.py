@@ -1,7 +1,7 @@
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.neutralize import neutralize_database
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, tagged
 
 from .. import compat
 from ..providers import OutgoingSms, ProviderError
@@ -20,19 +20,13 @@ class NeutralizedDoors:
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sms_user = new_test_user(
-            cls.env,
-            login="neutral_sms_user",
-            groups="base.group_user,base.group_partner_manager,cgsms.group_cgsms_user",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
+        cls.sms_user = cls._cgsms_user(
+            "neutral_sms_user",
+            "base.group_user,base.group_partner_manager,cgsms.group_cgsms_user",
+            cls.company,
         )
-        cls.manager = new_test_user(
-            cls.env,
-            login="neutral_sms_manager",
-            groups="base.group_user,cgsms.group_cgsms_manager",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
+        cls.manager = cls._cgsms_user(
+            "neutral_sms_manager", "base.group_user,cgsms.group_cgsms_manager", cls.company
         )
         cls.customer = cls.env["res.partner"].create(
             {

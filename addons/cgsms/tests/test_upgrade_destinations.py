@@ -1,5 +1,5 @@
 from odoo import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CgsmsCase
 
@@ -12,12 +12,8 @@ class TestUpgradeDestinations(CgsmsCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            login="upgrade_sms_manager",
-            groups="base.group_user,cgsms.group_cgsms_manager",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
+        cls.manager = cls._cgsms_user(
+            "upgrade_sms_manager", "base.group_user,cgsms.group_cgsms_manager", cls.company
         )
 
     def _send(self, numbers):
