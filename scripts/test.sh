@@ -197,7 +197,7 @@ fi
 # each failed test, with the end of its traceback (at most 12 lines)
 mapfile -t -O "${#failures[@]}" failures < <(awk -v db="$db" '
   /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { if (n) flush(); n = 0 }
-  match($0, / (FAIL|ERROR): [A-Za-z0-9_]+\.test[A-Za-z0-9_]*/) {
+  match($0, / (FAIL|ERROR): (Subtest )?[A-Za-z0-9_]+\.test[A-Za-z0-9_]*| (FAIL|ERROR): [a-zA-Z]+Class \([A-Za-z0-9_.]+\)/) {
     head = "odoo (" db "): " substr($0, RSTART + 1, RLENGTH - 1); n = 1; k = 0; next }
   n && NF { tail[++k] = $0 }
   function flush(  i) { print head; for (i = (k > 12 ? k - 11 : 1); i <= k; i++) print "    " tail[i]; n = 0 }
@@ -205,6 +205,9 @@ mapfile -t -O "${#failures[@]}" failures < <(awk -v db="$db" '
 if grep -qE ' (ERROR|CRITICAL) ' "$CGSMS_VAR/log/odoo-tests-$db.log"; then
   log "Odoo logged errors during the run (see $CGSMS_VAR/log/odoo-tests-$db.log)"
   status=1; failures+=("odoo ($db): errors in the log, see $CGSMS_VAR/log/odoo-tests-$db.log")
+  # the first of them, each with its test, so that a run's summary alone says what went wrong
+  mapfile -t -O "${#failures[@]}" failures < <(grep -E ' (ERROR|CRITICAL) ' "$CGSMS_VAR/log/odoo-tests-$db.log" \
+    | grep -vE ' (FAIL|ERROR): ' | head -n 5 | cut -c1-300 | sed 's/^/    /')
 fi
 }
 
