@@ -1,8 +1,9 @@
+import contextlib
 import logging
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .. import compat
@@ -125,24 +126,40 @@ class CgsmsReply(models.Model):
         nothing and raises nothing. An opt-out or opt-in word is applied in that same
         transaction, before the webhook answers; matching and the chatter post of the other
         replies come after the commit, in batches."""
+        if transaction.shares_transaction(self.env.cr):
+            replies = self._cgsms_record_items(self.env(su=True), account, items, commit=False)
+            replies._cgsms_process()
+            return self.sudo().browse(replies.ids)
+        with self.env.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, dict(self.env.context))
+            replies = self._cgsms_record_items(env, account, items, commit=True)
+            if replies:
+                env["cgsms.reply"]._cgsms_process_pending()
+        return self.sudo().browse(replies.ids)
+
+    @api.model
+    def _cgsms_record_items(self, env, account, items, commit):
+        """Record ``items`` on ``env``'s cursor, each in a READ COMMITTED transaction of its
+        own that is committed (``commit``; else in a savepoint of the caller's transaction,
+        under a test). Returns the new replies."""
         created = []
         for item in items:
-            with transaction.read_committed(self.env) as env:
+            if commit:
+                env.cr.commit()
+                env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            with contextlib.nullcontext() if commit else env.cr.savepoint():
                 own_account = account.with_env(env)
                 if item.concat_ref:
+                    # the whole message once its last part came, else nothing yet
                     item = env["cgsms.reply.part"]._cgsms_join(own_account, item)
-                    if item is None:
-                        continue
-                reply = env["cgsms.reply"]._cgsms_record(own_account, item)
-                if reply.keyword:
-                    reply._cgsms_process()
-                created += reply.ids
-        replies = self.sudo().browse(created)
-        if transaction.shares_transaction(self.env.cr):
-            replies.filtered("is_pending")._cgsms_process()
-        elif created:
-            self._cgsms_process_pending()
-        return replies
+                if item is not None:
+                    reply = env["cgsms.reply"]._cgsms_record(own_account, item)
+                    if reply.keyword:
+                        reply._cgsms_process()
+                    created += reply.ids
+            if commit:
+                env.cr.commit()
+        return env["cgsms.reply"].browse(created)
 
     def _cgsms_record(self, account, item):
         """Insert the reply ``item``, waiting to be processed; returns it, or nothing when

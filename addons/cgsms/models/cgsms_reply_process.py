@@ -10,13 +10,12 @@ from .cgsms_reply import ANSWERED_STATES
 
 _logger = logging.getLogger(__name__)
 
-# Advisory locks (``PROCESS_LOCK``, slot) that let at most ``PROCESSORS`` transactions work
-# the pending replies at once; each webhook request that recorded a reply tries one.
+# The advisory lock that lets one transaction at a time process pending replies: under a
+# burst, one worker then processes them in chunks while the others only record.
 PROCESS_LOCK = 1667722864
-PROCESSORS = 2
 # Replies processed per transaction: one match query, one partner search, one update.
 CHUNK = 100
-# A webhook request that took a lock processes at most this long before it answers (the
+# A webhook request that took the lock processes at most this long before it answers (the
 # provider waits for the answer); the cron takes what is left. The cron's own bound.
 REQUEST_BUDGET = 3.0
 CRON_BUDGET = 50.0
@@ -24,13 +23,16 @@ CRON_BUDGET = 50.0
 
 class CgsmsReply(models.Model):
     """Processing of the replies the webhooks recorded: matched to the SMS they answer, their
-    keyword applied, posted on the document of that SMS, in batches.
+    keyword applied, posted on the document of that SMS, in chunks.
 
-    The webhook commits the reply before it answers; then, if it gets one of the processing
-    locks, it processes the pending replies (its own and those of the requests that did not
-    get a lock) chunk by chunk, for ``REQUEST_BUDGET`` seconds at most, and the cron
-    "SMS: process received replies" takes the rest (and, every few minutes, whatever a killed
-    worker left: a chunk rolled back is pending again)."""
+    The webhook commits the reply before it processes anything. Then, when no other
+    transaction holds the processing lock, it processes the pending replies (its own and
+    those of the requests that found the lock taken) chunk by chunk, each chunk in a READ
+    COMMITTED transaction that takes the lock again, until a chunk finds nothing: a reply
+    committed while the lock was held is seen by that last look. After ``REQUEST_BUDGET``
+    seconds it stops and triggers the cron "SMS: process received replies", which also runs
+    every few minutes for whatever a killed worker left (its chunk rolled back, its replies
+    pending again)."""
 
     _inherit = "cgsms.reply"
 
@@ -40,91 +42,78 @@ class CgsmsReply(models.Model):
 
     @api.model
     def _cgsms_process_pending(self, budget=REQUEST_BUDGET):
-        """Process the pending replies while this transaction holds a processing lock, until
-        none is left or ``budget`` seconds passed (then the cron is triggered). Returns at
-        once when every lock is held: their holders look for pending replies again after
-        they let go of it, so a reply recorded meanwhile is processed by them."""
-        deadline = time.monotonic() + budget
+        """Process pending replies, chunk by chunk, on this environment's cursor (it commits:
+        a cursor of the caller's own, or a cron's), until none is left, another transaction
+        holds the lock, or ``budget`` seconds passed (then the cron is triggered)."""
         if transaction.shares_transaction(self.env.cr):
-            self._cgsms_process_chunks(deadline)
+            self._cgsms_claim(limit=None)._cgsms_process()
             return
+        cr = self.env.cr
+        deadline = time.monotonic() + budget
         while True:
-            with self.env.registry.cursor() as lock_cr:
-                if not self._cgsms_try_lock(lock_cr):
-                    return
-                done = self._cgsms_process_chunks(deadline)
-            if not done:
+            cr.commit()
+            self.env.invalidate_all()
+            # a chunk, if this transaction gets the lock: none when another one holds it (it
+            # processes what was committed before it lets go of it) or when none is left
+            replies = self._cgsms_claim(read_committed=True)
+            if not replies:
+                cr.rollback()
+                return
+            if time.monotonic() > deadline:
+                cr.rollback()
                 self._cgsms_trigger_cron()
+                cr.commit()
                 return
-            if not self._cgsms_unclaimed_pending():
-                return
-
-    @api.model
-    def _cgsms_try_lock(self, lock_cr):
-        # transaction-level locks: they go with the transaction, whatever happens to it
-        for slot in range(PROCESSORS):
-            lock_cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [PROCESS_LOCK, slot])
-            if lock_cr.fetchone()[0]:
-                return True
-        return False
-
-    @api.model
-    def _cgsms_process_chunks(self, deadline):
-        """Claim and process chunks of pending replies, each in a READ COMMITTED transaction
-        of its own; True when none is left, False when ``deadline`` came first."""
-        while time.monotonic() < deadline:
+            _logger.info("Processing %s SMS replies", len(replies))
             try:
-                with transaction.read_committed(self.env) as env:
-                    replies = env["cgsms.reply"]._cgsms_claim()
-                    if not replies:
-                        return True
+                with cr.savepoint():
                     replies._cgsms_process()
             except Exception:
                 _logger.exception("SMS replies could not be processed together, one by one now")
-                self._cgsms_process_one_by_one()
-        return False
+                self._cgsms_process_one_by_one(replies.ids)
 
     @api.model
-    def _cgsms_process_one_by_one(self):
-        """A chunk failed: its replies one by one, so that one that cannot be posted is kept
-        (unmatched, as recorded) instead of holding the others back."""
-        while True:
-            with transaction.read_committed(self.env) as env:
-                reply = env["cgsms.reply"]._cgsms_claim(limit=1)
-                if not reply:
-                    return
-                try:
-                    with env.cr.savepoint():
-                        reply._cgsms_process()
-                except Exception:
-                    _logger.exception(
-                        "SMS reply %s kept unmatched: it could not be processed", reply.id
-                    )
-                    env.cr.execute(
-                        "UPDATE cgsms_reply SET is_pending = FALSE WHERE id = %s", [reply.id]
-                    )
-                    reply.invalidate_recordset(["is_pending"])
+    def _cgsms_process_one_by_one(self, ids):
+        """A chunk failed: its replies one by one (still locked by this transaction), so that
+        one that cannot be processed is kept, unmatched as recorded, instead of holding the
+        others back."""
+        self.env.invalidate_all()
+        for reply in self.browse(ids):
+            try:
+                with self.env.cr.savepoint():
+                    reply._cgsms_process()
+            except Exception:
+                _logger.exception("SMS reply %s kept unmatched: it cannot be processed", reply.id)
+                self.env.invalidate_all()
+                self.env.cr.execute(
+                    "UPDATE cgsms_reply SET is_pending = FALSE WHERE id = %s", [reply.id]
+                )
 
     @api.model
-    def _cgsms_claim(self, limit=CHUNK):
-        self.env.cr.execute(
-            """
-            SELECT id FROM cgsms_reply WHERE is_pending
-            ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
-            """,
-            [limit],
-        )
+    def _cgsms_claim(self, limit=CHUNK, read_committed=False):
+        """Lock and return up to ``limit`` pending replies, oldest first, if this transaction
+        gets the processing lock (taken with the first row; one round trip). With
+        ``read_committed``, the statement starts a READ COMMITTED transaction."""
+        if read_committed:
+            self.env.cr.execute(
+                """
+                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+                SELECT id FROM cgsms_reply
+                 WHERE is_pending AND pg_try_advisory_xact_lock(%s)
+                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                """,
+                [PROCESS_LOCK, limit],
+            )
+        else:
+            self.env.cr.execute(
+                """
+                SELECT id FROM cgsms_reply
+                 WHERE is_pending AND pg_try_advisory_xact_lock(%s)
+                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+                """,
+                [PROCESS_LOCK, limit],
+            )
         return self.browse([row[0] for row in self.env.cr.fetchall()])
-
-    @api.model
-    def _cgsms_unclaimed_pending(self):
-        """Whether a pending reply is left that no processor is working on."""
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            cr.execute("SELECT id FROM cgsms_reply WHERE is_pending LIMIT 1 FOR UPDATE SKIP LOCKED")
-            found = bool(cr.fetchone())
-            cr.rollback()
-        return found
 
     @api.model
     def _cgsms_trigger_cron(self):
