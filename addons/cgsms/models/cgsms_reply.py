@@ -55,7 +55,7 @@ class CgsmsReply(models.Model):
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
     mail_message_id = fields.Many2one("mail.message", "Posted as", readonly=True)
     # recorded by the webhook, not yet matched nor posted (``_cgsms_process_pending``)
-    is_pending = fields.Boolean("Being processed", readonly=True)
+    is_pending = fields.Boolean("Waiting to be processed", readonly=True)
 
     locals().update(
         compat.sql_constraints(

@@ -46,7 +46,7 @@ class CgsmsReply(models.Model):
         a cursor of the caller's own, or a cron's), until none is left, another transaction
         holds the lock, or ``budget`` seconds passed (then the cron is triggered)."""
         if transaction.shares_transaction(self.env.cr):
-            self._cgsms_claim(limit=None)._cgsms_process()
+            self._cgsms_process_chunk(self._cgsms_claim(limit=None))
             return
         cr = self.env.cr
         deadline = time.monotonic() + budget
@@ -65,12 +65,16 @@ class CgsmsReply(models.Model):
                 cr.commit()
                 return
             _logger.info("Processing %s SMS replies", len(replies))
-            try:
-                with cr.savepoint():
-                    replies._cgsms_process()
-            except Exception:
-                _logger.exception("SMS replies could not be processed together, one by one now")
-                self._cgsms_process_one_by_one(replies.ids)
+            self._cgsms_process_chunk(replies)
+
+    @api.model
+    def _cgsms_process_chunk(self, replies):
+        try:
+            with self.env.cr.savepoint():
+                replies._cgsms_process()
+        except Exception:
+            _logger.exception("SMS replies could not be processed together, one by one now")
+            self._cgsms_process_one_by_one(replies.ids)
 
     @api.model
     def _cgsms_process_one_by_one(self, ids):
