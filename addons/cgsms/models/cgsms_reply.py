@@ -128,7 +128,7 @@ class CgsmsReply(models.Model):
         replies come after the commit, in batches."""
         if transaction.shares_transaction(self.env.cr):
             replies = self._cgsms_record_items(self.env(su=True), account, items, commit=False)
-            replies._cgsms_process()
+            replies._cgsms_process_chunk(replies.filtered("is_pending"))
             return self.sudo().browse(replies.ids)
         with self.env.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, dict(self.env.context))
@@ -155,7 +155,8 @@ class CgsmsReply(models.Model):
                 if item is not None:
                     reply = env["cgsms.reply"]._cgsms_record(own_account, item)
                     if reply.keyword:
-                        reply._cgsms_process()
+                        # an opt-out takes effect before the provider gets its answer
+                        reply._cgsms_process_chunk(reply)
                     created += reply.ids
             if commit:
                 env.cr.commit()

@@ -245,18 +245,22 @@ class CgsmsReply(models.Model):
         result = {}
         for model, first in firsts.items():
             records = self.env[model].browse(list(first))._fallback_lang()
-            names = {record.id: record.display_name for record in records.sudo()}
+            names = {record.id: record.sudo().display_name for record in records}
             alias_domains = records.sudo()._mail_get_alias_domains(default_company=self.env.company)
             companies = records._mail_get_companies(default=self.env.company)
             reply_to = self._cgsms_reply_to(records, first)
+            # 18.0 stores the document's name on the message, 19.0 refuses it
+            named = "record_name" in records._get_message_create_valid_field_names()
             for record in records:
                 email_from, author = first[record.id]
+                values = {
+                    "record_alias_domain_id": alias_domains[record.id].id,
+                    "record_company_id": companies[record.id].id,
+                }
+                if named:
+                    values["record_name"] = names[record.id]
                 result[(model, record.id)] = {
-                    "values": {
-                        "record_name": names[record.id],
-                        "record_alias_domain_id": alias_domains[record.id].id,
-                        "record_company_id": companies[record.id].id,
-                    },
+                    "values": values,
                     "email_from": email_from,
                     "author_id": author,
                     "reply_to": reply_to.get(record.id),
