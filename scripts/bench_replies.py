@@ -20,12 +20,13 @@ import io
 import json
 import os
 import pstats
-import re
 import threading
 import time
 from concurrent import futures
+from types import SimpleNamespace
 
 import requests
+from bench_production import _CpuMeter
 
 SECRET = "bench-replies-webhook-secret"
 NUMBER = "+35193{:07d}"  # the customers' numbers (bench.py's own partners use +35191)
@@ -38,9 +39,10 @@ def _body(index, run):
     ).encode()
 
 
-def _post_all(url, size, run, connections):
+def _post_all(url, size, run, connections, secret=SECRET):
     """Post the N replies from ``connections`` threads, each with a connection of its own.
-    Returns (seconds, {HTTP code: count})."""
+    Returns (seconds, {HTTP code: count}). With another ``secret``, every reply is refused
+    (403) once its signature is checked: the webhook's bare cost, nothing written."""
     local = threading.local()
 
     def post(index):
@@ -48,7 +50,7 @@ def _post_all(url, size, run, connections):
         if session is None:
             session = local.session = requests.Session()
         body = _body(index, run)
-        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {"Content-Type": "application/json", "X-Sandbox-Signature": signature}
         for _attempt in range(20):  # as a provider, a busy answer is posted again
             try:
@@ -67,6 +69,41 @@ def _post_all(url, size, run, connections):
     return seconds, {str(c): codes.count(c) for c in set(codes)}
 
 
+def _get_all(url, size, connections):
+    """GET ``url`` N times from ``connections`` threads; returns the seconds."""
+    local = threading.local()
+
+    def get(_index):
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        return session.get(url, timeout=120).status_code
+
+    started = time.monotonic()
+    with futures.ThreadPoolExecutor(connections) as pool:
+        list(pool.map(get, range(size)))
+    return time.monotonic() - started
+
+
+def _per_request(cpu, count):
+    """CPU ms per request of Odoo, PostgreSQL and the bench's client, and their total."""
+    parts = {"odoo": cpu["odoo"], "postgres": cpu["postgres"], "client": cpu["gateway"]}
+    parts = {k: round(v * 1000 / count, 2) for k, v in parts.items()}
+    parts["total"] = round(sum(parts.values()), 2)
+    return parts
+
+
+def _wait_processed(env, db, psql_db, timeout=900):
+    """Wait until no reply is left to process (matched and posted by the webhooks' batches
+    or the cron); True when none is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if psql_db(env, db, "SELECT count(*) FROM cgsms_reply WHERE is_pending") == "0":
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def run(options, env, python, odoo_src, sizes, make_server, worker, psql_db):
     """The bench itself (orchestrator side); returns the exit status."""
     db = options.db
@@ -81,10 +118,33 @@ def run(options, env, python, odoo_src, sizes, make_server, worker, psql_db):
         try:
             server.warm_up()
             base = worker(env, python, db, "replies_url", url=server.url)
+            # this process (the bench's client) is measured as the "gateway" of the meter
+            client = SimpleNamespace(proc=SimpleNamespace(pid=os.getpid()))
+            bare_n = min(size, 1000)
+            meter = _CpuMeter(env, server, client)
+            health = bare_n / _get_all(server.url + "/web/health", bare_n, options.connections)
+            health_cpu = _per_request(meter.seconds(), bare_n)
+            meter = _CpuMeter(env, server, client)
+            bare_s, bare_codes = _post_all(
+                base["url"], bare_n, "bare", options.connections, secret="not-the-secret"
+            )
+            bare_cpu = _per_request(meter.seconds(), bare_n)
+            print(
+                f"  bare requests, {bare_n} over {options.connections} connections: "
+                f"/web/health (no database) {health:.0f}/s, CPU ms each {health_cpu}; "
+                f"the replies route refusing a bad signature {bare_n / bare_s:.0f}/s, "
+                f"CPU ms each {bare_cpu}, answers {bare_codes}",
+                flush=True,
+            )
             load_before = os.getloadavg()
-            seconds, codes = _post_all(
+            meter = _CpuMeter(env, server, client)
+            started = time.monotonic()
+            answered, codes = _post_all(
                 base["url"], size, f"{int(time.time())}-{run_no}", options.connections
             )
+            processed = _wait_processed(env, db, psql_db)
+            seconds = time.monotonic() - started
+            cpu = _per_request(meter.seconds(), size)
             load_after = os.getloadavg()
         finally:
             server.stop()
@@ -95,12 +155,14 @@ def run(options, env, python, odoo_src, sizes, make_server, worker, psql_db):
             " FROM cgsms_reply",
         ).split("|")
         recorded, posted = int(counts[0]), int(counts[1])
-        ok = codes == {"200": size} and recorded == size and posted == size
+        ok = processed and codes == {"200": size} and recorded == size and posted == size
         row = {
             "size": size,
             "workers": server.workers,
             "connections": options.connections,
             "seconds": seconds,
+            "answered": answered,
+            "cpu": cpu,
             "rate": size / seconds if seconds else 0.0,
             "codes": codes,
             "recorded": recorded,
@@ -111,8 +173,9 @@ def run(options, env, python, odoo_src, sizes, make_server, worker, psql_db):
         rows.append(row)
         print(
             f"  replies N={size:<6} workers={server.workers} connections={options.connections} "
-            f"{seconds:7.2f}s {row['rate']:7.1f} replies/s, answers {codes}, recorded {recorded}, "
-            f"posted on their record {posted}, load average {row['load']}"
+            f"{seconds:7.2f}s {row['rate']:7.1f} replies/s (last answer after {answered:.2f}s, "
+            f"last reply posted after {seconds:.2f}s), answers {codes}, recorded {recorded}, "
+            f"posted on their record {posted}, load average {row['load']}, CPU ms per reply {cpu}"
             f"{'' if ok else '  << NOT OK'}",
             flush=True,
         )
@@ -202,46 +265,60 @@ def _phase_url(env, args):
 
 
 def _phase_profile(env, args):
-    """``size`` replies recorded in this process under cProfile, as the route does after
-    reading the body: signature check, parsing, then ``cgsms.reply._cgsms_receive``."""
+    """``size`` replies handled in this process under cProfile: first recorded one by one as
+    the route does after reading the body (signature check, parsing, the reply's own
+    committed transaction), then processed as a burst leaves them, in chunks (matching,
+    chatter post). Times are CPU times of this process (``time.process_time``)."""
     from odoo.addons.cgsms.providers import WebhookRequest
 
-    _phase_clean(env, args)
-    env.cr.commit()
     account = _account(env)
     adapter = account._provider()
     Reply = env["cgsms.reply"].sudo()
-    profiler = cProfile.Profile()
-    started = time.monotonic()
-    for index in range(args["size"]):
-        body = _body(index, "profile")
-        signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-        request = WebhookRequest(
-            "POST", account._inbound_url(), {"X-Sandbox-Signature": signature}, {}, body
-        )
-        profiler.enable()
-        assert adapter.verify_signature(request)
-        Reply._cgsms_receive(account, adapter.parse_inbound(request))
+    size = args["size"]
+
+    def run(record, process, tag):
+        _phase_clean(env, args)
         env.cr.commit()
-        profiler.disable()
-    seconds = time.monotonic() - started
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
-    stats.print_stats(
-        r"verify_signature|parse_inbound|_cgsms_receive_one|_cgsms_answered_sms|"
-        r"_cgsms_known_partner|_cgsms_sender_user|_cgsms_post|message_post|_notify_thread|"
-        r"_cgsms_apply_keyword|_cgsms_join|read_committed|create|commit|flush"
+        started = time.process_time()
+        for index in range(size):
+            body = _body(index, tag)
+            signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            request = WebhookRequest(
+                "POST", account._inbound_url(), {"X-Sandbox-Signature": signature}, {}, body
+            )
+            record.enable()
+            assert adapter.verify_signature(request)
+            Reply._cgsms_record_items(env, account, adapter.parse_inbound(request), commit=True)
+            record.disable()
+        recorded = time.process_time()
+        process.enable()
+        Reply._cgsms_process_pending(budget=600)
+        process.disable()
+        processed = time.process_time()
+        return (recorded - started) * 1000 / size, (processed - recorded) * 1000 / size
+
+    class _Off:
+        enable = disable = staticmethod(lambda: None)
+
+    plain = run(_Off(), _Off(), "plain")
+    record, process = cProfile.Profile(time.process_time), cProfile.Profile(time.process_time)
+    profiled = run(record, process, "profile")
+    texts = []
+    for name, profiler in (("recording", record), ("processing", process)):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).sort_stats("cumulative")
+        stats.print_stats(
+            r"verify_signature|parse_inbound|_cgsms_record|_cgsms_process|_cgsms_match|"
+            r"_cgsms_known_partners|_cgsms_sender_user|_cgsms_post|message_post|_notify_thread|"
+            r"_message_create|_cgsms_apply_keyword|_cgsms_join|create|commit|flush|execute"
+        )
+        texts.append(f"-- {name}\n" + "\n".join(out.getvalue().splitlines()[:45]))
+    head = (
+        f"Profile: {size} replies in one process, CPU ms per reply: recording {plain[0]:.2f}, "
+        f"processing in chunks {plain[1]:.2f}; under cProfile {profiled[0]:.2f} and "
+        f"{profiled[1]:.2f}"
     )
-    text = "\n".join(out.getvalue().splitlines()[:60])
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_callees(
-        r"mail/models/mail_thread.py:\d+\(message_post\)"
-    )
-    callees = "\n".join(
-        line for line in out.getvalue().splitlines() if re.search(r"\d\.\d{3}", line)
-    )
-    head = f"Profile: {args['size']} replies in one process, {args['size'] / seconds:.1f}/s"
-    return {"text": f"{head}\n{text}\nmessage_post calls:\n{callees}"}
+    return {"text": head + "\n" + "\n".join(texts)}
 
 
 PHASES = {

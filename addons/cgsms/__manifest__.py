@@ -16,6 +16,7 @@
         "security/cgsms_report_security.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_delivery_report_data.xml",
+        "data/ir_cron_reply_data.xml",
         "data/mail_activity_type_data.xml",
         "data/sms_template_invoice_data.xml",
         "data/ir_cron_reminder_data.xml",

@@ -85,4 +85,76 @@ def process_queue_report_first(env, args):
     return {"codes": codes}
 
 
-SCENARIOS = {f.__name__: f for f in (inbound_setup, inbound_replies, process_queue_report_first)}
+def replies_sent(env, args):
+    """A contact per number of ``numbers``, each sent an SMS from account ``account_id`` a
+    minute ago, about the contact: their replies are matched and posted on it."""
+    from odoo import fields
+    from odoo.addons.cgsms.compat import PARTNER_MOBILE_FIELD
+
+    account = env["cgsms.account"].with_context(active_test=False).browse(args["account_id"])
+    sent = fields.Datetime.now()
+    for number in args["numbers"]:
+        partner = env["res.partner"].create(
+            {"name": f"E2E reply {number}", PARTNER_MOBILE_FIELD: number}
+        )
+        env["cgsms.recipient"].create(
+            {
+                "number": number,
+                "partner_id": partner.id,
+                "account_id": account.id,
+                "company_id": account.company_id.id,
+                "state": "sent",
+                "date_sent": sent,
+                "provider_message_id": f"e2e-sent-{number}",
+                "res_model": "res.partner",
+                "res_id": partner.id,
+            }
+        )
+    return {}
+
+
+def replies_posted(env, args):
+    """For each number of ``numbers``: its replies, how many are still to be processed, how
+    many are matched and posted, the chatter messages its contact authored (each reply once),
+    and whether the number is on the opt-out list."""
+    env.invalidate_all()
+    out = {}
+    for number in args["numbers"]:
+        replies = env["cgsms.reply"].search(
+            [("account_id", "=", args["account_id"]), ("number", "=", number)]
+        )
+        partner = replies.recipient_id.partner_id
+        messages = env["mail.message"].search_count(
+            [
+                ("model", "=", "res.partner"),
+                ("res_id", "in", partner.ids),
+                ("author_id", "in", partner.ids),
+            ]
+        )
+        out[number] = {
+            "replies": len(replies),
+            "pending": len(replies.filtered("is_pending")),
+            "posted": len(replies.filtered(lambda r: r.is_matched and r.mail_message_id)),
+            "messages": messages,
+            "opted_out": bool(env["phone.blacklist"].search([("number", "=", number)])),
+        }
+    return {"numbers": out}
+
+
+def replies_cron(env, args):
+    """The cron "SMS: process received replies", as a cron worker runs it."""
+    env["cgsms.reply"]._cron_process_pending()
+    return {}
+
+
+SCENARIOS = {
+    f.__name__: f
+    for f in (
+        inbound_setup,
+        inbound_replies,
+        process_queue_report_first,
+        replies_sent,
+        replies_posted,
+        replies_cron,
+    )
+}

@@ -29,6 +29,7 @@ from . import ir_actions_server
 from . import mail_thread
 from . import cgsms_account_inbound
 from . import cgsms_reply
+from . import cgsms_reply_process
 from . import cgsms_reply_part
 from . import res_config_settings_inbound
 from . import cgsms_account_usage

@@ -1,9 +1,9 @@
+import contextlib
 import logging
-from datetime import timedelta
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
 
 from .. import compat
@@ -54,6 +54,8 @@ class CgsmsReply(models.Model):
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
     mail_message_id = fields.Many2one("mail.message", "Posted as", readonly=True)
+    # recorded by the webhook, not yet matched nor posted (``_cgsms_process_pending``)
+    is_pending = fields.Boolean("Waiting to be processed", readonly=True)
 
     locals().update(
         compat.sql_constraints(
@@ -71,6 +73,13 @@ class CgsmsReply(models.Model):
             """
             CREATE INDEX IF NOT EXISTS cgsms_recipient_account_number_sent_idx
                 ON cgsms_recipient (account_id, number, date_sent)
+            """
+        )
+        # The replies waiting to be processed are claimed oldest first.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS cgsms_reply_pending_idx
+                ON cgsms_reply (id) WHERE is_pending
             """
         )
 
@@ -106,92 +115,88 @@ class CgsmsReply(models.Model):
     def _cgsms_receive(self, account, items):
         """Record the replies ``items`` (``InboundSms``) that ``account`` received, as
         superuser; the parts of a long message wait for the others. A replay records nothing.
-        Returns the new replies.
+        Returns the new replies, matched and posted unless another process is processing
+        replies at that moment (it then processes these too, see ``_cgsms_process_pending``).
 
         Each item is recorded in a READ COMMITTED transaction of its own, committed before
         the webhook is answered: its advisory lock comes first there, so the request sees
-        what concurrent deliveries of the same reply or of the other parts committed (a
-        request's own transaction has read before its controller runs, and would not)."""
+        what concurrent deliveries of the other parts committed (a request's own transaction
+        has read before its controller runs, and would not). A reply is recorded whole by one
+        ``INSERT ... ON CONFLICT DO NOTHING``: a copy posted at the same moment records
+        nothing and raises nothing. An opt-out or opt-in word is applied in that same
+        transaction, before the webhook answers; matching and the chatter post of the other
+        replies come after the commit, in batches."""
+        if transaction.shares_transaction(self.env.cr):
+            replies = self._cgsms_record_items(self.env(su=True), account, items, commit=False)
+            replies._cgsms_process_chunk(replies.filtered("is_pending"))
+            return self.sudo().browse(replies.ids)
+        with self.env.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, dict(self.env.context))
+            replies = self._cgsms_record_items(env, account, items, commit=True)
+            if replies:
+                env["cgsms.reply"]._cgsms_process_pending()
+        return self.sudo().browse(replies.ids)
+
+    @api.model
+    def _cgsms_record_items(self, env, account, items, commit):
+        """Record ``items`` on ``env``'s cursor, each in a READ COMMITTED transaction of its
+        own that is committed (``commit``; else in a savepoint of the caller's transaction,
+        under a test). Returns the new replies."""
         created = []
         for item in items:
-            with transaction.read_committed(self.env) as env:
-                Reply = env["cgsms.reply"]
+            if commit:
+                env.cr.commit()
+                env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            with contextlib.nullcontext() if commit else env.cr.savepoint():
                 own_account = account.with_env(env)
                 if item.concat_ref:
+                    # the whole message once its last part came, else nothing yet
                     item = env["cgsms.reply.part"]._cgsms_join(own_account, item)
-                    if item is None:
-                        continue
-                created += Reply._cgsms_receive_one(own_account, item).ids
-        return self.sudo().browse(created)
+                if item is not None:
+                    reply = env["cgsms.reply"]._cgsms_record(own_account, item)
+                    if reply.keyword:
+                        # an opt-out takes effect before the provider gets its answer
+                        reply._cgsms_process_chunk(reply)
+                    created += reply.ids
+            if commit:
+                env.cr.commit()
+        return env["cgsms.reply"].browse(created)
 
-    def _cgsms_receive_one(self, account, item):
-        # Two deliveries of one reply at once (a provider retrying) wait for each other here;
-        # in a READ COMMITTED transaction, the later one then sees the reply and records
-        # nothing (see ``_cgsms_receive``).
-        self.env.cr.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"cgsms.reply:{account.id}:{item.message_id}"],
-        )
-        domain = [("account_id", "=", account.id), ("provider_message_id", "=", item.message_id)]
-        if self.search_count(domain, limit=1):
-            return self.browse()
-        sms = self._cgsms_answered_sms(account, item.number)
+    def _cgsms_record(self, account, item):
+        """Insert the reply ``item``, waiting to be processed; returns it, or nothing when
+        the account already holds a reply with that provider id (a replay, or a copy that
+        was committed first)."""
         keyword = item.keyword or keyword_of(
             item.body, account.reply_stop_keywords, account.reply_start_keywords
         )
-        reply = self.create(
+        self.env.cr.execute(
+            """
+            INSERT INTO cgsms_reply (
+                number, to_number, body, account_id, company_id, provider_message_id,
+                date_received, is_read, is_matched, keyword, is_pending,
+                create_uid, create_date, write_uid, write_date)
+            VALUES (%(number)s, %(to)s, %(body)s, %(account)s, %(company)s, %(ref)s,
+                %(now)s, FALSE, FALSE, %(keyword)s, TRUE, %(uid)s, %(now)s, %(uid)s, %(now)s)
+            ON CONFLICT (account_id, provider_message_id) DO NOTHING
+            RETURNING id
+            """,
             {
                 "number": item.number,
-                "to_number": item.to,
+                "to": item.to or None,
                 "body": item.body,
-                "account_id": account.id,
-                "company_id": account.company_id.id,
-                "provider_message_id": item.message_id,
-                "partner_id": (sms.partner_id or self._cgsms_known_partner(account, item)).id,
-                "is_matched": bool(sms),
-                "keyword": keyword or False,
-                "recipient_id": sms.id,
-                "user_id": self._cgsms_sender_user(sms).id,
-            }
+                "account": account.id,
+                "company": account.company_id.id,
+                "ref": item.message_id,
+                "now": self.env.cr.now(),
+                "keyword": keyword or None,
+                "uid": self.env.uid,
+            },
         )
-        reply._cgsms_apply_keyword()
-        if sms:
-            reply._cgsms_post(sms)
-        _logger.info("SMS reply %s received by account %s", reply.id, account.id)
-        return reply
-
-    def _cgsms_answered_sms(self, account, number):
-        """The last SMS sent to ``number`` from ``account`` within its reply window."""
-        days = account.reply_window_days or 30
-        return (
-            self.env["cgsms.recipient"]
-            .sudo()
-            .search(
-                [
-                    ("account_id", "=", account.id),
-                    ("number", "=", number),
-                    ("state", "in", ANSWERED_STATES),
-                    ("date_sent", ">=", fields.Datetime.now() - timedelta(days=days)),
-                ],
-                order="date_sent desc, id desc",
-                limit=1,
-            )
-        )
-
-    def _cgsms_known_partner(self, account, item):
-        """A contact of the company with that number, shown on an unmatched reply (never
-        created: a stranger stays a number)."""
-        return (
-            self.env["res.partner"]
-            .sudo()
-            .search(
-                [
-                    ("phone_sanitized", "=", item.number),
-                    ("company_id", "in", [False, account.company_id.id]),
-                ],
-                limit=1,
-            )
-        )
+        row = self.env.cr.fetchone()
+        if not row:
+            return self.browse()
+        _logger.info("SMS reply %s received by account %s", row[0], account.id)
+        return self.browse(row[0])
 
     def _cgsms_sender_user(self, sms):
         """Who sent ``sms``: the author of its chatter message, else of its send."""
@@ -211,19 +216,28 @@ class CgsmsReply(models.Model):
             return sms.message_id.sudo()
         return self.partner_id.sudo()
 
-    def _cgsms_post(self, sms):
+    def _cgsms_post(self, sms, post_values=None):
         """Post the reply on the chatter of its document, authored by the customer, and
-        notify the user who sent the SMS."""
+        notify the user who sent the SMS. ``post_values``: what ``message_post`` would
+        compute of each document (reply-to, alias domain, company, name), computed once for
+        a batch by ``_cgsms_post_values``."""
         document = self._cgsms_document(sms)
         if not document:
             return
         body = Markup("<p>%s</p><p>%s</p>") % (_("SMS reply:"), self.body or "")
         kwargs = {"author_id": self.partner_id.id} if self.partner_id else {}
+        email_from = self.partner_id.email_formatted or self.number
+        known = (post_values or {}).get((document._name, document.id))
+        if known:
+            kwargs.update(known["values"])
+            same_author = known["author_id"] == kwargs.get("author_id")
+            if known["reply_to"] and same_author and known["email_from"] == email_from:
+                kwargs["reply_to"] = known["reply_to"]
         message = document.with_context(
             mail_create_nosubscribe=True, mail_post_autofollow_author_skip=True
         ).message_post(
             body=body,
-            email_from=self.partner_id.email_formatted or self.number,
+            email_from=email_from,
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
             partner_ids=self.user_id.partner_id.ids,

@@ -36,3 +36,4 @@ from . import test_upgrade_destinations
 from . import test_webhook_bad_bytes
 from . import test_routing_prefix_countries
 from . import test_replies_parts
+from . import test_replies_processing

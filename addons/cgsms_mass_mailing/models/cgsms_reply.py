@@ -7,8 +7,8 @@ class CgsmsReply(models.Model):
 
     _inherit = "cgsms.reply"
 
-    def _cgsms_post(self, sms):
-        super()._cgsms_post(sms)
+    def _cgsms_post(self, sms, post_values=None):
+        super()._cgsms_post(sms, post_values=post_values)
         if sms.sms_uuid:
             trackers = (
                 self.env["sms.tracker"]
