@@ -3,7 +3,7 @@ import logging
 
 from markupsafe import Markup
 
-from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models, tools
 from odoo.exceptions import AccessError
 
 from .. import compat
@@ -225,8 +225,9 @@ class CgsmsReply(models.Model):
         if not document:
             return
         body = Markup("<p>%s</p><p>%s</p>") % (_("SMS reply:"), self.body or "")
-        kwargs = {"author_id": self.partner_id.id} if self.partner_id else {}
-        email_from = self.partner_id.email_formatted or self.number
+        # author_id False, not absent: Odoo would otherwise look the From up among contacts
+        kwargs = {"author_id": self.partner_id.id or False}
+        email_from = self.partner_id.email_formatted or self._cgsms_email_from()
         known = (post_values or {}).get((document._name, document.id))
         if known:
             kwargs.update(known["values"])
@@ -246,6 +247,15 @@ class CgsmsReply(models.Model):
         self.write(
             {"res_model": document._name, "res_id": document.id, "mail_message_id": message.id}
         )
+
+    def _cgsms_email_from(self):
+        """The From of a reply whose customer has no email: their name (or number) at the
+        company's default From address. A number alone is no address: the emails that notify
+        the sender of the SMS of the reply would not leave ("Malformed From")."""
+        address = self.company_id.default_from_email or self.company_id.email
+        if not address:
+            return False
+        return tools.formataddr((self.partner_id.name or self.number, address))
 
     def _cgsms_apply_keyword(self):
         """STOP puts the number on Odoo's opt-out list (the contact shows it, sends skip it);

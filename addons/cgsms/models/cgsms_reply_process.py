@@ -239,8 +239,8 @@ class CgsmsReply(models.Model):
         for reply in self:
             document = reply._cgsms_document(sms_of[reply.id])
             if document:
-                author = reply.partner_id.id or None
-                email_from = reply.partner_id.email_formatted or reply.number
+                author = reply.partner_id.id or False
+                email_from = reply.partner_id.email_formatted or reply._cgsms_email_from()
                 firsts[document._name].setdefault(document.id, (email_from, author))
         result = {}
         for model, first in firsts.items():

@@ -113,3 +113,32 @@ class TestRepliesProcessing(CgsmsRepliesMixin, HttpCase):
         self.assertFalse(reply.is_matched)
         self.assertEqual(reply.partner_id, self.other)
         self.assertFalse(reply.mail_message_id)
+
+    def test_sender_notified_by_email_gets_the_reply_of_a_customer_without_email(self):
+        seller = new_test_user(
+            self.env,
+            login="cgsms_processing_email_seller",
+            groups="base.group_user,base.group_partner_manager,cgsms.group_cgsms_user",
+            notification_type="email",
+            email="vendas@example.com",
+        )
+        self.env.company.email = "loja@example.com"
+        self.assertFalse(self.partner.email)
+        self.partner.with_user(seller)._message_sms("A sua reparação está pronta.")
+        reply = self._record(CUSTOMER, "Vou buscar amanhã", "p-email")
+        self._run_cron()
+        message = reply.mail_message_id
+        self.assertEqual(message.author_id, self.partner)
+        # a number alone is no address: the From is the customer's name at the company's
+        self.assertIn("Rui Almeida", message.email_from)
+        self.assertIn("@", message.email_from)
+        notification = message.notification_ids.filtered(
+            lambda n: n.res_partner_id == seller.partner_id
+        )
+        self.assertEqual(notification.notification_type, "email")
+        mail = notification.mail_mail_id
+        mail.send(raise_exception=False)
+        # 18.0 marks it sent; 19.0, under test, leaves it ready: never refused
+        self.assertIn(notification.notification_status, ("sent", "ready"), mail.failure_reason)
+        self.assertFalse(notification.failure_type)
+        self.assertNotEqual(mail.exists().state, "exception")
