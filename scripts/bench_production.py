@@ -187,6 +187,16 @@ def _queue_state(env, db, message_id):
     return int(outgoing), json.loads(states) if states else {}
 
 
+def _wait_delivered(env, db, message_id, meter, deadline):
+    """Until no SMS of the send is left to deliver (or the deadline), CPU sampled."""
+    while time.monotonic() < deadline:
+        outgoing, states = _queue_state(env, db, message_id)
+        if not outgoing and not states.get("queued", 0) + states.get("sending", 0):
+            return
+        meter.sample()
+        time.sleep(0.5)
+
+
 def _mode_db(db, mode):
     return f"{db}_queue_job" if mode == "queue_job" else db
 
@@ -230,15 +240,7 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
                 meter = _CpuMeter(env, server, gateway)
                 deadline = started + options.timeout
                 message_id = compose["message_id"]
-                while True:
-                    outgoing, states = _queue_state(env, db, message_id)
-                    waiting = states.get("queued", 0) + states.get("sending", 0)
-                    if not outgoing and not waiting:
-                        break
-                    if time.monotonic() > deadline:
-                        break
-                    meter.sample()
-                    time.sleep(0.5)
+                _wait_delivered(env, db, message_id, meter, deadline)
                 seconds = time.monotonic() - started
                 cpu = meter.seconds()
                 time.sleep(3)  # anything still on its way (a late copy) reaches the gateway
