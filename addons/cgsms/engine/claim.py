@@ -162,6 +162,7 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
 
     if default_country is None:
         default_country = account.company_id.country_id.code or ""
+    rules = account._cgsms_policy_rules(account.id)  # read once for the chunk
     to_send = []  # (row, e164, segment info, price per segment)
     rerouted = []  # (sms id, account id): another account sends them
     segments = {}  # {text: its SegmentInfo}: counted once per distinct text
@@ -177,7 +178,7 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
             results.fail(Sms.browse(row.id), "rejected", env._("The message is empty."))
             continue
         if routes.single:
-            where = policy.destination(account, number.e164, number)
+            where = policy.destination(account, number.e164, number, rules)
         else:
             target, where = routes.pick(number.e164, number, route.parse_tried(row.tried))
             if target is not None and target != account:
