@@ -152,6 +152,11 @@ def main(argv=None):
     parser.add_argument(
         "--probe-interval", type=float, default=3.0, help="--campaign: seconds between opens"
     )
+    parser.add_argument(
+        "--channels",
+        help="queue_job's channels (default root:4,root.cgsms:4, e.g. root:4,root.cgsms:3 to "
+        "keep one worker for the users)",
+    )
     parser.add_argument("--connections", type=int, default=16, help="--replies: connections")
     parser.add_argument("--profile", action="store_true", help="--replies: profile first")
     parser.add_argument("--profile-size", type=int, default=300)

@@ -27,6 +27,7 @@ from pathlib import Path
 import requests
 from bench_common import BODY, _partner_ids, _psql_db, _rate, _worker
 from bench_production import (
+    QUEUE_JOB_CHANNELS,
     _CpuMeter,
     _ensure_module,
     _module_dir,
@@ -218,7 +219,9 @@ def run(options, env, python, odoo_src, sizes, gateway, http_port, gevent_port):
         )
         rows.append(ok)
         print(
-            f"campaign N={size}: gateway got {received} for {numbers} numbers, {queued} lines "
+            f"campaign N={size}, {server.workers} workers, channels "
+            f"{options.channels or QUEUE_JOB_CHANNELS}: gateway got {received} for {numbers} "
+            f"numbers, {queued} lines "
             f"{states}, workers killed {len(killed)}, load average "
             + " -> ".join(f"{v:.2f}" for v in load)
             + ("" if ok else "  << NOT OK"),

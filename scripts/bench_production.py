@@ -55,7 +55,7 @@ class _Server:
         server_env = dict(env)
         if mode == "queue_job":
             args.append("--load=base,web,queue_job")
-            server_env["ODOO_QUEUE_JOB_CHANNELS"] = QUEUE_JOB_CHANNELS
+            server_env["ODOO_QUEUE_JOB_CHANNELS"] = options.channels or QUEUE_JOB_CHANNELS
         self.args = args
         self.workers = workers
         cmd = _odoo_cmd(env, python, odoo_src, db, *args)
