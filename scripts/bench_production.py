@@ -188,10 +188,18 @@ def _queue_state(env, db, message_id):
 
 
 def _wait_delivered(env, db, message_id, meter, deadline):
-    """Until no SMS of the send is left to deliver (or the deadline), CPU sampled."""
+    """Until no SMS of the send is left to deliver (or the deadline), CPU sampled. The
+    question is asked with two EXISTS on the partial indexes of the queue and of the lines
+    waiting to leave: counting the states of every line at each poll cost PostgreSQL about
+    0.1 ms per SMS at 50,000 (counted with the engine's CPU)."""
+    query = (
+        "SELECT EXISTS (SELECT 1 FROM sms_sms WHERE state = 'outgoing'"
+        " AND to_delete IS NOT TRUE)"
+        " OR EXISTS (SELECT 1 FROM cgsms_recipient WHERE message_id = "
+        f"{int(message_id)} AND state IN ('queued', 'sending'))"
+    )
     while time.monotonic() < deadline:
-        outgoing, states = _queue_state(env, db, message_id)
-        if not outgoing and not states.get("queued", 0) + states.get("sending", 0):
+        if _psql_db(env, db, query) != "t":
             return
         meter.sample()
         time.sleep(0.5)
