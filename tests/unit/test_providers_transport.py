@@ -133,9 +133,9 @@ def test_https_is_verified_against_the_ca_bundle():
 
 
 def test_proxy_of_the_environment_is_used(recorder, monkeypatch):
+    for name in ("http_proxy", "all_proxy", "ALL_PROXY", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", recorder.url)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
     response = make_session(2).request("GET", "http://provider.invalid/api/balance", timeout=2)
     assert response.status_code == 200
     [seen] = recorder.requests
