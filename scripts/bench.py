@@ -27,6 +27,11 @@ already loaded).
 ``bench_failover.py``): a second account at a second gateway takes the rest, each number
 leaves once (``--failover --sizes 5000``).
 
+``--campaign`` measures a send to a customer group of N partners end to end instead: the
+compose through the SMS form over HTTP, then the delivery on queue_job's workers, with the
+seconds, peak memory and CPU of each phase and the time another user takes to open a form
+meanwhile (see ``bench_campaign.py``; ``--campaign --sizes 100000``).
+
 ``--replies`` measures inbound replies instead: N customers answer at once over 16
 connections, on the production set-up (2 HTTP workers), each reply matched and posted on its
 record (see ``bench_replies.py``; ``--replies --sizes 500,5000 [--profile]``).
@@ -63,6 +68,7 @@ import sys
 import time
 from pathlib import Path
 
+import bench_campaign
 import bench_common
 import bench_failover
 import bench_in_process
@@ -138,6 +144,19 @@ def main(argv=None):
     parser.add_argument(
         "--replies", action="store_true", help="inbound replies at once (bench_replies.py)"
     )
+    parser.add_argument(
+        "--campaign",
+        action="store_true",
+        help="a send to a group of N customers end to end, compose and queue_job delivery",
+    )
+    parser.add_argument(
+        "--probe-interval", type=float, default=3.0, help="--campaign: seconds between opens"
+    )
+    parser.add_argument(
+        "--channels",
+        help="queue_job's channels (default root:4,root.cgsms:4, e.g. root:4,root.cgsms:3 to "
+        "keep one worker for the users)",
+    )
     parser.add_argument("--connections", type=int, default=16, help="--replies: connections")
     parser.add_argument("--profile", action="store_true", help="--replies: profile first")
     parser.add_argument("--profile-size", type=int, default=300)
@@ -168,6 +187,8 @@ def main(argv=None):
     # queue cron only queues jobs, which a server without queue_job loaded never runs.
     modes = options.production.split(",") if options.production else []
     databases = {mode: _mode_db(options.db, mode) for mode in modes} or {"": options.db}
+    if options.campaign:
+        databases = {"campaign": _mode_db(options.db, "queue_job")}
     for db in dict.fromkeys(databases.values()):
         _ensure_database(env, python, odoo_src, db, options.rebuild)
         if options.update:
@@ -211,17 +232,10 @@ def main(argv=None):
             status = bench_failover.run(
                 options, env, python, sizes, gateway, _worker, _Gateway, _free_port
             )
-        elif options.production:
-            status = _run_production(
-                options,
-                env,
-                python,
-                odoo_src,
-                sizes,
-                gateway,
-                base + 1 if base else _free_port(),
-                base + 2 if base else _free_port(),
-            )
+        elif options.production or options.campaign:
+            run = bench_campaign.run if options.campaign else _run_production
+            ports = (base + 1, base + 2) if base else (_free_port(), _free_port())
+            status = run(options, env, python, odoo_src, sizes, gateway, *ports)
         else:
             _run_in_process(options, env, python, sizes, paths, gateway)
     finally:
@@ -261,6 +275,7 @@ PHASES = {
     **bench_production.PHASES,
     **bench_failover.PHASES,
     **bench_replies.PHASES,
+    **bench_campaign.PHASES,
 }
 
 

@@ -55,7 +55,7 @@ class _Server:
         server_env = dict(env)
         if mode == "queue_job":
             args.append("--load=base,web,queue_job")
-            server_env["ODOO_QUEUE_JOB_CHANNELS"] = QUEUE_JOB_CHANNELS
+            server_env["ODOO_QUEUE_JOB_CHANNELS"] = options.channels or QUEUE_JOB_CHANNELS
         self.args = args
         self.workers = workers
         cmd = _odoo_cmd(env, python, odoo_src, db, *args)
@@ -187,6 +187,24 @@ def _queue_state(env, db, message_id):
     return int(outgoing), json.loads(states) if states else {}
 
 
+def _wait_delivered(env, db, message_id, meter, deadline):
+    """Until no SMS of the send is left to deliver (or the deadline), CPU sampled. The
+    question is asked with two EXISTS on the partial indexes of the queue and of the lines
+    waiting to leave: counting the states of every line at each poll cost PostgreSQL about
+    0.1 ms per SMS at 50,000 (counted with the engine's CPU)."""
+    query = (
+        "SELECT EXISTS (SELECT 1 FROM sms_sms WHERE state = 'outgoing'"
+        " AND to_delete IS NOT TRUE)"
+        " OR EXISTS (SELECT 1 FROM cgsms_recipient WHERE message_id = "
+        f"{int(message_id)} AND state IN ('queued', 'sending'))"
+    )
+    while time.monotonic() < deadline:
+        if _psql_db(env, db, query) != "t":
+            return
+        meter.sample()
+        time.sleep(0.5)
+
+
 def _mode_db(db, mode):
     return f"{db}_queue_job" if mode == "queue_job" else db
 
@@ -230,15 +248,7 @@ def _run_production(options, env, python, odoo_src, sizes, gateway, http_port, g
                 meter = _CpuMeter(env, server, gateway)
                 deadline = started + options.timeout
                 message_id = compose["message_id"]
-                while True:
-                    outgoing, states = _queue_state(env, db, message_id)
-                    waiting = states.get("queued", 0) + states.get("sending", 0)
-                    if not outgoing and not waiting:
-                        break
-                    if time.monotonic() > deadline:
-                        break
-                    meter.sample()
-                    time.sleep(0.5)
+                _wait_delivered(env, db, message_id, meter, deadline)
                 seconds = time.monotonic() - started
                 cpu = meter.seconds()
                 time.sleep(3)  # anything still on its way (a late copy) reaches the gateway

@@ -53,32 +53,72 @@ def claim_chunk(model, account, limit, stats=None, default_country=None):
     return model.browse()
 
 
+# What the claim reads of each SMS, in the query that takes it: its text and number, the
+# country of its contact and its history line (one query per chunk instead of the ORM's
+# reads of the SMS, contacts, countries and lines).
+_CLAIM_COLUMNS = (
+    "s.id, s.number, s.body, s.cgsms_tried_accounts, c.code, "
+    "s.cgsms_recipient_id, r.state, r.cost, r.attempts"
+)
+_CLAIM_SMS_FIELDS = (
+    *("state", "to_delete", "cgsms_company_id", "cgsms_account_id", "number", "body"),
+    *("partner_id", "cgsms_recipient_id", "cgsms_tried_accounts"),
+)
+# History lines in these states already left (or may have): never handed over again.
+_LEFT = ("sending", "checking", "sent", "delivered")
+_CLAIM_FROM = (
+    "sms_sms s LEFT JOIN res_partner p ON p.id = s.partner_id "
+    "LEFT JOIN res_country c ON c.id = p.country_id "
+    "LEFT JOIN cgsms_recipient r ON r.id = s.cgsms_recipient_id"
+)
+
+
+class _Row:
+    """One claimed SMS as read by the claim's query."""
+
+    __slots__ = (
+        *("attempts", "body", "cost", "country", "id", "number", "recipient_id", "state"),
+        "tried",
+    )
+
+    def __init__(self, row):
+        self.id, self.number, self.body, tried, self.country = row[:5]
+        self.recipient_id, self.state, cost, attempts = row[5:]
+        self.cost, self.attempts = float(cost or 0.0), attempts or 0
+        self.tried = tried
+
+
 def claim(model, account, limit, stats=None, default_country=None, read_committed=False):
     account = account.sudo()
-    Sms = model.env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
-    Sms.flush_model(["state", "to_delete", "cgsms_company_id"])
+    env = model.env
+    Sms = env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
+    Recipient = env["cgsms.recipient"].sudo()
+    Sms.flush_model(_CLAIM_SMS_FIELDS)
+    Recipient.flush_model(["state", "cost", "attempts"])
+    env["res.partner"].flush_model(["country_id"])
     query = (
-        "SELECT id FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE "
-        "AND cgsms_company_id = %s"
+        f"SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_FROM} WHERE s.state = 'outgoing' "
+        "AND s.to_delete IS NOT TRUE AND s.cgsms_company_id = %s"
     )
     params = [account.company_id.id]
     # Before any lock of this claim: an account whose pause is over is switched back here.
-    routes = route.Routes(model.env, account.company_id.id, switch_back=True)
+    routes = route.Routes(env, account.company_id.id, switch_back=True)
     if not routes.single:
         # Several accounts: this one takes the SMS routed to it, and the first one in
         # rotation those not routed yet (or routed to an account archived since).
         query += (
-            " AND (cgsms_account_id = %s OR (%s AND (cgsms_account_id IS NULL"
-            " OR cgsms_account_id <> ALL(%s))))"
+            " AND (s.cgsms_account_id = %s OR (%s AND (s.cgsms_account_id IS NULL"
+            " OR s.cgsms_account_id <> ALL(%s))))"
         )
         params += [account.id, routes.default_id() == account.id, routes.ids]
     if model.ids:
-        query += " AND id IN %s"
+        query += " AND s.id IN %s"
         params.append(tuple(model.ids))
-    query += " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+    query += " ORDER BY s.id LIMIT %s FOR UPDATE OF s SKIP LOCKED"
     params.append(int(limit))
-    model.env.cr.execute(query, params)
-    sms_all = Sms.browse([row[0] for row in model.env.cr.fetchall()])
+    env.cr.execute(query, params)
+    rows = [_Row(row) for row in env.cr.fetchall()]
+    sms_all = Sms.browse([row.id for row in rows])
     if stats is not None:
         stats["taken"] = len(sms_all)
     if not sms_all:
@@ -88,86 +128,106 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
         # recorded and looked up at the provider as sent. Once per distinct text: a campaign's
         # SMS share one.
         prepared = {}
-        for sms in sms_all.filtered("body"):
-            if sms.body not in prepared:
-                prepared[sms.body] = account._cgsms_prepare_body(sms.body)
-            if prepared[sms.body] != sms.body:
-                sms.body = prepared[sms.body]
-    ensure_recipients(sms_all, account)
+        changed = []
+        for row in rows:
+            if not row.body:
+                continue
+            if row.body not in prepared:
+                prepared[row.body] = account._cgsms_prepare_body(row.body)
+            if prepared[row.body] != row.body:
+                row.body = prepared[row.body]
+                changed.append((row.id, row.body))
+        sql.bulk_update(Sms, ("body",), changed, {})
+    if any(not row.recipient_id for row in rows):
+        ensure_recipients(sms_all, account)
+        _read_new_lines(env, rows)
 
     # Exactly once: an SMS whose history line already left, or is being looked up at the
     # provider, is never handed over again.
-    done = sms_all.filtered(
-        lambda s: s.cgsms_recipient_id.state in ("sending", "checking", "sent", "delivered")
-    )
-    for sms in done:
-        _logger.info("SMS %s already handed to the provider: not sent again", sms.id)
-        sms.write({"state": "pending", "failure_type": False, "to_delete": True})
-    todo = sms_all - done
+    done = [row for row in rows if row.state in _LEFT]
+    for row in done:
+        _logger.info("SMS %s already handed to the provider: not sent again", row.id)
+    if done:
+        Sms.browse([row.id for row in done]).write(
+            {"state": "pending", "failure_type": False, "to_delete": True}
+        )
+        rows = [row for row in rows if row.state not in _LEFT]
     if account.neutralized:
         # A neutralized copy of the database (data/neutralize.sql): nothing leaves and no
         # credit is reserved; each SMS and its document say why.
-        reason = policy.neutralized(model.env)
-        for sms in todo:
-            results.fail(sms, "rejected", reason)
+        reason = policy.neutralized(env)
+        for row in rows:
+            results.fail(Sms.browse(row.id), "rejected", reason)
         return Sms
 
     if default_country is None:
         default_country = account.company_id.country_id.code or ""
-    to_send = []  # (sms, e164, segment info, price per segment)
+    rules = account._cgsms_policy_rules(account.id)  # read once for the chunk
+    to_send = []  # (row, e164, segment info, price per segment)
     rerouted = []  # (sms id, account id): another account sends them
     segments = {}  # {text: its SegmentInfo}: counted once per distinct text
-    for sms in todo:
-        country = sms.partner_id.country_id.code or default_country or None
-        number = normalize_number(sms.number or "", country)
+    for row in rows:
+        number = normalize_number(row.number or "", row.country or default_country or None)
         if not number.valid:
             error_class = "missing_number" if number.reason == "missing" else "invalid_number"
-            results.fail(sms, error_class, policy.refusal(model.env, error_class, sms.number))
+            results.fail(
+                Sms.browse(row.id), error_class, policy.refusal(env, error_class, row.number)
+            )
             continue
-        if not (sms.body or "").strip():
-            results.fail(sms, "rejected", model.env._("The message is empty."))
+        if not (row.body or "").strip():
+            results.fail(Sms.browse(row.id), "rejected", env._("The message is empty."))
             continue
         if routes.single:
-            where = policy.destination(account, number.e164, number)
+            where = policy.destination(account, number.e164, number, rules)
         else:
-            target, where = routes.pick(number.e164, number, route.tried_ids(sms))
+            target, where = routes.pick(number.e164, number, route.parse_tried(row.tried))
             if target is not None and target != account:
-                rerouted.append((sms.id, target.id))
+                rerouted.append((row.id, target.id))
                 continue
             where = where or policy.Destination(number.e164, reason="no_route")
         if not where.allowed:
             results.fail(
-                sms,
+                Sms.browse(row.id),
                 policy.error_class(where.reason),
-                policy.refusal(model.env, where.reason, number.e164, where.country_code),
+                policy.refusal(env, where.reason, number.e164, where.country_code),
             )
             continue
-        if sms.body not in segments:
-            segments[sms.body] = count_segments(sms.body)
-        to_send.append((sms, number.e164, segments[sms.body], where.price))
+        if row.body not in segments:
+            segments[row.body] = count_segments(row.body)
+        to_send.append((row, number.e164, segments[row.body], where.price))
     if rerouted:
         sql.bulk_update(Sms, ("cgsms_account_id",), rerouted, {})
-        Sms._cgsms_wake_accounts(model.env["cgsms.account"].browse({a for _s, a in rerouted}))
-    blocked = opted_out(model, {e164 for _s, e164, _i, _p in to_send})
+        Sms._cgsms_wake_accounts(env["cgsms.account"].browse({a for _s, a in rerouted}))
+    blocked = opted_out(model, {e164 for _r, e164, _i, _p in to_send})
     if blocked:
-        for sms, e164, _info, _price in to_send:
+        for row, e164, _info, _price in to_send:
             if e164 in blocked:
-                results.fail(sms, "blacklisted", policy.refusal(model.env, "blacklisted", e164))
+                results.fail(
+                    Sms.browse(row.id), "blacklisted", policy.refusal(env, "blacklisted", e164)
+                )
         to_send = [item for item in to_send if item[1] not in blocked]
     if not to_send:
         return Sms
 
     now = fields.Datetime.now()
     candidates = []  # (sms, recipient, e164, segment info, cost, line's cost and attempts)
-    for sms, e164, info, price in to_send:
-        recipient = sms.cgsms_recipient_id
+    for row, e164, info, price in to_send:
         cost = round(info.segments * price, 4)
-        candidates.append((sms, recipient, e164, info, cost, (recipient.cost, recipient.attempts)))
+        candidates.append(
+            (
+                sms_all.browse(row.id),
+                Recipient.browse(row.recipient_id),
+                e164,
+                info,
+                cost,
+                (row.cost, row.attempts),
+            )
+        )
     # What does not depend on the balance is written before the account is locked: the
     # lock that serialises the reservations of all workers is held only for the balance
     # and the debits. One query for the chunk (the ORM would write each line on its own).
     sql.bulk_update(
-        model.env["cgsms.recipient"],
+        Recipient,
         ("number", "segments", "encoding", "cost", "attempts"),
         [
             (recipient.id, e164, info.segments, info.encoding, cost, before[1] + 1)
@@ -186,6 +246,22 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
     sql.bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
 
     return ledger.reserve(model, account, candidates, now, read_committed)
+
+
+def _read_new_lines(env, rows):
+    """The history lines ``ensure_recipients`` just gave to some of ``rows``."""
+    env["sms.sms"].flush_model(["cgsms_recipient_id"])
+    env["cgsms.recipient"].flush_model(["state", "cost", "attempts"])
+    env.cr.execute(
+        "SELECT s.id, r.id, r.state, r.cost, r.attempts FROM sms_sms s "
+        "JOIN cgsms_recipient r ON r.id = s.cgsms_recipient_id WHERE s.id = ANY(%s)",
+        [[row.id for row in rows if not row.recipient_id]],
+    )
+    lines = {sms_id: line for sms_id, *line in env.cr.fetchall()}
+    for row in rows:
+        if not row.recipient_id and row.id in lines:
+            row.recipient_id, row.state, cost, attempts = lines[row.id]
+            row.cost, row.attempts = float(cost or 0.0), attempts or 0
 
 
 def opted_out(model, numbers):

@@ -36,6 +36,7 @@ class Dispatcher:
         self.unlink_sent = unlink_sent
         self.size = max(1, self.account.cgsms_in_flight or 1)
         self.pending = {}
+        self.lines = {}  # sms id -> (history line id, uuid) of the SMS submitted
         self.stopped = False
         self.requeued = False
         self.hold_until = 0.0
@@ -69,12 +70,10 @@ class Dispatcher:
             self._provider = self.account._cgsms_send_provider()
             self._pool = futures.ThreadPoolExecutor(self.size, thread_name_prefix="cgsms-send")
         sender = self.account.sender or ""
-        messages = [
-            OutgoingSms(
-                ref=sms.uuid, to=sms.cgsms_recipient_id.number, body=sms.body, sender=sender
-            )
-            for sms in claimed
-        ]
+        messages = []
+        for sms_id, uuid, number, body, line_id in outgoing(claimed):
+            messages.append(OutgoingSms(ref=uuid, to=number, body=body, sender=sender))
+            self.lines[sms_id] = (line_id, uuid)
         if self._slot_cursor is None and transaction.owns(self.model.env.cr):
             # The token bucket is updated on a connection of its own, kept for the run.
             self._slot_cursor = self.model.env.registry.cursor()
@@ -137,12 +136,29 @@ class Dispatcher:
             wait = max(limited)
             self.hold_until = max(self.hold_until, time_budget.clock() + wait)
             rate_bucket.hold_rate(self.model, self.account, wait)
+        lines = {sms_id: self.lines.pop(sms_id, None) for sms_id in ids}
         requeued, stop = results.apply_results(
-            self.model, self.account, answers, self.unlink_failed, self.unlink_sent
+            self.model, self.account, answers, self.unlink_failed, self.unlink_sent, lines
         )
         self.requeued = self.requeued or bool(requeued)
         self.stopped = self.stopped or stop
         health.record(self.model, self.account, answers)
+
+
+def outgoing(claimed):
+    """(id, uuid, E.164 number, text, history line id) of each of ``claimed``, in its order:
+    one query for the chunk (the claim wrote them in bulk, the ORM would read the SMS and
+    lines again)."""
+    env = claimed.env
+    claimed.flush_recordset(["uuid", "body", "cgsms_recipient_id"])
+    env["cgsms.recipient"].flush_model(["number"])
+    env.cr.execute(
+        "SELECT s.id, s.uuid, r.number, s.body, r.id FROM sms_sms s "
+        "JOIN cgsms_recipient r ON r.id = s.cgsms_recipient_id WHERE s.id = ANY(%s)",
+        [claimed.ids],
+    )
+    rows = {row[0]: row for row in env.cr.fetchall()}
+    return [rows[sms_id] for sms_id in claimed.ids]
 
 
 def not_attempted(message, error_class, retry_after=None):

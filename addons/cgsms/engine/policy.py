@@ -144,10 +144,11 @@ def check_sender(env, company, user=None):
 # ---------------------------------------------------------------------- destinations
 
 
-def destination(account, e164, number=None):
+def destination(account, e164, number=None, rules=None):
     """The policy for sending to ``e164`` (a valid E.164 number) through ``account``;
     ``number``, the :class:`~..tools.phone.NormalizedNumber` of ``e164`` when the caller has
-    it, saves parsing it again."""
+    it, saves parsing it again; ``rules``, the account's ``_cgsms_policy_rules`` when the
+    caller decides for many numbers (read once)."""
     if number is not None and number.calling_code:
         region, code, number_type = number.country_code, number.calling_code, number.number_type
     else:
@@ -161,10 +162,22 @@ def destination(account, e164, number=None):
         return Destination(e164, region, reason="satellite")
     if number_type not in MOBILE_TYPES:
         return Destination(e164, region, reason=_REFUSED_TYPES.get(number_type, "not_mobile"))
-    allowed = account._cgsms_allowed_country_codes()
+    if rules is None:
+        rules = account._cgsms_policy_rules(account.id)
+    allowed = rules[0]
     if allowed and region not in allowed:
         return Destination(e164, region, reason="country")
-    return Destination(e164, region, price=account._cgsms_price_for(e164, region))
+    return Destination(e164, region, price=rule_price(rules, e164, region))
+
+
+def rule_price(rules, e164, country_code):
+    """Credits per segment for ``e164`` by an account's ``_cgsms_policy_rules``: the longest
+    matching prefix, else the country's price, else the account's."""
+    _countries, prefixes, by_country, default = rules
+    for prefix, price in prefixes:  # longest first
+        if e164.startswith(prefix):
+            return price
+    return by_country.get(country_code, default)
 
 
 def price_for(account, e164):

@@ -32,20 +32,24 @@ FAILURE_TYPES = {
 }
 
 
-def apply_results(model, account, results, unlink_failed=False, unlink_sent=True):
+def apply_results(model, account, results, unlink_failed=False, unlink_sent=True, lines=None):
     """Save provider results (``[(sms, SendResult)]``), in the calling thread. Returns
-    (requeued count, whether the run should stop: provider unreachable)."""
+    (requeued count, whether the run should stop: provider unreachable). ``lines``: {sms id:
+    (history line id, uuid)} of those SMS when the caller has them (the SMS sent are then
+    not read again)."""
     now = fields.Datetime.now()
-    sent = model.env["sms.sms"].sudo()
-    sent_rows = []
+    lines = lines or {}
+    sent_ids, sent_rows, sent_uuids = [], [], []
     requeued, stop, checking, retry_at = 0, False, False, 0
     moved = model.env["cgsms.account"]
     for sms, result in results:
-        recipient = sms.cgsms_recipient_id
         if result.ok:
-            sent_rows.append((recipient.id, result.message_id))
-            sent |= sms
+            line_id, uuid = lines.get(sms.id) or (sms.cgsms_recipient_id.id, sms.uuid)
+            sent_rows.append((line_id, result.message_id))
+            sent_uuids.append(uuid)
+            sent_ids.append(sms.id)
             continue
+        recipient = sms.cgsms_recipient_id
         if result.maybe_taken:
             # The provider may have taken it: looked up later, never resent blindly.
             mark_checking(sms, result)
@@ -80,24 +84,25 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
             retry_at = max(retry_at, recipient.attempts)
             continue
         fail(sms, result.error_class or "unknown", reason, unlink_failed)
+    sent = model.env["sms.sms"].sudo().browse(sent_ids)
     if sent:
+        sent_lines = model.env["cgsms.recipient"].sudo().browse([row[0] for row in sent_rows])
         sql.bulk_update(
-            model.env["cgsms.recipient"],
-            ("provider_message_id",),
-            sent_rows,
-            {"state": "sent", "date_sent": now},
+            sent_lines, ("provider_message_id",), sent_rows, {"state": "sent", "date_sent": now}
         )
-        sent.cgsms_recipient_id._cgsms_left_queue()
-        sent.sms_tracker_id._action_update_from_sms_state("pending")
-        sent.cgsms_recipient_id._cgsms_apply_pending_reports()  # reports that came early
+        sent_lines._cgsms_left_queue()
+        # The trackers of these SMS (sms.sms's sms_tracker_id, found by uuid as it does).
+        trackers = model.env["sms.tracker"].sudo().search([("sms_uuid", "in", sent_uuids)])
+        trackers._action_update_from_sms_state("pending")
+        sent_lines._cgsms_apply_pending_reports()  # reports that came early
         # and those committed while this transaction ran, which its snapshot does not show
         model.env["cgsms.delivery.report"].sudo()._cgsms_recheck_after_commit(
-            account, [row[1] for row in sent_rows], sent.cgsms_recipient_id.mapped("sms_uuid")
+            account, [row[1] for row in sent_rows], sent_uuids
         )
         sql.bulk_update(
             sent,
             (),
-            [(sms.id,) for sms in sent],
+            [(sms_id,) for sms_id in sent_ids],
             {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
         )
     if moved:

@@ -10,7 +10,12 @@ from . import health, policy
 
 def tried_ids(sms):
     """Ids of the accounts ``sms`` (sms.sms) already moved away from."""
-    return {int(i) for i in (sms.cgsms_tried_accounts or "").split(",") if i.strip().isdigit()}
+    return parse_tried(sms.cgsms_tried_accounts)
+
+
+def parse_tried(text):
+    """The account ids of an SMS's ``cgsms_tried_accounts`` ("3,7")."""
+    return {int(i) for i in (text or "").split(",") if i.strip().isdigit()}
 
 
 class Routes:

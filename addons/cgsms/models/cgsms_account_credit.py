@@ -4,6 +4,7 @@ low-balance alert, and the table of its shared sending rate."""
 from odoo import _, api, models, tools
 
 from .. import compat
+from ..engine import policy
 
 
 class CgsmsAccount(models.Model):
@@ -35,11 +36,7 @@ class CgsmsAccount(models.Model):
     def _cgsms_price_for(self, e164, country_code):
         """Credits per segment for ``e164``: the longest matching prefix, else the country's
         price, else the account's."""
-        _countries, prefixes, by_country, default = self._cgsms_policy_rules(self.id)
-        for prefix, price in prefixes:  # longest first
-            if e164.startswith(prefix):
-                return price
-        return by_country.get(country_code, default)
+        return policy.rule_price(self._cgsms_policy_rules(self.id), e164, country_code)
 
     @api.model
     @tools.ormcache("account_id")

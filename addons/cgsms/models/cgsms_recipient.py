@@ -54,7 +54,8 @@ class CgsmsRecipient(models.Model):
         "same number typed differently are told apart here.",
     )
     body = fields.Text("Message", readonly=True)
-    sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False, index=True)
+    # Indexed by its unique constraint (sms_uuid_unique): no second index.
+    sms_uuid = fields.Char("SMS UUID", readonly=True, copy=False)
     mail_message_id = fields.Many2one("mail.message", index="btree_not_null", readonly=True)
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
@@ -92,6 +93,9 @@ class CgsmsRecipient(models.Model):
              WHERE state IN ('queued', 'sending', 'checking')
             """
         )
+        # Every line is written twice as it leaves (claimed, then sent): each index is
+        # written each time. The plain index of sms_uuid repeated its unique constraint's.
+        self.env.cr.execute("DROP INDEX IF EXISTS cgsms_recipient__sms_uuid_index")
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -139,6 +139,16 @@ class SmsSms(models.Model):
     # Accounts this SMS moved away from (ids, comma-separated): never tried there again.
     cgsms_tried_accounts = fields.Char("Accounts tried", copy=False)
 
+    def init(self):
+        super().init()
+        # The engine claims the queue of a company in id order (engine/claim.py). Without
+        # this index each claim read every row of the table (the SMS sent and not collected
+        # yet too): 1.3 ms per chunk of 40 with 5,000 SMS, growing with the queue.
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS sms_sms_cgsms_outgoing_idx"
+            " ON sms_sms (cgsms_company_id, id) WHERE state = 'outgoing'"
+        )
+
     @api.model_create_multi
     def create(self, vals_list):
         # An SMS about a document is sent with the account of the document's company.

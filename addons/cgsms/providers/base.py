@@ -100,7 +100,7 @@ class BaseProvider:
 
     def __init__(self, config, session=None):
         self.config = config
-        self.session = session or requests.Session()
+        self.session = session or make_session()
         self._sleep = time.sleep  # replaced in tests
 
     def __repr__(self):

@@ -4,11 +4,13 @@ Every recipient number is normalised to E.164 before sending, so that the same n
 in different ways ("912 345 678", "+351912345678", "00351 912-345-678") is recognised as one.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
+from phonenumbers import phonenumberutil as _util
 
 REASON_MISSING = "missing"
 REASON_INVALID = "invalid"
@@ -27,6 +29,10 @@ _NOT_MOBILE_TYPES = frozenset(
     }
 )
 
+# Distinct number strings whose parsing is kept per process (about 200 bytes each).
+_CACHE_SIZE = 50000
+# phonenumbers' type check of a national number against its region's metadata.
+_TYPE_HELPER = getattr(_util, "_number_type_helper", None)
 # Separators people type inside a number; a leading "+" is kept.
 _NUMBER_NOISE = re.compile(r"[\s.\-()/\[\]]+")
 # Separators between numbers in a free-text list. Spaces are not one: "912 345 678" is a number.
@@ -75,24 +81,57 @@ def normalize_number(raw, country_code=None, mobile_only=False):
     if not cleaned:
         return NormalizedNumber(raw=raw, reason=REASON_MISSING)
     region = (country_code or "").strip().upper() or None
-    try:
-        parsed = phonenumbers.parse(cleaned, region)
-    except phonenumbers.NumberParseException:
+    parsed = _parse(cleaned, region)
+    if parsed is None:
         return NormalizedNumber(raw=raw, reason=REASON_INVALID)
-    if not phonenumbers.is_valid_number(parsed):
-        return NormalizedNumber(raw=raw, reason=REASON_INVALID)
+    e164, number_region, number_type, calling_code = parsed
     result = NormalizedNumber(
         raw=raw,
-        e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        e164=e164,
         valid=True,
-        country_code=phonenumbers.region_code_for_number(parsed) or "",
-        number_type=phonenumbers.number_type(parsed),
-        calling_code=parsed.country_code,
+        country_code=number_region,
+        number_type=number_type,
+        calling_code=calling_code,
     )
-    if mobile_only and result.number_type in _NOT_MOBILE_TYPES:
+    if mobile_only and number_type in _NOT_MOBILE_TYPES:
         result.valid = False
         result.reason = REASON_NOT_MOBILE
     return result
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _parse(cleaned, region):
+    """(E.164, region, number type, calling code) of a valid number, else None; once per
+    distinct number string: the delivery engine checks every SMS again as it leaves, and
+    reminders and re-sends go to the same numbers. Each step of phonenumbers' validity check
+    is made once (``is_valid_number``, ``number_type`` and ``region_code_for_number`` would
+    each find the number's region and type again)."""
+    try:
+        parsed = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        return None
+    number_region = phonenumbers.region_code_for_number(parsed)
+    if not number_region:
+        return None
+    metadata = _util.PhoneMetadata.metadata_for_region_or_calling_code(
+        parsed.country_code, number_region
+    )
+    if metadata is None:
+        return None
+    if (
+        number_region != _util.REGION_CODE_FOR_NON_GEO_ENTITY
+        and parsed.country_code != _util.country_code_for_valid_region(number_region)
+    ):
+        return None
+    national = _util.national_significant_number(parsed)
+    if _TYPE_HELPER is not None:
+        number_type = _TYPE_HELPER(national, metadata)
+    else:  # a phonenumbers without its helper: the public call (finds the region again)
+        number_type = phonenumbers.number_type(parsed)
+    if number_type == PhoneNumberType.UNKNOWN:
+        return None
+    # E.164 is the calling code and the national significant number (format_number's way).
+    return f"+{parsed.country_code}{national}", number_region, number_type, parsed.country_code
 
 
 def split_free_numbers(text):
