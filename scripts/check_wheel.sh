@@ -36,7 +36,7 @@ manifest = module.get_manifest("cgsms")
 deps = {r.split(";")[0].split("=")[0].split(">")[0].strip() for r in requires("odoo-addon-cgsms")}
 assert path.is_relative_to(site), f"cgsms found at {path}, not in the wheel"
 assert manifest["version"].startswith(series + "."), manifest["version"]
-assert {"phonenumbers", "requests"} <= deps, deps
+assert {"phonenumbers", "requests", "urllib3"} <= deps, deps
 # what odoo-bin neutralize runs for the addon (Odoo finds it through the addon's own path)
 assert (path / "data" / "neutralize.sql").is_file(), "data/neutralize.sql is not in the wheel"
 print(f"odoo-addon-cgsms {version('odoo-addon-cgsms')}: Odoo {series} finds cgsms "

@@ -8,7 +8,7 @@
     "author": "CgSMS",
     "website": "https://github.com/cgsms/cgsms-odoo",
     "depends": ["sms", "account", "phone_validation"],
-    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "external_dependencies": {"python": ["phonenumbers", "requests", "urllib3"]},
     "data": [
         "security/cgsms_security.xml",
         "security/ir.model.access.csv",
