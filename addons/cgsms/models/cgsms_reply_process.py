@@ -98,25 +98,14 @@ class CgsmsReply(models.Model):
         """Lock and return up to ``limit`` pending replies, oldest first, if this transaction
         gets the processing lock (taken with the first row; one round trip). With
         ``read_committed``, the statement starts a READ COMMITTED transaction."""
+        query = """
+            SELECT id FROM cgsms_reply
+             WHERE is_pending AND pg_try_advisory_xact_lock(%s)
+             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
+        """
         if read_committed:
-            self.env.cr.execute(
-                """
-                SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
-                SELECT id FROM cgsms_reply
-                 WHERE is_pending AND pg_try_advisory_xact_lock(%s)
-                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
-                """,
-                [PROCESS_LOCK, limit],
-            )
-        else:
-            self.env.cr.execute(
-                """
-                SELECT id FROM cgsms_reply
-                 WHERE is_pending AND pg_try_advisory_xact_lock(%s)
-                 ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED
-                """,
-                [PROCESS_LOCK, limit],
-            )
+            query = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;" + query
+        self.env.cr.execute(query, [PROCESS_LOCK, limit])
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 
     @api.model
