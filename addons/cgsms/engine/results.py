@@ -94,11 +94,13 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
         # The trackers of these SMS (sms.sms's sms_tracker_id, found by uuid as it does).
         trackers = model.env["sms.tracker"].sudo().search([("sms_uuid", "in", sent_uuids)])
         trackers._action_update_from_sms_state("pending")
-        sent_lines._cgsms_apply_pending_reports()  # reports that came early
-        # and those committed while this transaction ran, which its snapshot does not show
-        model.env["cgsms.delivery.report"].sudo()._cgsms_recheck_after_commit(
-            account, [row[1] for row in sent_rows], sent_uuids
-        )
+        # Reports that came early (from what was just saved: reading the lines again
+        # would fetch every column of each), and those committed while this transaction
+        # ran, which its snapshot does not show.
+        Report = model.env["cgsms.delivery.report"].sudo()
+        provider_ids = [row[1] for row in sent_rows]
+        Report._cgsms_apply_pending([account.id], provider_ids, sent_uuids)
+        Report._cgsms_recheck_after_commit(account, provider_ids, sent_uuids)
         sql.bulk_update(
             sent,
             (),

@@ -12,7 +12,8 @@ class CgsmsCreditLine(models.Model):
     _order = "date desc, id desc"
 
     account_id = fields.Many2one("cgsms.account", required=True, ondelete="restrict", index=True)
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    # Not indexed: one line per SMS sent, and a company holds most lines (see init).
+    company_id = fields.Many2one(related="account_id.company_id", store=True)
     date = fields.Datetime(default=fields.Datetime.now, required=True, readonly=True)
     kind = fields.Selection(
         [
@@ -62,6 +63,9 @@ class CgsmsCreditLine(models.Model):
         # ledger stays the reference, and the balances are computed again from it on each
         # update of the module.
         cr = self.env.cr
+        # Each SMS sent inserts a debit: an index on the company (one per line, a company
+        # holding most lines) was written for every SMS and never chosen.
+        cr.execute("DROP INDEX IF EXISTS cgsms_credit_line__company_id_index")
         cr.execute(
             """
             CREATE TABLE IF NOT EXISTS cgsms_credit_balance (

@@ -169,6 +169,23 @@ class CgsmsDeliveryReport(models.Model):
     def _cgsms_apply_unlocked(self, account_ids, message_ids, refs):
         """Apply the pending reports of these ids that no other transaction is applying
         (the others are theirs). Returns the number of SMS whose state changed."""
+        updated = self._cgsms_apply_pending(account_ids, message_ids, refs, lock=True)
+        if updated:
+            _logger.info("%s early delivery report(s) applied after a commit", updated)
+        return updated
+
+    @api.model
+    def _cgsms_apply_pending(self, account_ids, message_ids, refs, lock=False):
+        """Apply the reports kept for these provider ids or references of ``account_ids``
+        (they arrived before the SMS's provider id was saved); with ``lock``, only those no
+        other transaction is applying. One query, and nothing read when none is kept: the
+        delivery engine asks after each batch of results. Returns the number of SMS whose
+        state changed."""
+        message_ids = [m for m in message_ids if m]
+        refs = [r for r in refs if r]
+        if not account_ids or not (message_ids or refs):
+            return 0
+        self.flush_model(["state", "account_id", "provider_message_id", "ref"])
         self.env.cr.execute(
             SQL(
                 """
@@ -176,18 +193,16 @@ class CgsmsDeliveryReport(models.Model):
                  WHERE state = 'pending' AND account_id = ANY(%s)
                    AND (provider_message_id = ANY(%s) OR ref = ANY(%s))
                  ORDER BY id
-                   FOR UPDATE SKIP LOCKED
+                   %s
                 """,
                 list(account_ids),
-                list(message_ids),
-                list(refs),
+                message_ids,
+                refs,
+                SQL("FOR UPDATE SKIP LOCKED" if lock else ""),
             )
         )
-        pending = self.browse([row[0] for row in self.env.cr.fetchall()])
-        updated = pending._cgsms_apply()
-        if updated:
-            _logger.info("%s early delivery report(s) applied after a commit", updated)
-        return updated
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        return self.browse(ids)._cgsms_apply() if ids else 0
 
     @api.model
     def _cron_apply_pending(self):

@@ -43,8 +43,12 @@ class CgsmsRecipient(models.Model):
     _order = "id desc"
     _rec_name = "number"
 
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
-    account_id = fields.Many2one("cgsms.account", index=True, readonly=True, ondelete="restrict")
+    # Not indexed, nor is state: every line is written twice as it leaves (claimed, then
+    # sent), never in place (its state changes), so each index costs two entries per SMS.
+    # A company or an account holds most lines (an index would not be used); the lines in
+    # flight of an account have a partial index of their own (see init).
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    account_id = fields.Many2one("cgsms.account", readonly=True, ondelete="restrict")
     partner_id = fields.Many2one("res.partner", "Contact", index="btree_not_null", readonly=True)
     number = fields.Char(readonly=True, help="Number in international format (E.164)")
     typed_number = fields.Char(
@@ -59,7 +63,7 @@ class CgsmsRecipient(models.Model):
     mail_message_id = fields.Many2one("mail.message", index="btree_not_null", readonly=True)
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
-    state = fields.Selection(STATES, default="queued", required=True, index=True, readonly=True)
+    state = fields.Selection(STATES, default="queued", required=True, readonly=True)
     error_class = fields.Selection(ERROR_CLASSES, "Failure", readonly=True)
     failure_reason = fields.Char(readonly=True)
     provider_message_id = fields.Char("Provider id", readonly=True, index="btree_not_null")
@@ -93,9 +97,26 @@ class CgsmsRecipient(models.Model):
              WHERE state IN ('queued', 'sending', 'checking')
             """
         )
-        # Every line is written twice as it leaves (claimed, then sent): each index is
-        # written each time. The plain index of sms_uuid repeated its unique constraint's.
-        self.env.cr.execute("DROP INDEX IF EXISTS cgsms_recipient__sms_uuid_index")
+        # The lines that may have left, per account: looked up at the provider when stale
+        # (engine/reconcile.py). Partial: a line claimed gets an entry, a line sent does not.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS cgsms_recipient_inflight_idx
+                ON cgsms_recipient (account_id)
+             WHERE state IN ('sending', 'checking')
+            """
+        )
+        # Every line is written twice as it leaves (claimed, then sent), never in place (its
+        # state is in the partial indexes above), and each write adds an entry to every index
+        # whose condition the new row meets: the indexes below cost more than they served.
+        # The plain index of sms_uuid repeated its unique constraint's; those of the company,
+        # the account and the state were never chosen (few distinct values; the lines in
+        # flight have the partial index above).
+        self.env.cr.execute(
+            "DROP INDEX IF EXISTS cgsms_recipient__sms_uuid_index, "
+            "cgsms_recipient__company_id_index, cgsms_recipient__account_id_index, "
+            "cgsms_recipient__state_index"
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -156,9 +177,18 @@ class CgsmsRecipient(models.Model):
     def _cgsms_left_queue(self):
         """Hook called after the engine saved these lines as sent in bulk (no ORM write):
         tells the sends they belong to that they may be complete."""
-        lines = self.sudo()
-        if "message_id" in lines._fields and lines.message_id:
-            self.env["cgsms.message"]._cgsms_check_done_later(lines.message_id.ids)
+        if "message_id" not in self._fields or not self:
+            return
+        # Only the sends (the records would read every column of the lines again).
+        self.flush_recordset(["message_id"])
+        self.env.cr.execute(
+            "SELECT DISTINCT message_id FROM cgsms_recipient"
+            " WHERE id = ANY(%s) AND message_id IS NOT NULL",
+            [self.ids],
+        )
+        message_ids = [row[0] for row in self.env.cr.fetchall()]
+        if message_ids:
+            self.env["cgsms.message"]._cgsms_check_done_later(message_ids)
 
     def _cgsms_resolve_refs(self, account, reports):
         """A receipt carrying our reference (Vonage client-ref) resolves an SMS whose send
@@ -340,17 +370,15 @@ class CgsmsRecipient(models.Model):
         recipients = self.sudo().filtered("provider_message_id")
         if not recipients:
             return 0
-        Report = self.env["cgsms.delivery.report"].sudo()
-        pending = Report.search(
-            [
-                ("state", "=", "pending"),
-                ("account_id", "in", recipients.account_id.ids),
-                "|",
-                ("provider_message_id", "in", recipients.mapped("provider_message_id")),
-                ("ref", "in", [uuid for uuid in recipients.mapped("sms_uuid") if uuid]),
-            ]
+        return (
+            self.env["cgsms.delivery.report"]
+            .sudo()
+            ._cgsms_apply_pending(
+                recipients.account_id.ids,
+                recipients.mapped("provider_message_id"),
+                recipients.mapped("sms_uuid"),
+            )
         )
-        return pending._cgsms_apply()
 
     def _refund(self, reason):
         lines = []

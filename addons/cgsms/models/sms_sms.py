@@ -127,10 +127,11 @@ class SmsSms(models.Model):
     cgsms_recipient_id = fields.Many2one(
         "cgsms.recipient", "SMS history line", index="btree_not_null", ondelete="set null"
     )
+    # Not indexed: only read by the claim among the SMS of the queue (its own index), and
+    # each write of an SMS (queued, claimed, sent) would add an entry.
     cgsms_account_id = fields.Many2one(
         "cgsms.account",
         "Routed to",
-        index="btree_not_null",
         ondelete="set null",
         help="The account of the sending company that sends this SMS (several accounts: "
         "chosen by destination, or the next one after a failure where it certainly did not "
@@ -148,6 +149,10 @@ class SmsSms(models.Model):
             "CREATE INDEX IF NOT EXISTS sms_sms_cgsms_outgoing_idx"
             " ON sms_sms (cgsms_company_id, id) WHERE state = 'outgoing'"
         )
+        # Each SMS is written twice as it leaves (claimed, then sent), never in place (its
+        # state is in the index above): the index of the account it is routed to (1.0) was
+        # written each time and never read.
+        self.env.cr.execute("DROP INDEX IF EXISTS sms_sms__cgsms_account_id_index")
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -10,6 +10,7 @@ from . import test_bad_input
 from . import test_express
 from . import test_express_tour
 from . import test_group
+from . import test_history_indexes
 from . import test_message_recipients
 from . import test_message_compose
 from . import test_message_send
