@@ -5,7 +5,10 @@ and the proxies of the environment."""
 
 import contextlib
 import datetime
+import gzip
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -152,3 +155,158 @@ def test_never_reached_and_timeouts_raise_as_requests_does(recorder):
     response = session.request("POST", recorder.url + "/x", json={"a": 1}, timeout=1)
     assert response.status_code == 200
     assert response.json() == {}
+
+
+class RawServer:
+    """A TCP server answering each request with the bytes ``answer(request)`` gives (None:
+    close the connection without answering), counting the connections it accepted."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._talk, args=(conn,), daemon=True).start()
+
+    def _talk(self, conn):
+        with conn:
+            buffer = b""
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _sep, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                body, buffer = buffer[:length], buffer[length:]
+                reply = self.answer(head + b"\r\n\r\n" + body)
+                if reply is None:
+                    return
+                conn.sendall(reply)
+                if b"Connection: close" in reply or reply.startswith(b"HTTP/1.0"):
+                    return
+
+    def stop(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_server():
+    servers = []
+
+    def start(answer):
+        servers.append(RawServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _answer(body=b"{}", status=b"200 OK", headers=b""):
+    return (
+        b"HTTP/1.1 "
+        + status
+        + b"\r\nContent-Type: application/json\r\n"
+        + headers
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
+
+
+def test_direct_client_keeps_its_connection_and_reads_each_framing(raw_server):
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked"
+        b'\r\n\r\n4\r\n{"a"\r\n3;x=y\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n'
+    )
+    gzipped = gzip.compress(b'{"b": 2}')
+    answers = iter(
+        [
+            b"HTTP/1.1 100 Continue\r\n\r\n" + _answer(b'{"z": 0}'),
+            chunked,
+            _answer(gzipped, headers=b"Content-Encoding: gzip\r\n"),
+            _answer(b"", status=b"204 No Content"),
+            _answer(b'{"c": 3}', status=b"429 Too Many Requests", headers=b"Retry-After: 2\r\n"),
+        ]
+    )
+    server = raw_server(lambda _request: next(answers))
+    session = make_session(2)
+    assert session.request("POST", server.url + "/x", json={}, timeout=2).json() == {"z": 0}
+    assert session.request("GET", server.url + "/x", timeout=2).json() == {"a": 1}
+    assert session.request("GET", server.url + "/x", timeout=2).json() == {"b": 2}
+    assert session.request("GET", server.url + "/x", timeout=2).content == b""
+    limited = session.request("GET", server.url + "/x", timeout=2)
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "2")
+    assert server.connections == 1, "one kept-alive connection for the five calls"
+
+
+def test_direct_client_opens_a_new_connection_when_the_server_closed_the_kept_one(raw_server):
+    server = raw_server(lambda _request: _answer(headers=b"Connection: close\r\n"))
+    session = make_session(2)
+    for _call in range(3):
+        assert session.request("GET", server.url + "/x", timeout=2).status_code == 200
+    assert server.connections == 3
+    # HTTP/1.0 without keep-alive: closed after each answer too
+    old = raw_server(lambda _request: b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+    for _call in range(2):
+        assert session.request("GET", old.url + "/x", timeout=2).json() == {}
+    assert old.connections == 2
+
+
+def test_direct_client_failures_after_sending_may_have_been_taken(raw_server):
+    from providers.transport import never_reached
+
+    session = make_session(2)
+    # the connection closed without an answer: the request left, the provider may have it
+    dropped = raw_server(lambda _request: None)
+    with pytest.raises(requests.ConnectionError) as info:
+        session.request("POST", dropped.url + "/x", json={}, timeout=2)
+    assert not never_reached(info.value)
+    # no answer in time: a read timeout, not a connect timeout
+    silent = raw_server(lambda _request: time.sleep(1.5) or None)
+    with pytest.raises(requests.ReadTimeout) as timeout_info:
+        session.request("POST", silent.url + "/x", json={}, timeout=0.3)
+    assert not isinstance(timeout_info.value, requests.ConnectTimeout)
+    # an answer that is not HTTP
+    garbage = raw_server(lambda _request: b"SMTP ready\r\n\r\n")
+    with pytest.raises(requests.ConnectionError) as info:
+        session.request("POST", garbage.url + "/x", json={}, timeout=2)
+    assert not never_reached(info.value)
+
+
+def test_direct_client_refuses_a_server_that_does_not_prove_itself_in_tls():
+    # A server on loopback that answers the TLS greeting with plain HTTP: the handshake fails
+    # before anything is sent, as requests reports it.
+    sock = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _addr = sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"https://127.0.0.1:{sock.getsockname()[1]}/x"
+    try:
+        with pytest.raises(requests.exceptions.SSLError):
+            make_session(2).request("POST", url, json={}, timeout=2)
+    finally:
+        sock.close()

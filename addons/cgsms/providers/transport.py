@@ -8,7 +8,16 @@ timeouts, proxies and CA bundle of the environment, TLS verified), the same exce
 ``BaseProvider._request`` tell "never reached" from "maybe taken" alike), without the
 per-call work of ``requests`` (request preparation, settings merged, cookies, hooks), which
 was most of the CPU a send costs. Redirects are not followed: a provider's API answers
-directly, and a send must never be replayed elsewhere."""
+directly, and a send must never be replayed elsewhere.
+
+A provider reached directly (no proxy in the environment) is called on kept-alive sockets
+written and read here (``DirectPool``): one ``sendall`` per request, the answer's head split
+by hand, instead of ``http.client``, which parses every answer's headers with the standard
+library's e-mail parser, and urllib3's per-call bookkeeping (half the CPU left of a send).
+What a failure says is kept: a connection that could not be opened (refused, DNS failure)
+is "never reached", a connect timeout is ``requests.ConnectTimeout``, and anything after
+the request started to leave is "maybe taken" (``requests.ReadTimeout`` or
+``requests.ConnectionError``). Through a proxy, urllib3's pools are used."""
 
 import json as jsonlib
 import os
@@ -39,6 +48,8 @@ from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import ProxyError as Urllib3ProxyError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 from urllib3.util.retry import Retry
+
+from .direct_http import DirectPool, NotConnected
 
 # Never wait longer than this for a Retry-After header, whatever the provider asks.
 RETRY_AFTER_CAP = 10.0
@@ -142,6 +153,11 @@ class KeptAliveSession:
         target = url
         if not proxied:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if isinstance(pool, DirectPool):
+            status, reason, answer_headers, content = pool.send(
+                method, target, body, call_headers, timeout.connect_timeout, timeout.read_timeout
+            )
+            return Response(status, reason, answer_headers, content, url)
         try:
             answer = pool.urlopen(
                 method,
@@ -217,9 +233,7 @@ class KeptAliveSession:
                 pool = manager
             else:
                 old = route[1] if route is not None and not route[2] else None
-                pool = old or urllib3.connection_from_url(
-                    url, maxsize=self.pool_size, block=False, **tls
-                )
+                pool = old or DirectPool(parts, self.pool_size, **tls)
             self._routes[key] = (now + self.ENVIRONMENT_TTL, pool, bool(proxy))
             return pool, bool(proxy)
 
@@ -236,7 +250,7 @@ def never_reached(exc):
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
-    return isinstance(reason, NewConnectionError)
+    return isinstance(reason, NewConnectionError | NotConnected)
 
 
 def retry_after_seconds(response, default):
