@@ -310,3 +310,72 @@ def test_direct_client_refuses_a_server_that_does_not_prove_itself_in_tls():
             make_session(2).request("POST", url, json={}, timeout=2)
     finally:
         sock.close()
+
+
+def _self_signed(tmp_path, name):
+    """A certificate for ``name`` (an IP address) and its key, as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(name))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_direct_client_speaks_tls_verified_against_the_environments_bundle(
+    tmp_path, monkeypatch, recorder
+):
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path, "127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    # the recorder's server, in TLS and HTTP/1.1 (kept alive)
+    recorder.server.RequestHandlerClass.protocol_version = "HTTP/1.1"
+    recorder.server.socket = context.wrap_socket(recorder.server.socket, server_side=True)
+    url = recorder.url.replace("http://", "https://") + "/2010-04-01/x?a=1"
+    # Not in the default bundle: refused, before anything is sent.
+    with pytest.raises(requests.exceptions.SSLError):
+        make_session(2).request("POST", url, json={"a": 1}, timeout=2)
+    assert not recorder.requests
+    # In the bundle the environment names (as requests reads it): verified, and kept alive.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+    session = make_session(2)
+    for call in range(3):
+        response = session.request("POST", url, json={"call": call}, timeout=2)
+        assert response.status_code == 200 and response.json() == {}
+    assert [r["body"] for r in recorder.requests] == [
+        b'{"call": 0}',
+        b'{"call": 1}',
+        b'{"call": 2}',
+    ]
+    assert [r["target"] for r in recorder.requests] == ["/2010-04-01/x?a=1"] * 3
