@@ -31,14 +31,18 @@ STEPS = [
     ("submit: messages, rate bucket", [("engine/dispatch.py", "submit")]),
     ("  rate bucket", [("engine/rate_bucket.py", "reserve_slots")]),
     ("HTTP call and JSON (threads)", [("engine/dispatch.py", "_call")]),
-    ("  requests: send on the socket", [("requests/adapters.py", "send")]),
+    ("  HTTP exchange (transport.py)", [("providers/transport.py", "request")]),
     ("  JSON encode and decode", [("json/__init__.py", "dumps"), ("json/__init__.py", "loads")]),
     ("results (whole)", [("engine/results.py", "apply_results")]),
     (
         "  trackers and notifications",
         [("sms/models/sms_tracker.py", "_action_update_from_sms_state")],
     ),
-    ("  early delivery reports", [("models/cgsms_recipient.py", "_cgsms_apply_pending_reports")]),
+    (
+        "  early delivery reports",
+        # the lookup both ways in (an SMS saved, or a lookup that found it) go through
+        [("models/cgsms_delivery_report.py", "_cgsms_apply_pending")],
+    ),
     ("bulk SQL updates (engine/sql.py)", [("engine/sql.py", "bulk_update")]),
     ("commits", [("odoo/sql_db.py", "commit")]),
     ("SQL execute (all)", [("odoo/sql_db.py", "execute")]),
