@@ -199,7 +199,10 @@ class RawServer:
                 if reply is None:
                     return
                 conn.sendall(reply)
-                if b"Connection: close" in reply or reply.startswith(b"HTTP/1.0"):
+                # "X-Then-Close": the server closes the connection it let the client keep
+                if any(m in reply for m in (b"Connection: close", b"X-Then-Close")):
+                    return
+                if reply.startswith(b"HTTP/1.0"):
                     return
 
     def stop(self):
@@ -269,6 +272,16 @@ def test_direct_client_opens_a_new_connection_when_the_server_closed_the_kept_on
     for _call in range(2):
         assert session.request("GET", old.url + "/x", timeout=2).json() == {}
     assert old.connections == 2
+
+
+def test_direct_client_drops_a_kept_connection_the_server_closed_meanwhile(raw_server):
+    server = raw_server(lambda _request: _answer(headers=b"X-Then-Close: 1\r\n"))
+    session = make_session(2)
+    for _call in range(3):
+        assert session.request("POST", server.url + "/x", json={}, timeout=2).status_code == 200
+        time.sleep(0.05)  # the server's close reaches the idle connection
+    # each call on a new connection, none failing on the one the server had closed
+    assert server.connections == 3
 
 
 def test_direct_client_failures_after_sending_may_have_been_taken(raw_server):

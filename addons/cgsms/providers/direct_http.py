@@ -91,11 +91,7 @@ class DirectPool:
                 sock = self._idle.pop() if self._idle else None
             if sock is None:
                 return self._connect(connect_timeout)
-            try:
-                readable = select.select([sock], [], [], 0)[0]
-            except (OSError, ValueError):
-                readable = True
-            if not readable:
+            if not _dropped(sock):
                 return sock
             sock.close()
 
@@ -130,6 +126,19 @@ class DirectPool:
             else:
                 sock.close()
         return status, reason, answer, content
+
+
+def _dropped(sock):
+    """Whether an idle kept-alive connection can no longer be used: the server closed it (or
+    sent something unasked), which makes it readable."""
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
 
 
 def _read_answer(sock, method):
