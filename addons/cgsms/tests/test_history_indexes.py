@@ -15,6 +15,28 @@ from ..engine import reconcile
 
 @tagged("post_install", "-at_install")
 class TestHistoryIndexes(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.account = cls.env["cgsms.account"].create(
+            {"name": "Indexes", "provider": "sandbox", "company_id": cls.env.company.id}
+        )
+        # A history the size that makes a plan meaningful (on a handful of lines any scan is
+        # as cheap as another): lines sent over the last months, a few still in flight,
+        # and PostgreSQL's statistics taken on them (inside the test's transaction).
+        cls.env.cr.execute(
+            """
+            INSERT INTO cgsms_recipient (company_id, account_id, number, sms_uuid, state,
+                                         provider_message_id, date_sent, write_date)
+            SELECT %(company)s, %(account)s, '+3519' || lpad((g %% 40000)::text, 8, '0'),
+                   md5('index-test-' || g), CASE WHEN g %% 1000 = 0 THEN 'sending' ELSE 'sent'
+                   END, md5('provider-' || g), now() - make_interval(mins => g), now()
+              FROM generate_series(1, 5000) AS g
+            """,
+            {"company": cls.env.company.id, "account": cls.account.id},
+        )
+        cls.env.cr.execute("ANALYZE cgsms_recipient")
+
     def _indexes(self, table):
         self.env.cr.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table]
@@ -84,11 +106,8 @@ class TestHistoryIndexes(TransactionCase):
         self.assertIn("cgsms_credit_line__account_id_index", ledger)
 
     def test_stale_lookup_finds_the_lines_in_flight_by_their_index(self):
-        account = self.env["cgsms.account"].create(
-            {"name": "Indexes", "provider": "sandbox", "company_id": self.env.company.id}
-        )
         with self._recorded("FROM cgsms_recipient WHERE account_id") as queries:
-            reconcile.reconcile(self.env["sms.sms"], account)
+            reconcile.reconcile(self.env["sms.sms"], self.account)
         self.assertEqual(len(queries), 1, "the stale lines are read with one query")
         self.assertIn("cgsms_recipient_inflight_idx", self._plan(*queries[0]))
         # The cron's list of accounts with lines in flight reads the same index.
@@ -100,10 +119,9 @@ class TestHistoryIndexes(TransactionCase):
         self.assertIn("cgsms_recipient_inflight_idx", self._plan(*queries[0]))
 
     def test_reply_finds_its_sms_by_the_index_of_lines_sent(self):
-        account = self.env["cgsms.account"].create(
-            {"name": "Indexes", "provider": "sandbox", "company_id": self.env.company.id}
+        reply = self.env["cgsms.reply"].new(
+            {"account_id": self.account.id, "number": "+351900001234"}
         )
-        reply = self.env["cgsms.reply"].new({"account_id": account.id, "number": "+351912345678"})
         with self._recorded("DISTINCT ON (q.account_id, q.number)") as queries:
             reply._cgsms_match()
         self.assertEqual(len(queries), 1)
