@@ -10,14 +10,9 @@ per-call work of ``requests`` (request preparation, settings merged, cookies, ho
 was most of the CPU a send costs. Redirects are not followed: a provider's API answers
 directly, and a send must never be replayed elsewhere.
 
-A provider reached directly (no proxy in the environment) is called on kept-alive sockets
-written and read here (``DirectPool``): one ``sendall`` per request, the answer's head split
-by hand, instead of ``http.client``, which parses every answer's headers with the standard
-library's e-mail parser, and urllib3's per-call bookkeeping (half the CPU left of a send).
-What a failure says is kept: a connection that could not be opened (refused, DNS failure)
-is "never reached", a connect timeout is ``requests.ConnectTimeout``, and anything after
-the request started to leave is "maybe taken" (``requests.ReadTimeout`` or
-``requests.ConnectionError``). Through a proxy, urllib3's pools are used."""
+A provider reached directly (no proxy in the environment) is called through
+``direct_http.DirectPool`` (its own kept-alive sockets, the same exceptions); through a proxy,
+urllib3's pools are used."""
 
 import json as jsonlib
 import os
@@ -144,10 +139,7 @@ class KeptAliveSession:
             call_headers["Authorization"] = _basic_auth_str(*auth)
         if headers:
             call_headers.update(headers)
-        if isinstance(timeout, tuple):
-            timeout = urllib3.Timeout(connect=timeout[0], read=timeout[1])
-        else:
-            timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         parts = urlsplit(url)
         pool, proxied = self._route(parts)
         target = url
@@ -155,7 +147,7 @@ class KeptAliveSession:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if isinstance(pool, DirectPool):
             status, reason, answer_headers, content = pool.send(
-                method, target, body, call_headers, timeout.connect_timeout, timeout.read_timeout
+                method, target, body, call_headers, connect, read
             )
             return Response(status, reason, answer_headers, content, url)
         try:
@@ -167,7 +159,7 @@ class KeptAliveSession:
                 redirect=False,
                 assert_same_host=False,
                 retries=_NO_RETRY,
-                timeout=timeout,
+                timeout=urllib3.Timeout(connect=connect, read=read),
                 preload_content=True,
                 decode_content=True,
             )
