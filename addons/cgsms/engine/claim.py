@@ -25,7 +25,9 @@ def claim_chunk(model, account, limit, stats=None, default_country=None):
     empty) that no other worker holds: history lines, numbers, credits reserved, marked
     "sending", committed when allowed. Returns the claimed SMS, ready for the provider
     (those refused on the way, e.g. invalid numbers, are failed and not returned);
-    ``stats["taken"]``, when given, counts every queued SMS taken from the queue;
+    ``stats["taken"]``, when given, counts every queued SMS taken from the queue, and
+    ``stats["outgoing"]`` gets what the provider calls need of each SMS returned ({sms id:
+    (uuid, E.164 number, text, history line id, send id)}: not read again after the commit);
     ``default_country`` (ISO code) reads national numbers, the company's by default."""
     commit = transaction.owns(model.env.cr)
     retry = transaction.is_clean(model.env.cr)
@@ -58,11 +60,11 @@ def claim_chunk(model, account, limit, stats=None, default_country=None):
 # reads of the SMS, contacts, countries and lines).
 _CLAIM_COLUMNS = (
     "s.id, s.number, s.body, s.cgsms_tried_accounts, c.code, "
-    "s.cgsms_recipient_id, r.state, r.cost, r.attempts"
+    "s.cgsms_recipient_id, r.state, r.cost, r.attempts, s.uuid, r.message_id"
 )
 _CLAIM_SMS_FIELDS = (
     *("state", "to_delete", "cgsms_company_id", "cgsms_account_id", "number", "body"),
-    *("partner_id", "cgsms_recipient_id", "cgsms_tried_accounts"),
+    *("partner_id", "cgsms_recipient_id", "cgsms_tried_accounts", "uuid"),
 )
 # History lines in these states already left (or may have): never handed over again.
 _LEFT = ("sending", "checking", "sent", "delivered")
@@ -78,12 +80,12 @@ class _Row:
 
     __slots__ = (
         *("attempts", "body", "cost", "country", "id", "number", "recipient_id", "state"),
-        "tried",
+        *("message_id", "tried", "uuid"),
     )
 
     def __init__(self, row):
         self.id, self.number, self.body, tried, self.country = row[:5]
-        self.recipient_id, self.state, cost, attempts = row[5:]
+        self.recipient_id, self.state, cost, attempts, self.uuid, self.message_id = row[5:]
         self.cost, self.attempts = float(cost or 0.0), attempts or 0
         self.tried = tried
 
@@ -94,7 +96,7 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
     Sms = env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
     Recipient = env["cgsms.recipient"].sudo()
     Sms.flush_model(_CLAIM_SMS_FIELDS)
-    Recipient.flush_model(["state", "cost", "attempts"])
+    Recipient.flush_model(["state", "cost", "attempts", "message_id"])
     env["res.partner"].flush_model(["country_id"])
     query = (
         f"SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_FROM} WHERE s.state = 'outgoing' "
@@ -245,22 +247,28 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
     )
     sql.bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
 
-    return ledger.reserve(model, account, candidates, now, read_committed)
+    reserved = ledger.reserve(model, account, candidates, now, read_committed)
+    if stats is not None:
+        stats["outgoing"] = {
+            row.id: (row.uuid, e164, row.body, row.recipient_id, row.message_id)
+            for row, e164, _info, _price in to_send
+        }
+    return reserved
 
 
 def _read_new_lines(env, rows):
     """The history lines ``ensure_recipients`` just gave to some of ``rows``."""
     env["sms.sms"].flush_model(["cgsms_recipient_id"])
-    env["cgsms.recipient"].flush_model(["state", "cost", "attempts"])
+    env["cgsms.recipient"].flush_model(["state", "cost", "attempts", "message_id"])
     env.cr.execute(
-        "SELECT s.id, r.id, r.state, r.cost, r.attempts FROM sms_sms s "
+        "SELECT s.id, r.id, r.state, r.cost, r.attempts, r.message_id FROM sms_sms s "
         "JOIN cgsms_recipient r ON r.id = s.cgsms_recipient_id WHERE s.id = ANY(%s)",
         [[row.id for row in rows if not row.recipient_id]],
     )
     lines = {sms_id: line for sms_id, *line in env.cr.fetchall()}
     for row in rows:
         if not row.recipient_id and row.id in lines:
-            row.recipient_id, row.state, cost, attempts = lines[row.id]
+            row.recipient_id, row.state, cost, attempts, row.message_id = lines[row.id]
             row.cost, row.attempts = float(cost or 0.0), attempts or 0
 
 

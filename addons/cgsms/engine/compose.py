@@ -215,7 +215,28 @@ def check_done_later(message, message_ids):
 
 
 def precommit_check_done(message):
+    """At commit: the sends of ``check_done_later`` still "sending" none of whose numbers
+    waits to leave are marked sent, found in one query (this runs at each commit of the
+    delivery engine's results)."""
     ids = message.env.cr.precommit.data.get(_PRECOMMIT_KEY) or set()
-    messages = message.sudo().browse(ids).exists()
-    check_done(messages)
-    messages.flush_recordset(["state"])
+    if not ids:
+        return
+    Message = message.sudo()
+    Message.flush_model(["state"])
+    message.env["cgsms.recipient"].flush_model(["message_id", "state"])
+    message.env.cr.execute(
+        """
+        SELECT m.id FROM cgsms_message m
+         WHERE m.id = ANY(%s) AND m.state = 'sending'
+           AND NOT EXISTS (
+            SELECT 1 FROM cgsms_recipient r
+             WHERE r.message_id = m.id AND r.state IN ('queued', 'sending', 'checking')
+           )
+        """,
+        [sorted(ids)],
+    )
+    done = Message.browse([row[0] for row in message.env.cr.fetchall()])
+    if done:
+        # The ORM's check again, on the few sends that may be complete.
+        check_done(done)
+        done.flush_recordset(["state"])

@@ -4,6 +4,7 @@ as they arrive (``results.apply_results``)."""
 
 import logging
 import threading
+import time
 from concurrent import futures
 
 from ..providers import OutgoingSms, SendResult
@@ -11,8 +12,11 @@ from . import health, rate_bucket, results, time_budget, transaction
 
 _logger = logging.getLogger(__name__)
 
-# Results are saved in batches: after the first one, wait this long for a few more.
-BATCH_WAIT = 0.02
+# Results are saved in batches of half the calls in flight (the size of the chunk the run
+# loop hands over next): after the first result of a batch, wait at most this long for the
+# others. Each save is a transaction of a few statements whatever its size, and costs the
+# database about as much for 20 results as for 3.
+BATCH_WAIT = 0.1
 
 
 def deliver_chunk(model, account, claimed, unlink_failed=False, unlink_sent=True):
@@ -35,8 +39,17 @@ class Dispatcher:
         self.unlink_failed = unlink_failed
         self.unlink_sent = unlink_sent
         self.size = max(1, self.account.cgsms_in_flight or 1)
+        self.batch = max(1, self.size // 2)
+        # Read once per run, not once per chunk (each chunk's transaction would read the
+        # account's row again).
+        self.company_id = self.account.company_id.id
+        self.sender = self.account.sender or ""
+        self.rate = self.account.cgsms_rate_limit or 0.0
+        # Provider ids saved since the last look for delivery reports that came before them
+        # (only when the run commits: a test's single transaction sees them at once).
+        self.early = None
         self.pending = {}
-        self.lines = {}  # sms id -> (history line id, uuid) of the SMS submitted
+        self.lines = {}  # sms id -> (history line id, uuid, send id) of the SMS submitted
         self.stopped = False
         self.requeued = False
         self.hold_until = 0.0
@@ -56,35 +69,74 @@ class Dispatcher:
         if self._pool:
             self._pool.shutdown(wait=True, cancel_futures=exc_type is not None)
         if self._slot_cursor is not None:
+            if self.early:
+                # The last results of the run: looked at in a transaction of their own.
+                self.early.apply(self.model.env, self.account, *self.early.take())
             self._slot_cursor.close()
         return False
 
     @property
     def busy(self):
+        """Calls made whose results are not saved yet."""
         return len(self.pending)
 
-    def submit(self, claimed):
+    @property
+    def running(self):
+        """Calls still waiting for their answer (or their slot): the others only wait to be
+        saved, and leave room for the next chunk."""
+        return sum(1 for future in self.pending if not future.done())
+
+    def submit(self, claimed, known=None):
+        """Hand ``claimed`` to the provider; ``known``: what the claim said of them
+        (``stats["outgoing"]`` of ``claim_chunk``), so that nothing is read again."""
         if not claimed:
             return
         if self._pool is None:
             self._provider = self.account._cgsms_send_provider()
             self._pool = futures.ThreadPoolExecutor(self.size, thread_name_prefix="cgsms-send")
-        sender = self.account.sender or ""
         messages = []
-        for sms_id, uuid, number, body, line_id in outgoing(claimed):
-            messages.append(OutgoingSms(ref=uuid, to=number, body=body, sender=sender))
-            self.lines[sms_id] = (line_id, uuid)
+        for sms_id, uuid, number, body, line_id, message_id in outgoing(claimed, known):
+            messages.append(OutgoingSms(ref=uuid, to=number, body=body, sender=self.sender))
+            self.lines[sms_id] = (line_id, uuid, message_id)
         if self._slot_cursor is None and transaction.owns(self.model.env.cr):
             # The token bucket is updated on a connection of its own, kept for the run.
             self._slot_cursor = self.model.env.registry.cursor()
+            if not transaction.shares_transaction(self.model.env.cr):
+                self.early = EarlyReports()
+        looked = []
         slots = rate_bucket.reserve_slots(
-            self.model, self.account, len(messages), self._slot_cursor
+            self.model,
+            self.account,
+            len(messages),
+            self._slot_cursor,
+            rate=self.rate,
+            then=self._look_for_reports(looked),
         )
+        if self.early:
+            # Not looked with the bucket (no rate limit): in a short transaction instead.
+            self._look_for_reports(looked)(self._slot_cursor)
+            self._slot_cursor.commit()
+        for ids, refs in looked:
+            self.early.apply(self.model.env, self.account, ids, refs)
         _logger.debug(
             "submit %s in %.3fs: %s", claimed.ids, slots[0] - time_budget.clock(), self.hold_until
         )
         for sms, message, slot in zip(claimed, messages, slots, strict=True):
             self.pending[self._pool.submit(self._call, message, slot)] = sms.id
+
+    def _look_for_reports(self, found):
+        """A read, on the bucket's cursor, for delivery reports kept for the SMS whose
+        results were saved since the last one (reports that came before their SMS's provider
+        id was committed); the ids looked for are added to ``found`` when some are kept."""
+
+        def look(cursor):
+            if not self.early:
+                return
+            ids, refs = self.early.take()
+            if self.early.kept(cursor, self.account.id, ids, refs):
+                found.append((ids, refs))
+
+        return look
 
     def _call(self, message, slot):
         """In a pool thread: wait for the slot, then one HTTP call. No ORM here."""
@@ -104,16 +156,23 @@ class Dispatcher:
             return SendResult(ref=message.ref, ok=False, status="failed", error_class="unknown")
 
     def collect(self, timeout=1.0):
-        """Save the results that arrived (waiting up to ``timeout`` for the first one)."""
+        """Save the results that arrived (waiting up to ``timeout`` for the first one), in a
+        batch of up to half the calls in flight: after the first result, the others of the
+        batch are waited for up to ``BATCH_WAIT`` (at a steady rate they come back within a
+        few milliseconds of each other)."""
         done, running = futures.wait(
             list(self.pending), timeout=timeout, return_when=futures.FIRST_COMPLETED
         )
         if not done:
             return
-        if running and len(done) < self.size // 4:
-            # Saving costs about the same for one result as for several: let a few more
-            # arrive (they come back within milliseconds of each other at a steady rate).
-            more, _running = futures.wait(running, timeout=BATCH_WAIT)
+        wanted = min(self.batch, len(self.pending))
+        # Real time, as the waits below (the engine's clock may be a test's).
+        until = time.monotonic() + BATCH_WAIT
+        while running and len(done) < wanted:
+            left = until - time.monotonic()
+            if left <= 0:
+                break
+            more, running = futures.wait(running, timeout=left, return_when=futures.FIRST_COMPLETED)
             done |= more
         ids, outcomes = [], []
         for future in done:
@@ -138,22 +197,81 @@ class Dispatcher:
             rate_bucket.hold_rate(self.model, self.account, wait)
         lines = {sms_id: self.lines.pop(sms_id, None) for sms_id in ids}
         requeued, stop = results.apply_results(
-            self.model, self.account, answers, self.unlink_failed, self.unlink_sent, lines
+            self.model,
+            self.account,
+            answers,
+            self.unlink_failed,
+            self.unlink_sent,
+            lines,
+            early=self.early,
         )
         self.requeued = self.requeued or bool(requeued)
         self.stopped = self.stopped or stop
-        health.record(self.model, self.account, answers)
+        health.record(self.model, self.account, answers, self.company_id)
 
 
-def outgoing(claimed):
-    """(id, uuid, E.164 number, text, history line id) of each of ``claimed``, in its order:
+class EarlyReports:
+    """The provider ids (and our references) of the SMS saved as sent since the last look
+    for delivery reports that came before them: a report that found no SMS was kept, and the
+    SMS's provider id was committed afterwards, so the sender looks once its commit is done.
+
+    Instead of a transaction of its own after each batch of results, the look is one read
+    in the short transaction of the next chunk's rate slots (committed later than the
+    results it looks for), and a transaction of its own only when a report is kept."""
+
+    def __init__(self):
+        self.ids, self.refs = [], []
+
+    def __bool__(self):
+        return bool(self.ids or self.refs)
+
+    def add(self, ids, refs):
+        self.ids.extend(i for i in ids if i)
+        self.refs.extend(r for r in refs if r)
+
+    def take(self):
+        ids, refs = self.ids, self.refs
+        self.ids, self.refs = [], []
+        return ids, refs
+
+    @staticmethod
+    def kept(cursor, account_id, ids, refs):
+        """Whether a report is kept for one of these provider ids or references."""
+        if not (ids or refs):
+            return False
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM cgsms_delivery_report WHERE state = 'pending'"
+            " AND account_id = %s AND (provider_message_id = ANY(%s) OR ref = ANY(%s)))",
+            [account_id, ids, refs],
+        )
+        return cursor.fetchone()[0]
+
+    @staticmethod
+    def apply(env, account, ids, refs):
+        """Apply the reports kept for these ids, in a transaction of its own (those another
+        transaction is applying are left to it); never fails the run: the cron applies
+        them later."""
+        if not (ids or refs):
+            return
+        try:
+            with transaction.read_committed(env) as own:
+                own["cgsms.delivery.report"]._cgsms_apply_unlocked([account.id], ids, refs)
+        except Exception:
+            _logger.exception("Early delivery reports not applied; the cron will")
+
+
+def outgoing(claimed, known=None):
+    """(id, uuid, E.164 number, text, history line id, send id) of each of ``claimed``, in
+    its order: from what the claim said of them (``known``) when it said it of each, else
     one query for the chunk (the claim wrote them in bulk, the ORM would read the SMS and
     lines again)."""
+    if known and all(sms_id in known for sms_id in claimed.ids):
+        return [(sms_id, *known[sms_id]) for sms_id in claimed.ids]
     env = claimed.env
     claimed.flush_recordset(["uuid", "body", "cgsms_recipient_id"])
-    env["cgsms.recipient"].flush_model(["number"])
+    env["cgsms.recipient"].flush_model(["number", "message_id"])
     env.cr.execute(
-        "SELECT s.id, s.uuid, r.number, s.body, r.id FROM sms_sms s "
+        "SELECT s.id, s.uuid, r.number, s.body, r.id, r.message_id FROM sms_sms s "
         "JOIN cgsms_recipient r ON r.id = s.cgsms_recipient_id WHERE s.id = ANY(%s)",
         [claimed.ids],
     )

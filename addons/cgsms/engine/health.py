@@ -53,19 +53,25 @@ def create_table(cr):
     )
 
 
-def record(model, account, answers):
+def record(model, account, answers, company_id=None):
     """Count the provider's answers (``[(sms, SendResult)]``) of ``account``; take it out of
-    rotation when they cross its thresholds. Only for companies with several accounts. The
-    bookkeeping never stops a send: a failure of its own is logged."""
+    rotation when they cross its thresholds. Only for companies with several accounts
+    (``company_id``: the account's company, when the caller has it). The bookkeeping never
+    stops a send: a failure of its own is logged."""
     try:
-        _record(model, account, answers)
+        _record(model, account, answers, company_id)
     except Exception:
         _logger.exception("Health of SMS account %s not recorded", account.id)
 
 
-def _record(model, account, answers):
+def _record(model, account, answers, company_id=None):
     counted = [r for _sms, r in answers if r.provider_code != "not_attempted"]
-    if not counted or len(model.env["cgsms.account"]._cgsms_route_table(account.company_id.id)) < 2:
+    if not counted:
+        return
+    # The route table is cached per process: with the company known, a batch of results
+    # does not read the account's row again.
+    company_id = company_id or account.company_id.id
+    if len(model.env["cgsms.account"]._cgsms_route_table(company_id)) < 2:
         return
     account = account.sudo()
     errors = [r for r in counted if not r.ok and r.error_class in HEALTH_CLASSES]

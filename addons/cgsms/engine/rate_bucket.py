@@ -5,12 +5,16 @@ row so that it never waits for a credit reservation."""
 from . import time_budget, transaction
 
 
-def reserve_slots(model, account, count, cursor=None):
+def reserve_slots(model, account, count, cursor=None, rate=None, then=None):
     """Reserve ``count`` send slots in the account's token bucket, shared by every worker
     and server (a row of the database), and return the ``time_budget.clock()`` instant of
     each. The bucket is updated in a short transaction of its own when committing is
-    allowed, so that it never waits for our claim's locks."""
-    rate = account.cgsms_rate_limit or 0.0
+    allowed, so that it never waits for our claim's locks. ``rate``: the account's, when
+    the caller has it; ``then(cursor)``: a read made in the same short transaction of
+    ``cursor``, before it commits (returns whether it ran)."""
+    if rate is None:
+        rate = account.cgsms_rate_limit
+    rate = rate or 0.0
     if rate <= 0 or count <= 0:
         return [time_budget.clock()] * count
     query = (
@@ -25,6 +29,8 @@ def reserve_slots(model, account, count, cursor=None):
         cursor.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         cursor.execute(query, params)
         start, db_now = cursor.fetchone()
+        if then is not None:
+            then(cursor)
         cursor.commit()
     elif transaction.owns(model.env.cr):
         with model.env.registry.cursor() as cr:

@@ -32,19 +32,30 @@ FAILURE_TYPES = {
 }
 
 
-def apply_results(model, account, results, unlink_failed=False, unlink_sent=True, lines=None):
+def apply_results(
+    model, account, results, unlink_failed=False, unlink_sent=True, lines=None, early=None
+):
     """Save provider results (``[(sms, SendResult)]``), in the calling thread. Returns
     (requeued count, whether the run should stop: provider unreachable). ``lines``: {sms id:
-    (history line id, uuid)} of those SMS when the caller has them (the SMS sent are then
-    not read again)."""
+    (history line id, uuid, send id)} of those SMS when the caller has them (the SMS sent
+    are then not read again). ``early``: where the caller looks, after this commit, for delivery
+    reports of these SMS committed meanwhile (``EarlyReports``); without it, a transaction
+    of its own does once this one commits."""
     now = fields.Datetime.now()
     lines = lines or {}
     sent_ids, sent_rows, sent_uuids = [], [], []
+    sends = set()  # the sends of the SMS sent, None when one of them is not known
     requeued, stop, checking, retry_at = 0, False, False, 0
     moved = model.env["cgsms.account"]
     for sms, result in results:
         if result.ok:
-            line_id, uuid = lines.get(sms.id) or (sms.cgsms_recipient_id.id, sms.uuid)
+            known = lines.get(sms.id)
+            if known:
+                line_id, uuid, message_id = known
+                if sends is not None:
+                    sends.add(message_id)
+            else:
+                line_id, uuid, sends = sms.cgsms_recipient_id.id, sms.uuid, None
             sent_rows.append((line_id, result.message_id))
             sent_uuids.append(uuid)
             sent_ids.append(sms.id)
@@ -90,7 +101,7 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
         sql.bulk_update(
             sent_lines, ("provider_message_id",), sent_rows, {"state": "sent", "date_sent": now}
         )
-        sent_lines._cgsms_left_queue()
+        sent_lines._cgsms_left_queue(None if sends is None else sends - {None, False})
         # The trackers of these SMS (sms.sms's sms_tracker_id, found by uuid as it does).
         trackers = model.env["sms.tracker"].sudo().search([("sms_uuid", "in", sent_uuids)])
         trackers._action_update_from_sms_state("pending")
@@ -100,7 +111,10 @@ def apply_results(model, account, results, unlink_failed=False, unlink_sent=True
         Report = model.env["cgsms.delivery.report"].sudo()
         provider_ids = [row[1] for row in sent_rows]
         Report._cgsms_apply_pending([account.id], provider_ids, sent_uuids)
-        Report._cgsms_recheck_after_commit(account, provider_ids, sent_uuids)
+        if early is not None:
+            early.add(provider_ids, sent_uuids)
+        else:
+            Report._cgsms_recheck_after_commit(account, provider_ids, sent_uuids)
         sql.bulk_update(
             sent,
             (),

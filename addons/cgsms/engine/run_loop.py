@@ -27,14 +27,14 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
     error = None
     # The next chunk is claimed while the calls are in flight (the claim takes as long
     # as a provider call): it leaves as soon as there is room.
-    ready = model.browse()
+    ready, known = model.browse(), None
     with dispatch.Dispatcher(model, account, unlink_failed, unlink_sent) as dispatcher:
         exhausted = False
         while True:
-            room = len(model) if claim_all else in_flight - dispatcher.busy
+            room = len(model) if claim_all else in_flight - dispatcher.running
             if ready and room >= len(ready):
-                dispatcher.submit(ready)
-                ready = model.browse()
+                dispatcher.submit(ready, known)
+                ready, known = model.browse(), None
                 continue
             if (
                 not ready
@@ -65,7 +65,7 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
                     # Committed: what the caller did before is safe from a rollback.
                     transaction.mark_clean(model.env.cr)
                 if claimed:
-                    ready = claimed
+                    ready, known = claimed, stats.get("outgoing")
                     continue
                 if stats.get("taken"):
                     continue  # all refused before sending (invalid numbers...): go on

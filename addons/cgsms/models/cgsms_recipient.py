@@ -174,19 +174,21 @@ class CgsmsRecipient(models.Model):
             )
         )
 
-    def _cgsms_left_queue(self):
+    def _cgsms_left_queue(self, message_ids=None):
         """Hook called after the engine saved these lines as sent in bulk (no ORM write):
-        tells the sends they belong to that they may be complete."""
+        tells the sends they belong to that they may be complete (``message_ids``: those
+        sends, when the caller knows them)."""
         if "message_id" not in self._fields or not self:
             return
-        # Only the sends (the records would read every column of the lines again).
-        self.flush_recordset(["message_id"])
-        self.env.cr.execute(
-            "SELECT DISTINCT message_id FROM cgsms_recipient"
-            " WHERE id = ANY(%s) AND message_id IS NOT NULL",
-            [self.ids],
-        )
-        message_ids = [row[0] for row in self.env.cr.fetchall()]
+        if message_ids is None:
+            # Only the sends (the records would read every column of the lines again).
+            self.flush_recordset(["message_id"])
+            self.env.cr.execute(
+                "SELECT DISTINCT message_id FROM cgsms_recipient"
+                " WHERE id = ANY(%s) AND message_id IS NOT NULL",
+                [self.ids],
+            )
+            message_ids = [row[0] for row in self.env.cr.fetchall()]
         if message_ids:
             self.env["cgsms.message"]._cgsms_check_done_later(message_ids)
 

@@ -226,3 +226,46 @@ class TestDeliveryEngine(CgsmsCase):
         )
         self.env["sms.sms"]._process_queue()
         self.assertEqual(len(self._gateway_messages()), 6)
+
+    def test_results_are_saved_in_batches_of_half_the_calls_in_flight(self):
+        # Paced at 100 SMS/s, the answers come back 10 ms apart: each save waits for the
+        # others of its batch instead of committing every two or three.
+        from odoo.addons.cgsms.engine import results
+
+        self.account.write({"cgsms_in_flight": 20, "cgsms_rate_limit": 100})
+        numbers = [f"+35191500{i:04d}" for i in range(20)]
+        sms = self._queue(numbers)
+        batches = []
+        original = results.apply_results
+
+        def apply_results(model, account, answers, *args, **kwargs):
+            batches.append(len(answers))
+            return original(model, account, answers, *args, **kwargs)
+
+        with patch.object(results, "apply_results", apply_results):
+            left = self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(left, 0)
+        self.assertEqual(sorted(m["to"] for m in self._gateway_messages()), numbers)
+        self.assertEqual(set(sms.cgsms_recipient_id.mapped("state")), {"sent"})
+        self.assertEqual(sum(batches), 20)
+        self.assertLessEqual(len(batches), 4, batches)
+
+    def test_the_claim_hands_over_what_the_calls_need_as_a_read_would(self):
+        from odoo.addons.cgsms.engine import dispatch
+
+        self.account.gsm7_safe = True
+        partner = self.env["res.partner"].create(
+            {"name": "João", "country_id": self.env.ref("base.pt").id}
+        )
+        sms = self._queue(["912345678", "+351912345679"], body="Olá João, até já")
+        sms[0].partner_id = partner
+        stats = {}
+        claimed = self.env["sms.sms"]._cgsms_claim_chunk(self.account, 10, stats)
+        self.assertEqual(claimed, sms)
+        known = dispatch.outgoing(claimed, stats["outgoing"])
+        read = dispatch.outgoing(claimed)
+        self.assertEqual(known, read)
+        self.assertEqual([row[2] for row in known], ["+351912345678", "+351912345679"])
+        # "é" is GSM-7 and stays; "á" and "ã" are not.
+        self.assertEqual({row[3] for row in known}, {"Ola Joao, até ja"})
+        self.assertEqual([row[4] for row in known], sms.cgsms_recipient_id.ids)
