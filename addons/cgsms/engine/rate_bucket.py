@@ -10,8 +10,9 @@ def reserve_slots(model, account, count, cursor=None, rate=None, then=None):
     and server (a row of the database), and return the ``time_budget.clock()`` instant of
     each. The bucket is updated in a short transaction of its own when committing is
     allowed, so that it never waits for our claim's locks. ``rate``: the account's, when
-    the caller has it; ``then(cursor)``: a read made in the same short transaction of
-    ``cursor``, before it commits (returns whether it ran)."""
+    the caller has it; ``then(cursor)``: called in the same short transaction of
+    ``cursor``, before it commits (only when the bucket is updated there: with a ``cursor``
+    and a rate)."""
     if rate is None:
         rate = account.cgsms_rate_limit
     rate = rate or 0.0
