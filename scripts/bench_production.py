@@ -210,13 +210,10 @@ def _wait_delivered(env, db, message_id, meter, deadline):
 
 @contextlib.contextmanager
 def _connection(env, db):
-    """``ask(query)``: the first value of ``query``'s first row, on one connection (psycopg2,
-    which the bench's Python has with Odoo's requirements), else one ``psql`` per query."""
-    try:
-        import psycopg2
-    except ImportError:
-        yield lambda query: _psql_db(env, db, query) == "t"
-        return
+    """``ask(query)``: the first value of ``query``'s first row, on one connection kept for
+    the wait (psycopg2: the bench runs in the virtualenv of Odoo's requirements)."""
+    import psycopg2
+
     cnx = psycopg2.connect(
         dbname=db,
         host=env.get("PGHOST") or None,

@@ -48,6 +48,7 @@ class Dispatcher:
         # Provider ids saved since the last look for delivery reports that came before them
         # (only when the run commits: a test's single transaction sees them at once).
         self.early = None
+        self._kept = []  # (provider ids, references) the last look found kept reports for
         self.pending = {}
         self.lines = {}  # sms id -> (history line id, uuid, send id) of the SMS submitted
         self.stopped = False
@@ -71,7 +72,9 @@ class Dispatcher:
         if self._slot_cursor is not None:
             if self.early:
                 # The last results of the run: looked at in a transaction of their own.
-                self.early.apply(self.model.env, self.account, *self.early.take())
+                self.model.env["cgsms.delivery.report"]._cgsms_recheck_now(
+                    [self.account.id], *self.early.take()
+                )
             self._slot_cursor.close()
         return False
 
@@ -103,40 +106,36 @@ class Dispatcher:
             self._slot_cursor = self.model.env.registry.cursor()
             if not transaction.shares_transaction(self.model.env.cr):
                 self.early = EarlyReports()
-        looked = []
         slots = rate_bucket.reserve_slots(
             self.model,
             self.account,
             len(messages),
             self._slot_cursor,
             rate=self.rate,
-            then=self._look_for_reports(looked),
+            then=self._look_for_reports if self.early is not None else None,
         )
         if self.early:
             # Not looked with the bucket (no rate limit): in a short transaction instead.
-            self._look_for_reports(looked)(self._slot_cursor)
+            self._look_for_reports(self._slot_cursor)
             self._slot_cursor.commit()
-        for ids, refs in looked:
-            self.early.apply(self.model.env, self.account, ids, refs)
+        Report = self.model.env["cgsms.delivery.report"]
+        for ids, refs in self._kept:
+            Report._cgsms_recheck_now([self.account.id], ids, refs)
+        self._kept = []
         _logger.debug(
             "submit %s in %.3fs: %s", claimed.ids, slots[0] - time_budget.clock(), self.hold_until
         )
         for sms, message, slot in zip(claimed, messages, slots, strict=True):
             self.pending[self._pool.submit(self._call, message, slot)] = sms.id
 
-    def _look_for_reports(self, found):
-        """A read, on the bucket's cursor, for delivery reports kept for the SMS whose
-        results were saved since the last one (reports that came before their SMS's provider
-        id was committed); the ids looked for are added to ``found`` when some are kept."""
-
-        def look(cursor):
-            if not self.early:
-                return
-            ids, refs = self.early.take()
-            if self.early.kept(cursor, self.account.id, ids, refs):
-                found.append((ids, refs))
-
-        return look
+    def _look_for_reports(self, cursor):
+        """One read, on the bucket's cursor, for delivery reports kept for the SMS whose
+        results were saved since the last look (reports that came before their SMS's
+        provider id was committed); the ids of those found are applied after its commit."""
+        ids, refs = self.early.take()
+        Report = self.model.env(cr=cursor)["cgsms.delivery.report"]
+        if Report._cgsms_any_pending([self.account.id], ids, refs):
+            self._kept.append((ids, refs))
 
     def _call(self, message, slot):
         """In a pool thread: wait for the slot, then one HTTP call. No ORM here."""
@@ -217,7 +216,8 @@ class EarlyReports:
 
     Instead of a transaction of its own after each batch of results, the look is one read
     in the short transaction of the next chunk's rate slots (committed later than the
-    results it looks for), and a transaction of its own only when a report is kept."""
+    results it looks for), and a transaction of its own only when a report is kept
+    (``Dispatcher._look_for_reports``)."""
 
     def __init__(self):
         self.ids, self.refs = [], []
@@ -233,31 +233,6 @@ class EarlyReports:
         ids, refs = self.ids, self.refs
         self.ids, self.refs = [], []
         return ids, refs
-
-    @staticmethod
-    def kept(cursor, account_id, ids, refs):
-        """Whether a report is kept for one of these provider ids or references."""
-        if not (ids or refs):
-            return False
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM cgsms_delivery_report WHERE state = 'pending'"
-            " AND account_id = %s AND (provider_message_id = ANY(%s) OR ref = ANY(%s)))",
-            [account_id, ids, refs],
-        )
-        return cursor.fetchone()[0]
-
-    @staticmethod
-    def apply(env, account, ids, refs):
-        """Apply the reports kept for these ids, in a transaction of its own (those another
-        transaction is applying are left to it); never fails the run: the cron applies
-        them later."""
-        if not (ids or refs):
-            return
-        try:
-            with transaction.read_committed(env) as own:
-                own["cgsms.delivery.report"]._cgsms_apply_unlocked([account.id], ids, refs)
-        except Exception:
-            _logger.exception("Early delivery reports not applied; the cron will")
 
 
 def outgoing(claimed, known=None):

@@ -1,3 +1,4 @@
+import functools
 import logging
 import time
 from datetime import timedelta
@@ -152,18 +153,23 @@ class CgsmsDeliveryReport(models.Model):
         refs = [r for r in refs if r]
         if not accounts or not (message_ids or refs) or transaction.shares_transaction(cr):
             return  # a test's single transaction sees everything already
-        env, account_ids = self.env, accounts.ids
+        cr.postcommit.add(
+            functools.partial(self._cgsms_recheck_now, accounts.ids, message_ids, refs)
+        )
 
-        def recheck():
-            try:
-                with transaction.read_committed(env) as own:
-                    own["cgsms.delivery.report"]._cgsms_apply_unlocked(
-                        account_ids, message_ids, refs
-                    )
-            except Exception:  # the cron applies them later; the sender's work is committed
-                _logger.exception("Early delivery reports not applied; the cron will")
-
-        cr.postcommit.add(recheck)
+    @api.model
+    def _cgsms_recheck_now(self, account_ids, message_ids, refs):
+        """Apply the pending reports of ``account_ids`` for these provider ids / references,
+        in a transaction of its own (those another transaction is applying are left to it).
+        Never fails the caller: the cron applies them later, the sender's work is
+        committed."""
+        if not (message_ids or refs):
+            return
+        try:
+            with transaction.read_committed(self.env) as own:
+                own["cgsms.delivery.report"]._cgsms_apply_unlocked(account_ids, message_ids, refs)
+        except Exception:
+            _logger.exception("Early delivery reports not applied; the cron will")
 
     @api.model
     def _cgsms_apply_unlocked(self, account_ids, message_ids, refs):
@@ -181,28 +187,46 @@ class CgsmsDeliveryReport(models.Model):
         other transaction is applying. One query, and nothing read when none is kept: the
         delivery engine asks after each batch of results. Returns the number of SMS whose
         state changed."""
-        message_ids = [m for m in message_ids if m]
-        refs = [r for r in refs if r]
-        if not account_ids or not (message_ids or refs):
+        where = self._cgsms_pending_where(account_ids, message_ids, refs)
+        if where is None:
             return 0
-        self.flush_model(["state", "account_id", "provider_message_id", "ref"])
         self.env.cr.execute(
             SQL(
-                """
-                SELECT id FROM cgsms_delivery_report
-                 WHERE state = 'pending' AND account_id = ANY(%s)
-                   AND (provider_message_id = ANY(%s) OR ref = ANY(%s))
-                 ORDER BY id
-                   %s
-                """,
-                list(account_ids),
-                message_ids,
-                refs,
+                "SELECT id FROM cgsms_delivery_report WHERE %s ORDER BY id %s",
+                where,
                 SQL("FOR UPDATE SKIP LOCKED" if lock else ""),
             )
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
         return self.browse(ids)._cgsms_apply() if ids else 0
+
+    @api.model
+    def _cgsms_any_pending(self, account_ids, message_ids, refs):
+        """Whether a report is kept for one of these provider ids or references of
+        ``account_ids`` (one read, nothing applied)."""
+        where = self._cgsms_pending_where(account_ids, message_ids, refs)
+        if where is None:
+            return False
+        self.env.cr.execute(
+            SQL("SELECT EXISTS (SELECT 1 FROM cgsms_delivery_report WHERE %s)", where)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _cgsms_pending_where(self, account_ids, message_ids, refs):
+        """The condition of the reports kept for these ids (None when there is nothing to
+        look for)."""
+        message_ids = [m for m in message_ids if m]
+        refs = [r for r in refs if r]
+        if not account_ids or not (message_ids or refs):
+            return None
+        self.flush_model(["state", "account_id", "provider_message_id", "ref"])
+        return SQL(
+            "state = 'pending' AND account_id = ANY(%s)"
+            " AND (provider_message_id = ANY(%s) OR ref = ANY(%s))",
+            list(account_ids),
+            message_ids,
+            refs,
+        )
 
     @api.model
     def _cron_apply_pending(self):
