@@ -20,7 +20,7 @@ _logger = logging.getLogger(__name__)
 CLAIM_TRIES = 5
 
 
-def claim_chunk(model, account, limit, stats=None, default_country=None):
+def claim_chunk(model, account, limit, stats=None, default_country=None, unlink_sent=True):
     """Claim up to ``limit`` queued SMS of ``account``'s company (of ``model`` when not
     empty) that no other worker holds: history lines, numbers, credits reserved, marked
     "sending", committed when allowed. Returns the claimed SMS, ready for the provider
@@ -28,7 +28,8 @@ def claim_chunk(model, account, limit, stats=None, default_country=None):
     ``stats["taken"]``, when given, counts every queued SMS taken from the queue, and
     ``stats["outgoing"]`` gets what the provider calls need of each SMS returned ({sms id:
     (uuid, E.164 number, text, history line id, send id)}: not read again after the commit);
-    ``default_country`` (ISO code) reads national numbers, the company's by default."""
+    ``default_country`` (ISO code) reads national numbers, the company's by default;
+    ``unlink_sent``: whether the SMS are garbage-collected once sent (Odoo's ``to_delete``)."""
     commit = transaction.owns(model.env.cr)
     retry = transaction.is_clean(model.env.cr)
     for attempt in range(CLAIM_TRIES):
@@ -39,7 +40,9 @@ def claim_chunk(model, account, limit, stats=None, default_country=None):
                 # claim committed meanwhile, and the balance is read after that commit.
                 model.env.cr.commit()  # pylint: disable=invalid-commit
                 model.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            claimed = claim(model, account, limit, stats, default_country, read_committed=retry)
+            claimed = claim(
+                model, account, limit, stats, default_country, retry, unlink_sent=unlink_sent
+            )
             if commit:
                 # From here the reservation and the "sending" mark survive a crash.
                 model.env.cr.commit()  # pylint: disable=invalid-commit
@@ -90,7 +93,9 @@ class _Row:
         self.tried = tried
 
 
-def claim(model, account, limit, stats=None, default_country=None, read_committed=False):
+def claim(
+    model, account, limit, stats=None, default_country=None, read_committed=False, unlink_sent=True
+):
     account = account.sudo()
     env = model.env
     Sms = env["sms.sms"].sudo().with_context(sms_skip_msg_notification=True)
@@ -245,7 +250,16 @@ def claim(model, account, limit, stats=None, default_country=None, read_committe
             "failure_reason": None,
         },
     )
-    sql.bulk_update(Sms, (), [(c[0].id,) for c in candidates], {"state": "process"})
+    # Marked as Odoo marks an SMS its provider took ("Sent", garbage-collected after), once:
+    # the results write it again only when it did not leave (back in the queue, failed,
+    # checking). The history line says "sending" until the provider answers; Odoo's garbage
+    # collection keeps the SMS of such lines (sms.sms._gc_device).
+    sql.bulk_update(
+        Sms,
+        (),
+        [(c[0].id,) for c in candidates],
+        {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
+    )
 
     reserved = ledger.reserve(model, account, candidates, now, read_committed)
     if stats is not None:

@@ -19,10 +19,10 @@ _logger = logging.getLogger(__name__)
 BATCH_WAIT = 0.1
 
 
-def deliver_chunk(model, account, claimed, unlink_failed=False, unlink_sent=True):
+def deliver_chunk(model, account, claimed, unlink_failed=False):
     """Hand ``claimed`` (from ``_cgsms_claim_chunk``) to the provider, the calls made
     concurrently within the account's rate; each result is saved as it arrives."""
-    with Dispatcher(model, account, unlink_failed, unlink_sent) as dispatcher:
+    with Dispatcher(model, account, unlink_failed) as dispatcher:
         dispatcher.submit(claimed)
         while dispatcher.busy:
             dispatcher.collect()
@@ -33,11 +33,10 @@ class Dispatcher:
     no cursor in its threads), paced by the account's shared token bucket. The results are
     saved in the calling thread by ``collect``, as they arrive."""
 
-    def __init__(self, model, account, unlink_failed, unlink_sent):
+    def __init__(self, model, account, unlink_failed):
         self.model = model.sudo().with_context(sms_skip_msg_notification=True)
         self.account = account.sudo()
         self.unlink_failed = unlink_failed
-        self.unlink_sent = unlink_sent
         self.size = max(1, self.account.cgsms_in_flight or 1)
         self.batch = max(1, self.size // 2)
         # Read once per run, not once per chunk (each chunk's transaction would read the
@@ -200,7 +199,6 @@ class Dispatcher:
             self.account,
             answers,
             self.unlink_failed,
-            self.unlink_sent,
             lines,
             early=self.early,
         )

@@ -30,17 +30,19 @@ FAILURE_TYPES = {
     "rejected": None,
     "unknown": None,
 }
+# An SMS that did not leave, back in Odoo's queue: the claim marked it sent and to be
+# garbage-collected (``claim.claim``).
+_BACK_IN_QUEUE = {"state": "outgoing", "failure_type": False, "to_delete": False}
 
 
-def apply_results(
-    model, account, results, unlink_failed=False, unlink_sent=True, lines=None, early=None
-):
+def apply_results(model, account, results, unlink_failed=False, lines=None, early=None):
     """Save provider results (``[(sms, SendResult)]``), in the calling thread. Returns
     (requeued count, whether the run should stop: provider unreachable). ``lines``: {sms id:
     (history line id, uuid, send id)} of those SMS when the caller has them (the SMS sent
-    are then not read again). ``early``: where the caller looks, after this commit, for delivery
-    reports of these SMS committed meanwhile (``EarlyReports``); without it, a transaction
-    of its own does once this one commits."""
+    are then not read again; the claim already marked them sent in Odoo's queue).
+    ``early``: where the caller looks, after this commit, for delivery reports of these SMS
+    committed meanwhile (``EarlyReports``); without it, a transaction of its own does once
+    this one commits."""
     now = fields.Datetime.now()
     lines = lines or {}
     sent_ids, sent_rows, sent_uuids = [], [], []
@@ -79,7 +81,7 @@ def apply_results(
             if result.provider_code == "not_attempted":
                 vals["attempts"] = max(0, recipient.attempts - 1)  # never reached it
             recipient.write(vals)
-            sms.write({"state": "outgoing"})
+            sms.write(_BACK_IN_QUEUE)
             requeued += 1
             if recipient.attempts >= MAX_RATE_LIMITED:
                 stop = True
@@ -90,7 +92,7 @@ def apply_results(
             recipient.write(
                 {"state": "queued", "error_class": "temporary", "failure_reason": reason}
             )
-            sms.write({"state": "outgoing"})
+            sms.write(_BACK_IN_QUEUE)
             stop = True
             retry_at = max(retry_at, recipient.attempts)
             continue
@@ -110,17 +112,12 @@ def apply_results(
         # ran, which its snapshot does not show.
         Report = model.env["cgsms.delivery.report"].sudo()
         provider_ids = [row[1] for row in sent_rows]
-        Report._cgsms_apply_pending([account.id], provider_ids, sent_uuids)
         if early is not None:
+            # The caller looks after this commit, which also finds those committed before.
             early.add(provider_ids, sent_uuids)
         else:
+            Report._cgsms_apply_pending([account.id], provider_ids, sent_uuids)
             Report._cgsms_recheck_after_commit(account, provider_ids, sent_uuids)
-        sql.bulk_update(
-            sent,
-            (),
-            [(sms_id,) for sms_id in sent_ids],
-            {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
-        )
     if moved:
         sent._cgsms_wake_accounts(moved)
     if retry_at:
@@ -159,7 +156,7 @@ def move(sms, account, target, reason):
     )
     sms.write(
         {
-            "state": "outgoing",
+            **_BACK_IN_QUEUE,
             "cgsms_account_id": target.id,
             "cgsms_tried_accounts": ",".join(str(i) for i in sorted(tried)),
         }
@@ -182,6 +179,8 @@ def mark_checking(model, result):
             ),
         }
     )
+    # Odoo's "Processing" until the provider tells, kept by the garbage collection.
+    model.write({"state": "process", "to_delete": False})
 
 
 def fail(model, error_class, reason, unlink_failed=False):

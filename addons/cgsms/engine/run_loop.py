@@ -28,7 +28,7 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
     # The next chunk is claimed while the calls are in flight (the claim takes as long
     # as a provider call): it leaves as soon as there is room.
     ready, known = model.browse(), None
-    with dispatch.Dispatcher(model, account, unlink_failed, unlink_sent) as dispatcher:
+    with dispatch.Dispatcher(model, account, unlink_failed) as dispatcher:
         exhausted = False
         while True:
             room = len(model) if claim_all else in_flight - dispatcher.running
@@ -50,6 +50,7 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
                         room if claim_all else max(room, refill),
                         stats,
                         default_country=default_country,
+                        unlink_sent=unlink_sent,
                     )
                 except Exception as exc:
                     if not transaction.is_clean(model.env.cr):

@@ -149,9 +149,9 @@ class SmsSms(models.Model):
             "CREATE INDEX IF NOT EXISTS sms_sms_cgsms_outgoing_idx"
             " ON sms_sms (cgsms_company_id, id) WHERE state = 'outgoing'"
         )
-        # Each SMS is written twice as it leaves (claimed, then sent), never in place (its
-        # state is in the index above): the index of the account it is routed to (1.0) was
-        # written each time and never read.
+        # Each SMS is written as it leaves (claimed), never in place (its state is in the
+        # index above): the index of the account it is routed to (1.0) was written each time
+        # and never read.
         self.env.cr.execute("DROP INDEX IF EXISTS sms_sms__cgsms_account_id_index")
 
     @api.model_create_multi
@@ -169,6 +169,25 @@ class SmsSms(models.Model):
                 vals["cgsms_company_id"] = companies[vals["mail_message_id"]]
         self._cgsms_check_senders(vals_list)
         return super().create(vals_list)
+
+    @api.autovacuum
+    def _gc_device(self):
+        # Odoo's clean-up of the SMS marked for deletion, except those whose provider has not
+        # answered yet: the engine marks an SMS sent when it claims it (engine/claim.py), and
+        # puts it back in the queue if the call fails or the provider turns out not to have it.
+        self.flush_model(["to_delete", "cgsms_recipient_id"])
+        self.env["cgsms.recipient"].flush_model(["state"])
+        self.env.cr.execute(
+            """
+            DELETE FROM sms_sms s
+             WHERE s.to_delete = TRUE
+               AND NOT EXISTS (
+                SELECT 1 FROM cgsms_recipient r
+                 WHERE r.id = s.cgsms_recipient_id AND r.state IN ('sending', 'checking')
+               )
+            """
+        )
+        _logger.info("GC'd %d sms marked for deletion", self.env.cr.rowcount)
 
     def _cgsms_check_senders(self, vals_list):
         """Whoever answers for an SMS that a CgSMS account sends and charges must be allowed
@@ -344,11 +363,11 @@ class SmsSms(models.Model):
         if cron:
             cron.sudo()._trigger()
 
-    def _cgsms_claim_chunk(self, account, limit, stats=None):
-        return claim.claim_chunk(self, account, limit, stats)
+    def _cgsms_claim_chunk(self, account, limit, stats=None, unlink_sent=True):
+        return claim.claim_chunk(self, account, limit, stats, unlink_sent=unlink_sent)
 
-    def _cgsms_deliver_chunk(self, account, claimed, unlink_failed=False, unlink_sent=True):
-        return dispatch.deliver_chunk(self, account, claimed, unlink_failed, unlink_sent)
+    def _cgsms_deliver_chunk(self, account, claimed, unlink_failed=False):
+        return dispatch.deliver_chunk(self, account, claimed, unlink_failed)
 
     def _cgsms_after_run(self, account):
         return run_loop.after_run(self, account)

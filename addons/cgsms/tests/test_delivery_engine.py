@@ -269,3 +269,44 @@ class TestDeliveryEngine(CgsmsCase):
         # "é" is GSM-7 and stays; "á" and "ã" are not.
         self.assertEqual({row[3] for row in known}, {"Ola Joao, até ja"})
         self.assertEqual([row[4] for row in known], sms.cgsms_recipient_id.ids)
+
+    def test_odoo_garbage_collection_keeps_the_sms_whose_provider_has_not_answered(self):
+        sent = self._queue(["+351912000011"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(sent.cgsms_recipient_id.state, "sent")
+        # Claimed, the provider not answered yet (or the worker killed before its answer).
+        claimed = self._queue(["+351912000012"])
+        self.assertEqual(self.env["sms.sms"]._cgsms_claim_chunk(self.account, 10), claimed)
+        self.assertEqual(claimed.cgsms_recipient_id.state, "sending")
+        self.assertEqual((claimed.state, claimed.to_delete), ("pending", True))
+        # The answer was lost: looked up at the provider before anything else.
+        self.gateway.fail_next("sandbox", "drop_after")
+        checking = self._queue(["+351912000013"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(checking.cgsms_recipient_id.state, "checking")
+        self.assertEqual((checking.state, checking.to_delete), ("process", False))
+        self.env["sms.sms"]._gc_device()
+        self.assertFalse(sent.exists())
+        self.assertEqual(claimed.exists() + checking.exists(), claimed + checking)
+        self.env["sms.sms"]._cgsms_reconcile(self.account)
+        self.assertEqual(checking.cgsms_recipient_id.state, "sent")
+        self.env["sms.sms"]._gc_device()
+        self.assertFalse(checking.exists())
+
+    def test_an_sms_that_did_not_leave_is_back_in_the_queue_and_sent_later(self):
+        from odoo.addons.cgsms.engine import results
+        from odoo.addons.cgsms.providers import SendResult
+
+        sms = self._queue(["+351912000014"])
+        self.assertEqual(self.env["sms.sms"]._cgsms_claim_chunk(self.account, 10), sms)
+        unreachable = SendResult(
+            ref=sms.uuid, ok=False, status="failed", error_class="temporary", provider_code="503"
+        )
+        results.apply_results(self.env["sms.sms"], self.account, [(sms, unreachable)])
+        self.assertEqual(sms.cgsms_recipient_id.state, "queued")
+        self.assertEqual((sms.state, sms.to_delete), ("outgoing", False))
+        self.env["sms.sms"]._gc_device()
+        self.assertTrue(sms.exists())
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(sms.cgsms_recipient_id.state, "sent")
+        self.assertEqual([m["to"] for m in self._gateway_messages()], ["+351912000014"])
