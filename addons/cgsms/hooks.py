@@ -12,6 +12,7 @@ import logging
 from markupsafe import Markup
 
 from . import compat
+from .engine import sql
 
 _logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ def uninstall_hook(env):
     # Made by init() (models/cgsms_credit_line.py, cgsms_account.py, engine/health.py). The
     # function first, with CASCADE: its triggers on the ledger go with it.
     env.cr.execute("DROP FUNCTION IF EXISTS cgsms_credit_line_delta() CASCADE")
+    sql.drop_functions(env.cr)  # the engine's (engine/sql.py)
     env.cr.execute(
         "DROP TABLE IF EXISTS cgsms_credit_balance, cgsms_credit_delta, cgsms_rate_bucket, "
         "cgsms_account_health CASCADE"

@@ -13,7 +13,8 @@
 - ``route``: which of a company's accounts sends each SMS, and the next one after a failure;
 - ``health``: an account's errors and slow answers; out of rotation for a while past them;
 - ``failure``: a provider's refusal of one SMS read as an account error;
-- ``sql``: bulk updates of the hot path.
+- ``sql``: bulk updates of the hot path, and its statements as PL/pgSQL functions (planned
+  once per connection).
 """
 
 from . import (

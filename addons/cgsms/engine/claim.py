@@ -9,6 +9,7 @@ import time
 from psycopg2.extensions import TransactionRollbackError
 
 from odoo import fields
+from odoo.tools import SQL
 
 from ..tools.phone import normalize_number
 from ..tools.sms_segments import count_segments
@@ -77,6 +78,64 @@ _CLAIM_FROM = (
     "LEFT JOIN cgsms_recipient r ON r.id = s.cgsms_recipient_id"
 )
 
+# The claim's query when it takes from a company's queue (the engine's runs, not given SMS),
+# as a function: planned once per connection (``sql.function``); a join of Odoo's SMS,
+# contacts and countries costs PostgreSQL more to plan than to run for a chunk.
+# ``p_routed_to`` NULL: the company has one account, which takes every SMS.
+CLAIM_QUEUE = sql.function(
+    "cgsms_claim_queue",
+    "p_company integer, p_limit integer, p_routed_to integer, p_take_unrouted boolean,"
+    " p_routed integer[]",
+    "TABLE (id integer, number varchar, body text, tried varchar, country varchar,"
+    " recipient_id integer, line_state varchar, cost numeric, attempts integer,"
+    " uuid varchar, message_id integer)",
+    f"""
+RETURN QUERY SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_FROM}
+ WHERE s.state = 'outgoing' AND s.to_delete IS NOT TRUE AND s.cgsms_company_id = p_company
+   AND (p_routed_to IS NULL OR s.cgsms_account_id = p_routed_to
+        OR (p_take_unrouted
+            AND (s.cgsms_account_id IS NULL OR s.cgsms_account_id <> ALL(p_routed))))
+ ORDER BY s.id LIMIT p_limit FOR UPDATE OF s SKIP LOCKED;
+""",
+)
+# The claimed history lines (``claim``).
+LINES_CLAIMED = sql.function(
+    "cgsms_recipient_claimed",
+    "p_ids integer[], p_numbers text[], p_segments integer[], p_encodings text[],"
+    " p_costs numeric[], p_attempts integer[], p_account integer, p_now timestamp,"
+    " p_written timestamp, p_uid integer",
+    "void",
+    """
+UPDATE cgsms_recipient r
+   SET number = v.number, segments = v.segments, encoding = v.encoding, cost = v.cost,
+       attempts = v.attempts, state = 'sending', account_id = p_account, date_attempt = p_now,
+       lookup_count = 0, error_class = NULL, failure_reason = NULL, write_date = p_written,
+       write_uid = p_uid
+  FROM unnest(p_ids, p_numbers, p_segments, p_encodings, p_costs, p_attempts)
+       AS v(id, number, segments, encoding, cost, attempts)
+ WHERE r.id = v.id;
+""",
+)
+
+# The claimed SMS marked as Odoo marks an SMS its provider took (``claim``).
+SMS_CLAIMED = sql.function(
+    "cgsms_sms_claimed",
+    "p_ids integer[], p_to_delete boolean, p_written timestamp, p_uid integer",
+    "void",
+    """
+UPDATE sms_sms SET state = 'pending', failure_type = NULL, to_delete = p_to_delete,
+       write_date = p_written, write_uid = p_uid
+ WHERE id = ANY(p_ids);
+""",
+)
+# The numbers of ``p_numbers`` on Odoo's opt-out list (``opted_out``).
+OPTED_OUT = sql.function(
+    "cgsms_opted_out",
+    "p_numbers text[]",
+    "SETOF varchar",
+    "RETURN QUERY SELECT number FROM phone_blacklist WHERE active AND number = ANY(p_numbers);",
+)
+
 
 class _Row:
     """One claimed SMS as read by the claim's query."""
@@ -103,27 +162,29 @@ def claim(
     Sms.flush_model(_CLAIM_SMS_FIELDS)
     Recipient.flush_model(["state", "cost", "attempts", "message_id"])
     env["res.partner"].flush_model(["country_id"])
-    query = (
-        f"SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_FROM} WHERE s.state = 'outgoing' "
-        "AND s.to_delete IS NOT TRUE AND s.cgsms_company_id = %s"
-    )
-    params = [account.company_id.id]
     # Before any lock of this claim: an account whose pause is over is switched back here.
     routes = route.Routes(env, account.company_id.id, switch_back=True)
-    if not routes.single:
-        # Several accounts: this one takes the SMS routed to it, and the first one in
-        # rotation those not routed yet (or routed to an account archived since).
-        query += (
-            " AND (s.cgsms_account_id = %s OR (%s AND (s.cgsms_account_id IS NULL"
-            " OR s.cgsms_account_id <> ALL(%s))))"
-        )
-        params += [account.id, routes.default_id() == account.id, routes.ids]
+    # Several accounts: this one takes the SMS routed to it, and the first one in rotation
+    # those not routed yet (or routed to an account archived since).
+    routing = (
+        [None, False, []]
+        if routes.single
+        else [account.id, routes.default_id() == account.id, routes.ids]
+    )
     if model.ids:
-        query += " AND s.id IN %s"
-        params.append(tuple(model.ids))
-    query += " ORDER BY s.id LIMIT %s FOR UPDATE OF s SKIP LOCKED"
-    params.append(int(limit))
-    env.cr.execute(query, params)
+        env.cr.execute(
+            f"SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_FROM} WHERE s.state = 'outgoing'"
+            " AND s.to_delete IS NOT TRUE AND s.cgsms_company_id = %s AND s.id IN %s"
+            " AND (%s IS NULL OR s.cgsms_account_id = %s OR (%s AND"
+            " (s.cgsms_account_id IS NULL OR s.cgsms_account_id <> ALL(%s))))"
+            " ORDER BY s.id LIMIT %s FOR UPDATE OF s SKIP LOCKED",
+            [account.company_id.id, tuple(model.ids), routing[0], *routing, int(limit)],
+        )
+    else:
+        env.cr.execute(
+            f"SELECT * FROM {CLAIM_QUEUE}(%s, %s, %s, %s, %s)",
+            [account.company_id.id, int(limit), *routing],
+        )
     rows = [_Row(row) for row in env.cr.fetchall()]
     sms_all = Sms.browse([row.id for row in rows])
     if stats is not None:
@@ -233,33 +294,47 @@ def claim(
     # What does not depend on the balance is written before the account is locked: the
     # lock that serialises the reservations of all workers is held only for the balance
     # and the debits. One query for the chunk (the ORM would write each line on its own).
-    sql.bulk_update(
+    # The account that really sends it (account_id), so that its reports match.
+    env.cr.execute(
+        SQL(
+            "SELECT %s(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            SQL.identifier(LINES_CLAIMED),
+            [c[1].id for c in candidates],
+            [c[2] for c in candidates],
+            [c[3].segments for c in candidates],
+            [c[3].encoding for c in candidates],
+            [c[4] for c in candidates],
+            [c[5][1] + 1 for c in candidates],
+            account.id,
+            now,
+            sql.transaction_now(env.cr),
+            env.uid,
+        )
+    )
+    sql.written(
         Recipient,
-        ("number", "segments", "encoding", "cost", "attempts"),
+        [c[1].id for c in candidates],
         [
-            (recipient.id, e164, info.segments, info.encoding, cost, before[1] + 1)
-            for _sms, recipient, e164, info, cost, before in candidates
+            *("number", "segments", "encoding", "cost", "attempts", "state", "account_id"),
+            *("date_attempt", "lookup_count", "error_class", "failure_reason"),
         ],
-        {
-            "state": "sending",
-            # The account that really sends it, so that its reports match.
-            "account_id": account.id,
-            "date_attempt": now,
-            "lookup_count": 0,
-            "error_class": None,
-            "failure_reason": None,
-        },
     )
     # Marked as Odoo marks an SMS its provider took ("Sent", garbage-collected after), once:
     # the results write it again only when it did not leave (back in the queue, failed,
     # checking). The history line says "sending" until the provider answers; Odoo's garbage
     # collection keeps the SMS of such lines (sms.sms._gc_device).
-    sql.bulk_update(
-        Sms,
-        (),
-        [(c[0].id,) for c in candidates],
-        {"state": "pending", "failure_type": None, "to_delete": bool(unlink_sent)},
+    sms_ids = [c[0].id for c in candidates]
+    env.cr.execute(
+        SQL(
+            "SELECT %s(%s, %s, %s, %s)",
+            SQL.identifier(SMS_CLAIMED),
+            sms_ids,
+            bool(unlink_sent),
+            sql.transaction_now(env.cr),
+            env.uid,
+        )
     )
+    sql.written(Sms, sms_ids, ["state", "failure_type", "to_delete"])
 
     reserved = ledger.reserve(model, account, candidates, now, read_committed)
     if stats is not None:
@@ -291,10 +366,7 @@ def opted_out(model, numbers):
     if not numbers:
         return set()
     model.env["phone.blacklist"].flush_model(["number", "active"])
-    model.env.cr.execute(
-        "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)",
-        [list(numbers)],
-    )
+    model.env.cr.execute(f"SELECT * FROM {OPTED_OUT}(%s)", [list(numbers)])
     return {number for (number,) in model.env.cr.fetchall()}
 
 

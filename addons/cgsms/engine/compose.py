@@ -12,7 +12,7 @@ from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.placeholders import render_without_contact
 from ..tools.sms_segments import count_segments
-from . import policy
+from . import policy, sql
 from .targets import chunk_size, resolve
 
 _PRECOMMIT_KEY = "cgsms.message.check_done"
@@ -214,6 +214,23 @@ def check_done_later(message, message_ids):
     data[_PRECOMMIT_KEY].update(message_ids)
 
 
+# The sends among ``p_ids`` still "sending" none of whose numbers waits to leave: planned once
+# per connection (``sql.function``), it runs at each commit of the engine's results.
+SENDS_DONE = sql.function(
+    "cgsms_sends_done",
+    "p_ids integer[]",
+    "SETOF integer",
+    """
+RETURN QUERY SELECT m.id FROM cgsms_message m
+ WHERE m.id = ANY(p_ids) AND m.state = 'sending'
+   AND NOT EXISTS (
+    SELECT 1 FROM cgsms_recipient r
+     WHERE r.message_id = m.id AND r.state IN ('queued', 'sending', 'checking')
+   );
+""",
+)
+
+
 def precommit_check_done(message):
     """At commit: the sends of ``check_done_later`` still "sending" none of whose numbers
     waits to leave are marked sent, found in one query (this runs at each commit of the
@@ -224,17 +241,7 @@ def precommit_check_done(message):
     Message = message.sudo()
     Message.flush_model(["state"])
     message.env["cgsms.recipient"].flush_model(["message_id", "state"])
-    message.env.cr.execute(
-        """
-        SELECT m.id FROM cgsms_message m
-         WHERE m.id = ANY(%s) AND m.state = 'sending'
-           AND NOT EXISTS (
-            SELECT 1 FROM cgsms_recipient r
-             WHERE r.message_id = m.id AND r.state IN ('queued', 'sending', 'checking')
-           )
-        """,
-        [sorted(ids)],
-    )
+    message.env.cr.execute(f"SELECT * FROM {SENDS_DONE}(%s)", [sorted(ids)])
     done = Message.browse([row[0] for row in message.env.cr.fetchall()])
     if done:
         # The ORM's check again, on the few sends that may be complete.

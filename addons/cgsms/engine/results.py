@@ -5,6 +5,7 @@ failed with the reason."""
 from datetime import timedelta
 
 from odoo import fields
+from odoo.tools import SQL
 
 from . import reconcile, route, sql, transaction
 from .failure import ProviderFailure
@@ -30,6 +31,29 @@ FAILURE_TYPES = {
     "rejected": None,
     "unknown": None,
 }
+# The history lines of the SMS the provider took (``apply_results``): planned once per
+# connection (``sql.function``).
+LINES_SENT = sql.function(
+    "cgsms_recipient_sent",
+    "p_ids integer[], p_provider_ids text[], p_sent timestamp, p_written timestamp,"
+    " p_uid integer",
+    "void",
+    """
+UPDATE cgsms_recipient r
+   SET provider_message_id = v.provider_message_id, state = 'sent', date_sent = p_sent,
+       write_date = p_written, write_uid = p_uid
+  FROM unnest(p_ids, p_provider_ids) AS v(id, provider_message_id)
+ WHERE r.id = v.id;
+""",
+)
+# Odoo's trackers of the SMS of uuids ``p_uuids`` (sms.sms's sms_tracker_id, found by uuid
+# as it does).
+TRACKERS = sql.function(
+    "cgsms_sms_trackers",
+    "p_uuids text[]",
+    "SETOF integer",
+    "RETURN QUERY SELECT id FROM sms_tracker WHERE sms_uuid = ANY(p_uuids);",
+)
 # An SMS that did not leave, back in Odoo's queue: the claim marked it sent and to be
 # garbage-collected (``claim.claim``).
 _BACK_IN_QUEUE = {"state": "outgoing", "failure_type": False, "to_delete": False}
@@ -99,13 +123,27 @@ def apply_results(model, account, results, unlink_failed=False, lines=None, earl
         fail(sms, result.error_class or "unknown", reason, unlink_failed)
     sent = model.env["sms.sms"].sudo().browse(sent_ids)
     if sent:
-        sent_lines = model.env["cgsms.recipient"].sudo().browse([row[0] for row in sent_rows])
-        sql.bulk_update(
-            sent_lines, ("provider_message_id",), sent_rows, {"state": "sent", "date_sent": now}
+        Recipient = model.env["cgsms.recipient"].sudo()
+        line_ids = [row[0] for row in sent_rows]
+        Recipient.flush_model(["provider_message_id", "state", "date_sent"])
+        model.env.cr.execute(
+            SQL(
+                "SELECT %s(%s, %s, %s, %s, %s)",
+                SQL.identifier(LINES_SENT),
+                line_ids,
+                [row[1] for row in sent_rows],
+                now,
+                sql.transaction_now(model.env.cr),
+                model.env.uid,
+            )
         )
+        sql.written(Recipient, line_ids, ["provider_message_id", "state", "date_sent"])
+        sent_lines = Recipient.browse(line_ids)
         sent_lines._cgsms_left_queue(None if sends is None else sends - {None, False})
-        # The trackers of these SMS (sms.sms's sms_tracker_id, found by uuid as it does).
-        trackers = model.env["sms.tracker"].sudo().search([("sms_uuid", "in", sent_uuids)])
+        Tracker = model.env["sms.tracker"].sudo()
+        Tracker.flush_model(["sms_uuid"])
+        model.env.cr.execute(f"SELECT * FROM {TRACKERS}(%s)", [sent_uuids])
+        trackers = Tracker.browse([row[0] for row in model.env.cr.fetchall()])
         trackers._action_update_from_sms_state("pending")
         # Reports that came early (from what was just saved: reading the lines again
         # would fetch every column of each), and those committed while this transaction

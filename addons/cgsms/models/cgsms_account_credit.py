@@ -4,7 +4,43 @@ low-balance alert, and the table of its shared sending rate."""
 from odoo import _, api, models, tools
 
 from .. import compat
-from ..engine import policy
+from ..engine import policy, sql
+
+# The balance of accounts: the folded balance plus the ledger changes not folded yet (see
+# cgsms.credit.line). Read at each claim of the delivery engine: planned once per connection
+# (engine/sql.py), as the fold below.
+BALANCES = sql.function(
+    "cgsms_credit_balances",
+    "p_accounts integer[]",
+    "TABLE (account_id integer, amount numeric)",
+    """
+RETURN QUERY SELECT m.account_id, SUM(m.amount)::numeric FROM (
+    SELECT b.account_id, b.amount FROM cgsms_credit_balance b
+     WHERE b.account_id = ANY(p_accounts)
+    UNION ALL
+    SELECT d.account_id, d.amount FROM cgsms_credit_delta d
+     WHERE d.account_id = ANY(p_accounts)
+) m
+GROUP BY m.account_id;
+""",
+)
+# The committed ledger changes of accounts folded into their balance row (``_credit_fold``).
+FOLD = sql.function(
+    "cgsms_credit_fold",
+    "p_accounts integer[]",
+    "void",
+    """
+WITH folded AS (
+    DELETE FROM cgsms_credit_delta d WHERE d.account_id = ANY(p_accounts)
+    RETURNING d.account_id, d.amount
+)
+INSERT INTO cgsms_credit_balance AS b (account_id, amount)
+SELECT a.id, COALESCE(SUM(f.amount), 0)
+  FROM unnest(p_accounts) AS a(id) LEFT JOIN folded f ON f.account_id = a.id
+ GROUP BY a.id
+ON CONFLICT (account_id) DO UPDATE SET amount = b.amount + EXCLUDED.amount;
+""",
+)
 
 
 class CgsmsAccount(models.Model):
@@ -73,18 +109,7 @@ class CgsmsAccount(models.Model):
         if not self.ids:
             return {}
         self.env["cgsms.credit.line"].flush_model(["account_id", "amount"])
-        # The folded balance plus the ledger changes not folded yet (see cgsms.credit.line).
-        self.env.cr.execute(
-            """
-            SELECT account_id, SUM(amount) FROM (
-                SELECT account_id, amount FROM cgsms_credit_balance WHERE account_id IN %s
-                UNION ALL
-                SELECT account_id, amount FROM cgsms_credit_delta WHERE account_id IN %s
-            ) moves
-            GROUP BY account_id
-            """,
-            [tuple(self.ids), tuple(self.ids)],
-        )
+        self.env.cr.execute(f"SELECT * FROM {BALANCES}(%s)", [self.ids])
         return {account_id: float(amount) for account_id, amount in self.env.cr.fetchall()}
 
     def _credit_fold(self):
@@ -92,18 +117,8 @@ class CgsmsAccount(models.Model):
         a READ COMMITTED transaction (a claim of the delivery engine): there a delta folded
         meanwhile by another worker is skipped, not a serialization failure. Those not
         committed yet stay deltas until the next fold."""
-        for account_id in self.ids:
-            self.env.cr.execute(
-                """
-                WITH folded AS (
-                    DELETE FROM cgsms_credit_delta WHERE account_id = %(id)s RETURNING amount
-                )
-                INSERT INTO cgsms_credit_balance AS b (account_id, amount)
-                SELECT %(id)s, COALESCE(SUM(amount), 0) FROM folded
-                ON CONFLICT (account_id) DO UPDATE SET amount = b.amount + EXCLUDED.amount
-                """,
-                {"id": account_id},
-            )
+        if self.ids:
+            self.env.cr.execute(f"SELECT {FOLD}(%s)", [self.ids])
 
     def _lock(self):
         """Serialise credit reservations of concurrent sends on this account.

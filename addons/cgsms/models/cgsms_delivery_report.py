@@ -6,7 +6,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..engine import transaction
+from ..engine import sql, transaction
 from ..providers import DeliveryReport
 from .cgsms_account import _provider_selection
 
@@ -14,6 +14,21 @@ _logger = logging.getLogger(__name__)
 
 # Applied reports are kept this long (to answer "when did the report come?"), then deleted.
 KEEP_APPLIED = timedelta(days=30)
+# The reports kept for some provider ids or references of some accounts, written once for
+# the query that applies them and the engine's look (``_cgsms_any_pending``).
+_PENDING = (
+    "state = 'pending' AND account_id = ANY({accounts})"
+    " AND (provider_message_id = ANY({ids}) OR ref = ANY({refs}))"
+)
+# The engine looks after each batch of results: planned once per connection.
+REPORTS_KEPT = sql.function(
+    "cgsms_reports_kept",
+    "p_accounts integer[], p_ids text[], p_refs text[]",
+    "boolean",
+    "RETURN EXISTS (SELECT 1 FROM cgsms_delivery_report WHERE "
+    + _PENDING.format(accounts="p_accounts", ids="p_ids", refs="p_refs")
+    + ");",
+)
 # A kept report still unmatched after this long is shown to the managers.
 UNMATCHED_AFTER = timedelta(days=1)
 # At most one early run of the cron per process and this many seconds.
@@ -204,29 +219,29 @@ class CgsmsDeliveryReport(models.Model):
     def _cgsms_any_pending(self, account_ids, message_ids, refs):
         """Whether a report is kept for one of these provider ids or references of
         ``account_ids`` (one read, nothing applied)."""
-        where = self._cgsms_pending_where(account_ids, message_ids, refs)
-        if where is None:
+        args = self._cgsms_pending_args(account_ids, message_ids, refs)
+        if args is None:
             return False
-        self.env.cr.execute(
-            SQL("SELECT EXISTS (SELECT 1 FROM cgsms_delivery_report WHERE %s)", where)
-        )
+        self.env.cr.execute(f"SELECT {REPORTS_KEPT}(%s, %s, %s)", args)
         return self.env.cr.fetchone()[0]
 
     def _cgsms_pending_where(self, account_ids, message_ids, refs):
         """The condition of the reports kept for these ids (None when there is nothing to
         look for)."""
+        args = self._cgsms_pending_args(account_ids, message_ids, refs)
+        if args is None:
+            return None
+        return SQL(_PENDING.format(accounts="%s", ids="%s", refs="%s"), *args)
+
+    def _cgsms_pending_args(self, account_ids, message_ids, refs):
+        """(accounts, provider ids, references) of ``_PENDING``, None when there is nothing
+        to look for."""
         message_ids = [m for m in message_ids if m]
         refs = [r for r in refs if r]
         if not account_ids or not (message_ids or refs):
             return None
         self.flush_model(["state", "account_id", "provider_message_id", "ref"])
-        return SQL(
-            "state = 'pending' AND account_id = ANY(%s)"
-            " AND (provider_message_id = ANY(%s) OR ref = ANY(%s))",
-            list(account_ids),
-            message_ids,
-            refs,
-        )
+        return list(account_ids), message_ids, refs
 
     @api.model
     def _cron_apply_pending(self):

@@ -14,7 +14,17 @@ import logging
 from odoo import api, fields, models
 
 from .. import compat
-from ..engine import claim, dispatch, handoff, policy, reconcile, run_loop, time_budget, transaction
+from ..engine import (
+    claim,
+    dispatch,
+    handoff,
+    policy,
+    reconcile,
+    run_loop,
+    sql,
+    time_budget,
+    transaction,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -153,6 +163,15 @@ class SmsSms(models.Model):
         # index above): the index of the account it is routed to (1.0) was written each time
         # and never read.
         self.env.cr.execute("DROP INDEX IF EXISTS sms_sms__cgsms_account_id_index")
+        # The delivery engine's statements planned once per connection (engine/sql.py).
+        sql.ensure_functions(self.env.cr)
+
+    def _register_hook(self):
+        super()._register_hook()
+        # New code deployed without updating the module still finds the engine's functions
+        # as it declares them (one read of the catalog at each start).
+        if not sql.functions_current(self.env.cr):
+            sql.ensure_functions(self.env.cr)
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -310,3 +310,21 @@ class TestDeliveryEngine(CgsmsCase):
         self.env["sms.sms"]._cgsms_process_account_queue(self.account)
         self.assertEqual(sms.cgsms_recipient_id.state, "sent")
         self.assertEqual([m["to"] for m in self._gateway_messages()], ["+351912000014"])
+
+    def test_new_code_deployed_without_an_update_finds_the_engine_functions_it_declares(self):
+        from odoo.addons.cgsms.engine import sql
+
+        self.assertTrue(sql.functions_current(self.env.cr))
+        # One function missing, another as an older release wrote it.
+        self.env.cr.execute("DROP FUNCTION cgsms_sends_done")
+        self.env.cr.execute("DROP FUNCTION cgsms_reports_kept")
+        self.env.cr.execute(
+            "CREATE FUNCTION cgsms_reports_kept(integer[], text[], text[])"
+            " RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN RETURN false; END $$"
+        )
+        self.assertFalse(sql.functions_current(self.env.cr))
+        self.env["sms.sms"]._register_hook()  # as at each start of Odoo
+        self.assertTrue(sql.functions_current(self.env.cr))
+        sms = self._queue(["+351912000015"])
+        self.env["sms.sms"]._cgsms_process_account_queue(self.account)
+        self.assertEqual(sms.cgsms_recipient_id.state, "sent")
