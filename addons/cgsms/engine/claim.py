@@ -21,7 +21,7 @@ _logger = logging.getLogger(__name__)
 CLAIM_TRIES = 5
 
 
-def claim_chunk(model, account, limit, stats=None, default_country=None, unlink_sent=True):
+def claim_chunk(model, account, limit, stats=None, default_country=None, unlink_sent=True, after=0):
     """Claim up to ``limit`` queued SMS of ``account``'s company (of ``model`` when not
     empty) that no other worker holds: history lines, numbers, credits reserved, marked
     "sending", committed when allowed. Returns the claimed SMS, ready for the provider
@@ -30,7 +30,8 @@ def claim_chunk(model, account, limit, stats=None, default_country=None, unlink_
     ``stats["outgoing"]`` gets what the provider calls need of each SMS returned ({sms id:
     (uuid, E.164 number, text, history line id, send id)}: not read again after the commit);
     ``default_country`` (ISO code) reads national numbers, the company's by default;
-    ``unlink_sent``: whether the SMS are garbage-collected once sent (Odoo's ``to_delete``)."""
+    ``unlink_sent``: whether the SMS are garbage-collected once sent (Odoo's ``to_delete``);
+    ``after``: only SMS of a greater id (a run's last claim, ``stats["last"]``)."""
     commit = transaction.owns(model.env.cr)
     retry = transaction.is_clean(model.env.cr)
     for attempt in range(CLAIM_TRIES):
@@ -42,7 +43,14 @@ def claim_chunk(model, account, limit, stats=None, default_country=None, unlink_
                 model.env.cr.commit()  # pylint: disable=invalid-commit
                 model.env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             claimed = claim(
-                model, account, limit, stats, default_country, retry, unlink_sent=unlink_sent
+                model,
+                account,
+                limit,
+                stats,
+                default_country,
+                retry,
+                unlink_sent=unlink_sent,
+                after=after,
             )
             if commit:
                 # From here the reservation and the "sending" mark survive a crash.
@@ -81,17 +89,21 @@ _CLAIM_FROM = (
 # The claim's query when it takes from a company's queue (the engine's runs, not given SMS),
 # as a function: planned once per connection (``sql.function``); a join of Odoo's SMS,
 # contacts and countries costs PostgreSQL more to plan than to run for a chunk.
-# ``p_routed_to`` NULL: the company has one account, which takes every SMS.
+# ``p_routed_to`` NULL: the company has one account, which takes every SMS. ``p_after``: the
+# last SMS the run claimed. The queue's index keeps an entry for each SMS claimed since
+# PostgreSQL's last vacuum; read from the start, each claim of a campaign went through all
+# of them again (its CPU grew with the campaign).
 CLAIM_QUEUE = sql.function(
     "cgsms_claim_queue",
     "p_company integer, p_limit integer, p_routed_to integer, p_take_unrouted boolean,"
-    " p_routed integer[]",
+    " p_routed integer[], p_after integer",
     "TABLE (id integer, number varchar, body text, tried varchar, country varchar,"
     " recipient_id integer, line_state varchar, cost numeric, attempts integer,"
     " uuid varchar, message_id integer)",
     f"""
 RETURN QUERY SELECT {_CLAIM_COLUMNS} FROM {_CLAIM_FROM}
  WHERE s.state = 'outgoing' AND s.to_delete IS NOT TRUE AND s.cgsms_company_id = p_company
+   AND s.id > p_after
    AND (p_routed_to IS NULL OR s.cgsms_account_id = p_routed_to
         OR (p_take_unrouted
             AND (s.cgsms_account_id IS NULL OR s.cgsms_account_id <> ALL(p_routed))))
@@ -153,7 +165,14 @@ class _Row:
 
 
 def claim(
-    model, account, limit, stats=None, default_country=None, read_committed=False, unlink_sent=True
+    model,
+    account,
+    limit,
+    stats=None,
+    default_country=None,
+    read_committed=False,
+    unlink_sent=True,
+    after=0,
 ):
     account = account.sudo()
     env = model.env
@@ -182,13 +201,14 @@ def claim(
         )
     else:
         env.cr.execute(
-            f"SELECT * FROM {CLAIM_QUEUE}(%s, %s, %s, %s, %s)",
-            [account.company_id.id, int(limit), *routing],
+            f"SELECT * FROM {CLAIM_QUEUE}(%s, %s, %s, %s, %s, %s)",
+            [account.company_id.id, int(limit), *routing, int(after or 0)],
         )
     rows = [_Row(row) for row in env.cr.fetchall()]
     sms_all = Sms.browse([row.id for row in rows])
     if stats is not None:
         stats["taken"] = len(sms_all)
+        stats["last"] = max((row.id for row in rows), default=after)
     if not sms_all:
         return sms_all
     if account.gsm7_safe:

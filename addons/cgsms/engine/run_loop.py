@@ -28,6 +28,9 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
     # The next chunk is claimed while the calls are in flight (the claim takes as long
     # as a provider call): it leaves as soon as there is room.
     ready, known = model.browse(), None
+    # Each claim goes on from the last one; once nothing is left after it, one claim from
+    # the start takes what came back to the queue meanwhile (429s, routed here).
+    after = 0
     with dispatch.Dispatcher(model, account, unlink_failed) as dispatcher:
         exhausted = False
         while True:
@@ -51,6 +54,7 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
                         stats,
                         default_country=default_country,
                         unlink_sent=unlink_sent,
+                        after=after,
                     )
                 except Exception as exc:
                     if not transaction.is_clean(model.env.cr):
@@ -65,16 +69,21 @@ def process_account_queue(model, account, deadline=None, unlink_failed=False, un
                 if transaction.owns(model.env.cr):
                     # Committed: what the caller did before is safe from a rollback.
                     transaction.mark_clean(model.env.cr)
+                after = stats.get("last", after)
                 if claimed:
                     ready, known = claimed, stats.get("outgoing")
                     continue
                 if stats.get("taken"):
                     continue  # all refused before sending (invalid numbers...): go on
+                if after:
+                    after = 0
+                    continue
                 exhausted = True
             if not dispatcher.busy:
                 if exhausted and dispatcher.requeued and not dispatcher.stopped:
                     # 429s went back to the queue: take them again at the paced rate.
                     exhausted = dispatcher.requeued = False
+                    after = 0
                     continue
                 break
             dispatcher.collect()

@@ -89,14 +89,16 @@ class CgsmsRecipient(models.Model):
     def init(self):
         # The numbers of a send still waiting to leave, found without reading those that left
         # (a send is complete when there are none; checked at each commit of the delivery
-        # engine).
+        # engine). By line too: the check reads a send's newest lines first (engine/compose.py,
+        # SENDS_DONE), where the entries of the lines that left since the last vacuum are not.
         self.env.cr.execute(
             """
-            CREATE INDEX IF NOT EXISTS cgsms_recipient_waiting_message_id_idx
-                ON cgsms_recipient (message_id)
+            CREATE INDEX IF NOT EXISTS cgsms_recipient_waiting_idx
+                ON cgsms_recipient (message_id, id)
              WHERE state IN ('queued', 'sending', 'checking')
             """
         )
+        self.env.cr.execute("DROP INDEX IF EXISTS cgsms_recipient_waiting_message_id_idx")
         # The lines that may have left, per account: looked up at the provider when stale
         # (engine/reconcile.py). Partial: a line claimed gets an entry, a line sent does not.
         self.env.cr.execute(

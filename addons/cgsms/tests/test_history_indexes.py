@@ -80,8 +80,13 @@ class TestHistoryIndexes(TransactionCase):
             "cgsms_recipient__state_index",
             "cgsms_recipient__sms_uuid_index",
             "cgsms_recipient_account_number_sent_idx",
+            "cgsms_recipient_waiting_message_id_idx",
         ):
             self.assertNotIn(gone, indexes)
+        self.assertRegex(
+            indexes["cgsms_recipient_waiting_idx"],
+            r"\(message_id, id\) WHERE .*state.*'queued'.*'sending'.*'checking'",
+        )
         self.assertRegex(
             indexes["cgsms_recipient_inflight_idx"],
             r"\(account_id\) WHERE .*state.*'sending'.*'checking'",
@@ -94,7 +99,7 @@ class TestHistoryIndexes(TransactionCase):
         # delivery reports' lookup and the one line per SMS.
         for kept in (
             "cgsms_recipient__message_id_index",
-            "cgsms_recipient_waiting_message_id_idx",
+            "cgsms_recipient_waiting_idx",
             "cgsms_recipient__partner_id_index",
             "cgsms_recipient__provider_message_id_index",
             "cgsms_recipient_sms_uuid_unique",
