@@ -81,8 +81,8 @@ def bulk_update(records, columns, rows, constants):
         SQL("write_date = %s", transaction_now(model.env.cr)),
         SQL("write_uid = %s", model.env.uid),
     ]
-    if columns:
-        query = SQL(
+    model.env.cr.execute(
+        SQL(
             "UPDATE %s SET %s FROM (VALUES %s) AS v(%s) WHERE %s.id = v.id",
             table,
             SQL(", ").join(assignments),
@@ -90,14 +90,7 @@ def bulk_update(records, columns, rows, constants):
             SQL(", ").join(SQL.identifier(n) for n in names),
             table,
         )
-    else:  # the same values on every row: no join to plan
-        query = SQL(
-            "UPDATE %s SET %s WHERE id = ANY(%s)",
-            table,
-            SQL(", ").join(assignments),
-            [row[0] for row in rows],
-        )
-    model.env.cr.execute(query)
+    )
     written(model, [row[0] for row in rows], [*columns, *constants])
 
 
